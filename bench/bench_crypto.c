@@ -316,6 +316,8 @@ OMP_FOR
 				mcn_tpaillier_partial_init(&parts[i]);
 			}
 			for (size_t i = 0; i < B; i++) {
+				/* the threshold key has its own, maybe smaller, n */
+				mpz_mod(m[i], m[i], mcn_paillier_n(tpk));
 				RUN(mcn_paillier_encrypt(tpk, c[i], m[i], rng));
 			}
 			for (unsigned p = 1; p < opt.t; p++) {
