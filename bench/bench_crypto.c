@@ -61,7 +61,7 @@ thread_id(void)
 }
 
 static char machine[160];
-static double limit_ops;   /* limit_powm ops/s for the current bits/threads */
+static double limit_ops; /* limit_powm ops/s for the current bits/threads */
 
 static double
 now(void)
@@ -81,7 +81,8 @@ want(const char *op)
 		return 1;
 	}
 	for (p = opt.ops; (p = strstr(p, op)) != NULL; p += l) {
-		if ((p == opt.ops || p[-1] == ',') && (p[l] == ',' || p[l] == 0)) {
+		if ((p == opt.ops || p[-1] == ',') &&
+		    (p[l] == ',' || p[l] == 0)) {
 			return 1;
 		}
 	}
@@ -99,8 +100,8 @@ set_threads(unsigned t)
 }
 
 static void
-report(const char *op, unsigned bits, unsigned threads, double ops,
-    double secs, const char *extra)
+report(const char *op, unsigned bits, unsigned threads, double ops, double secs,
+    const char *extra)
 {
 	double ps = ops / secs;
 
@@ -109,9 +110,10 @@ report(const char *op, unsigned bits, unsigned threads, double ops,
 	}
 	if (opt.json) {
 		printf("{\"op\":\"%s\",\"bits\":%u,\"threads\":%u,"
-		    "\"ops_per_s\":%.3f,\"us_per_op\":%.3f,"
-		    "\"ratio_to_limit\":%.3f%s%s,\"git\":\"%s\","
-		    "\"machine\":\"%s\"}\n", op, bits, threads, ps, 1e6 / ps,
+		       "\"ops_per_s\":%.3f,\"us_per_op\":%.3f,"
+		       "\"ratio_to_limit\":%.3f%s%s,\"git\":\"%s\","
+		       "\"machine\":\"%s\"}\n",
+		    op, bits, threads, ps, 1e6 / ps,
 		    limit_ops > 0 ? ps / limit_ops : 0.0, extra ? "," : "",
 		    extra ? extra : "", MCN_GIT_REV, machine);
 	} else {
@@ -129,23 +131,23 @@ die(const char *what, mcn_err rv)
 	exit(1);
 }
 
-#define RUN(expr)                                                        \
-	do {                                                             \
-		mcn_err rv_ = (expr);                                    \
-		if (rv_ != MCN_OK)                                       \
-			die(#expr, rv_);                                 \
+#define RUN(expr)                        \
+	do {                             \
+		mcn_err rv_ = (expr);    \
+		if (rv_ != MCN_OK)       \
+			die(#expr, rv_); \
 	} while (0)
 
 /* Runs body (which performs `per` operations) until min_time elapsed. */
-#define TIMED(op, bits, threads, per, extra, body)                       \
-	do {                                                             \
-		double t0_ = now(), el_;                                 \
-		double n_ = 0;                                           \
-		do {                                                     \
-			body;                                            \
-			n_ += (per);                                     \
-		} while ((el_ = now() - t0_) < opt.min_time);            \
-		report(op, bits, threads, n_, el_, extra);               \
+#define TIMED(op, bits, threads, per, extra, body)            \
+	do {                                                  \
+		double t0_ = now(), el_;                      \
+		double n_ = 0;                                \
+		do {                                          \
+			body;                                 \
+			n_ += (per);                          \
+		} while ((el_ = now() - t0_) < opt.min_time); \
+		report(op, bits, threads, n_, el_, extra);    \
 	} while (0)
 
 static mpz_t *
@@ -204,7 +206,8 @@ bench_bits(unsigned bits, mcn_rng *rng)
 		snprintf(extra, sizeof(extra), "\"parties\":%u,\"t\":%u",
 		    opt.parties, opt.t);
 		if (want("threshold_keygen")) {
-			report("threshold_keygen", bits, 1, n, now() - t0, extra);
+			report("threshold_keygen", bits, 1, n, now() - t0,
+			    extra);
 		}
 	}
 	{
@@ -214,7 +217,8 @@ bench_bits(unsigned bits, mcn_rng *rng)
 		RUN(mcn_paillier_precompute(mcn_tpaillier_pk_mut(pub),
 		    MCN_PAILLIER_COMB_H, MCN_PAILLIER_COMB_V));
 		if (!opt.json) {
-			printf("# comb table h=%u v=%u: %.1f MiB, built in %.2f s\n",
+			printf("# comb table h=%u v=%u: %.1f MiB, built in "
+			       "%.2f s\n",
 			    MCN_PAILLIER_COMB_H, MCN_PAILLIER_COMB_V,
 			    (double)mcn_paillier_table_bytes(pk) / 1048576.0,
 			    (now() - t0) / 2);
@@ -241,7 +245,7 @@ bench_bits(unsigned bits, mcn_rng *rng)
 
 		/* the yardstick: raw powm, |n|-bit exponent, modulus n^2 */
 		TIMED("limit_powm", bits, T, B, NULL, {
-OMP_FOR
+			OMP_FOR
 			for (long i = 0; i < (long)B; i++) {
 				mpz_powm(d[i], c[i], e, mcn_paillier_n2(pk));
 			}
@@ -249,7 +253,8 @@ OMP_FOR
 		if (want("encrypt")) {
 			TIMED("encrypt", bits, T, B, NULL, {
 				if (T == 1) {
-					RUN(mcn_paillier_encrypt(pk, d[0], m[0], rng));
+					RUN(mcn_paillier_encrypt(pk, d[0], m[0],
+					    rng));
 				} else {
 					RUN(mcn_paillier_encrypt_vec(pk, d,
 					    (const mpz_t *)m, B, pool));
@@ -258,10 +263,10 @@ OMP_FOR
 		}
 		if (want("encrypt_plain")) {
 			TIMED("encrypt_plain", bits, T, B, NULL, {
-OMP_FOR
+				OMP_FOR
 				for (long i = 0; i < (long)B; i++) {
-					mcn_rng *r = mcn_rng_pool_get(pool,
-					    thread_id());
+					mcn_rng *r =
+					    mcn_rng_pool_get(pool, thread_id());
 					RUN(mcn_paillier_encrypt_plain(pk, d[i],
 					    m[i], r));
 				}
@@ -270,7 +275,8 @@ OMP_FOR
 		if (want("decrypt")) {
 			TIMED("decrypt", bits, T, B, NULL, {
 				if (T == 1) {
-					RUN(mcn_paillier_decrypt(sk, d[0], c[0]));
+					RUN(mcn_paillier_decrypt(sk, d[0],
+					    c[0]));
 				} else {
 					RUN(mcn_paillier_decrypt_vec(sk, d,
 					    (const mpz_t *)c, B));
@@ -287,11 +293,13 @@ OMP_FOR
 			TIMED("add", bits, T, A, NULL, {
 				if (T == 1) {
 					for (size_t i = 0; i < A; i++) {
-						mcn_paillier_ee_add(pk, x[i], x[i], y[i]);
+						mcn_paillier_ee_add(pk, x[i],
+						    x[i], y[i]);
 					}
 				} else {
 					mcn_paillier_ee_add_vec(pk, x,
-					    (const mpz_t *)x, (const mpz_t *)y, A);
+					    (const mpz_t *)x, (const mpz_t *)y,
+					    A);
 				}
 			});
 			vec_free(x, A);
@@ -300,7 +308,7 @@ OMP_FOR
 		if (want("mul_scalar")) {
 			RUN(mcn_rng_mpz_bits(rng, k, 64));
 			TIMED("mul_scalar", bits, T, B, "\"scalar_bits\":64", {
-OMP_FOR
+				OMP_FOR
 				for (long i = 0; i < (long)B; i++) {
 					mcn_paillier_ep_mul(pk, d[i], c[i], k);
 				}
@@ -309,8 +317,8 @@ OMP_FOR
 		if (want("partial_decrypt") || want("verify_partial") ||
 		    want("combine")) {
 			const mcn_paillier_pk *tpk = mcn_tpaillier_pk(pub);
-			mcn_tpaillier_partial *parts = malloc(
-			    opt.t * B * sizeof(*parts));
+			mcn_tpaillier_partial *parts =
+			    malloc(opt.t * B * sizeof(*parts));
 			mcn_err *st = malloc(B * sizeof(*st));
 			for (size_t i = 0; i < opt.t * B; i++) {
 				mcn_tpaillier_partial_init(&parts[i]);
@@ -330,24 +338,26 @@ OMP_FOR
 			    opt.parties, opt.t);
 			TIMED("partial_decrypt", bits, T, B, extra, {
 				RUN(mcn_tpaillier_partial_decrypt_vec(pub,
-				    shares[0], parts, (const mpz_t *)c, B, pool));
+				    shares[0], parts, (const mpz_t *)c, B,
+				    pool));
 			});
 			TIMED("verify_partial", bits, T, B, extra, {
-				RUN(mcn_tpaillier_verify_vec(pub, (const mpz_t *)c,
-				    parts, B, st));
+				RUN(mcn_tpaillier_verify_vec(pub,
+				    (const mpz_t *)c, parts, B, st));
 			});
 			snprintf(extra, sizeof(extra),
 			    "\"parties\":%u,\"t\":%u,\"verified\":true",
 			    opt.parties, opt.t);
 			TIMED("combine", bits, T, B, extra, {
-OMP_FOR
+				OMP_FOR
 				for (long i = 0; i < (long)B; i++) {
 					mcn_tpaillier_partial set[64];
 					for (unsigned p = 0; p < opt.t; p++) {
-						set[p] = parts[p * B + (size_t)i];
+						set[p] =
+						    parts[p * B + (size_t)i];
 					}
-					RUN(mcn_tpaillier_combine(pub, d[i], c[i],
-					    set, opt.t, 1, NULL, NULL));
+					RUN(mcn_tpaillier_combine(pub, d[i],
+					    c[i], set, opt.t, 1, NULL, NULL));
 				}
 			});
 			for (size_t i = 0; i < B; i++) {
@@ -381,11 +391,10 @@ OMP_FOR
 			RUN(mcn_pack_layout_new(&L,
 			    mcn_paillier_plaintext_bits(pk), 100,
 			    MCN_PACK_GUARD_BITS, &f, 1));
-			snprintf(extra, sizeof(extra), "\"slots_per_plaintext\":%u",
-			    spp);
-			TIMED("pack", bits, T, nct, extra, {
-				RUN(mcn_pack(L, out, vals, f.count));
-			});
+			snprintf(extra, sizeof(extra),
+			    "\"slots_per_plaintext\":%u", spp);
+			TIMED("pack", bits, T, nct, extra,
+			    { RUN(mcn_pack(L, out, vals, f.count)); });
 			mcn_pack_layout_free(L);
 			vec_free(out, nct);
 			free(vals);
@@ -407,7 +416,7 @@ OMP_FOR
 			double n = 0;
 			do {
 				RUN(mcn_mask_zero_sum(mask, WORDS, &me, 1, ids,
-				    (const uint8_t (*)[32])pubs, PEERS,
+				    (const uint8_t(*)[32])pubs, PEERS,
 				    (const uint8_t *)"bench", 5));
 				n++;
 			} while ((el = now() - t0) < opt.min_time);
@@ -441,7 +450,8 @@ parse_list(unsigned *out, unsigned max, const char *s)
 	while (*s != 0 && n < max) {
 		unsigned long v = strtoul(s, &end, 10);
 		if (end == s || v == 0 || v > 65536) {
-			fprintf(stderr, "bench_crypto: bad number list '%s'\n", s);
+			fprintf(stderr, "bench_crypto: bad number list '%s'\n",
+			    s);
 			exit(2);
 		}
 		out[n++] = (unsigned)v;
@@ -527,8 +537,8 @@ main(int argc, char **argv)
 			if (p != NULL && (p = strchr(line, ':')) != NULL) {
 				p += 2;
 				p[strcspn(p, "\n\"\\")] = 0;
-				snprintf(machine, sizeof(machine), "%s, %u cpus",
-				    p, ncpu);
+				snprintf(machine, sizeof(machine),
+				    "%s, %u cpus", p, ncpu);
 				break;
 			}
 		}
@@ -537,7 +547,8 @@ main(int argc, char **argv)
 	RUN(mcn_crypto_init());
 	RUN(mcn_rng_test_new(&rng, seed));
 	if (!opt.json) {
-		printf("# mcn bench_crypto, git %s, %s\n", MCN_GIT_REV, machine);
+		printf("# mcn bench_crypto, git %s, %s\n", MCN_GIT_REV,
+		    machine);
 		printf("%-16s %5s %3s %14s %12s %10s\n", "op", "bits", "thr",
 		    "ops/s", "us/op", "x limit");
 	}

@@ -25,7 +25,8 @@ mcn_strerror(mcn_err err)
 	case MCN_EPLAINTEXT: return "plaintext out of range";
 	case MCN_EKEY: return "invalid key material";
 	case MCN_EPROOF: return "proof of correct decryption failed";
-	case MCN_ETOOFEW: return "fewer valid partial decryptions than the threshold";
+	case MCN_ETOOFEW:
+		return "fewer valid partial decryptions than the threshold";
 	case MCN_EDUPLICATE: return "duplicate party index";
 	case MCN_EPARTY: return "party index out of range";
 	case MCN_EOVERFLOW: return "packed slot overflow (guard bits set)";

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
-static unsigned long mem_fail_at;   /* 0: no injection */
-static unsigned long mem_count;     /* allocations since mcn_alloc_fail_at */
+static unsigned long mem_fail_at; /* 0: no injection */
+static unsigned long mem_count;   /* allocations since mcn_alloc_fail_at */
 static int mem_inited;
 
 void

@@ -43,11 +43,11 @@
 #include "crypto/mem.h"
 
 struct mcn_paillier_pk {
-	unsigned bits;          /* bit length of n */
-	mpz_t n;                /* the modulus */
-	mpz_t n2;               /* n^2 */
-	mpz_t hs;               /* DJN base h^n mod n^2 */
-	unsigned exp_bits;      /* DJN exponent length ceil(bits/2) */
+	unsigned bits;     /* bit length of n */
+	mpz_t n;           /* the modulus */
+	mpz_t n2;          /* n^2 */
+	mpz_t hs;          /* DJN base h^n mod n^2 */
+	unsigned exp_bits; /* DJN exponent length ceil(bits/2) */
 	uint8_t fp[MCN_PAILLIER_FP_BYTES]; /* SHA-256 fingerprint of n */
 	/* Lim-Lee comb table (NULL: none): the exponent is cut into h blocks
 	 * of a bits, each block into v sub-blocks of b bits; table[j][u-1] =
@@ -57,13 +57,13 @@ struct mcn_paillier_pk {
 };
 
 struct mcn_paillier_sk {
-	mcn_paillier_pk *pk;    /* owned */
-	mpz_t p, q;             /* the primes */
-	mpz_t p2, q2;           /* p^2, q^2 */
-	mpz_t pm1, qm1;         /* p - 1, q - 1 (the CRT exponents) */
-	mpz_t hp, hq;           /* L_p((1+n)^(p-1) mod p^2)^-1 mod p, same for q */
-	mpz_t qinv;             /* q^-1 mod p (Garner) */
-	mpz_t h;                /* DJN base h in Z*_n (kept to re-derive hs) */
+	mcn_paillier_pk *pk; /* owned */
+	mpz_t p, q;          /* the primes */
+	mpz_t p2, q2;        /* p^2, q^2 */
+	mpz_t pm1, qm1;      /* p - 1, q - 1 (the CRT exponents) */
+	mpz_t hp, hq;        /* L_p((1+n)^(p-1) mod p^2)^-1 mod p, same for q */
+	mpz_t qinv;          /* q^-1 mod p (Garner) */
+	mpz_t h;             /* DJN base h in Z*_n (kept to re-derive hs) */
 };
 
 static const char pai_fp_tag[] = "mcn/paillier/pk/v1";
@@ -102,8 +102,9 @@ mcn_prime_generate(mpz_t p, unsigned bits, int safe)
 	}
 	/* OpenSSL draws from its CSPRNG and sets the top two bits, so that
 	 * the product of two such primes has exactly 2*bits bits. */
-	if (BN_generate_prime_ex2(bn, (int)bits, safe, NULL, NULL, NULL,
-	    ctx) != 1 || BN_num_bits(bn) != (int)bits) {
+	if (BN_generate_prime_ex2(bn, (int)bits, safe, NULL, NULL, NULL, ctx) !=
+	        1 ||
+	    BN_num_bits(bn) != (int)bits) {
 		goto out;
 	}
 	len = BN_num_bytes(bn);
@@ -124,8 +125,7 @@ out:
 }
 
 static mcn_err
-pai_fingerprint(uint8_t fp[MCN_PAILLIER_FP_BYTES], unsigned bits,
-    const mpz_t n)
+pai_fingerprint(uint8_t fp[MCN_PAILLIER_FP_BYTES], unsigned bits, const mpz_t n)
 {
 	size_t L = (bits + 7) / 8;
 	uint8_t hdr[2] = { (uint8_t)(bits >> 8), (uint8_t)bits };
@@ -278,9 +278,11 @@ mcn_paillier_from_primes(mcn_paillier_pk **pk_out, mcn_paillier_sk **sk_out,
 
 	*pk_out = NULL;
 	*sk_out = NULL;
+	MCN_MUST(h_in != NULL || rng != NULL);
 	mpz_inits(n, hs, t, phi, NULL);
-	if (mpz_cmp(p, q) == 0 || mpz_sizeinbase(p, 2) != mpz_sizeinbase(q, 2) ||
-	    mpz_even_p(p) || mpz_even_p(q) || mpz_probab_prime_p(p, 30) == 0 ||
+	if (mpz_cmp(p, q) == 0 ||
+	    mpz_sizeinbase(p, 2) != mpz_sizeinbase(q, 2) || mpz_even_p(p) ||
+	    mpz_even_p(q) || mpz_probab_prime_p(p, 30) == 0 ||
 	    mpz_probab_prime_p(q, 30) == 0) {
 		goto out;
 	}
@@ -356,8 +358,8 @@ out:
 }
 
 mcn_err
-mcn_paillier_keygen(mcn_paillier_pk **pk, mcn_paillier_sk **sk,
-    unsigned bits, mcn_rng *rng)
+mcn_paillier_keygen(mcn_paillier_pk **pk, mcn_paillier_sk **sk, unsigned bits,
+    mcn_rng *rng)
 {
 	mpz_t p, q;
 	mcn_err rv;
@@ -375,7 +377,7 @@ mcn_paillier_keygen(mcn_paillier_pk **pk, mcn_paillier_sk **sk,
 			break;
 		}
 		rv = mcn_paillier_from_primes(pk, sk, p, q, NULL, rng);
-	} while (rv == MCN_EKEY);   /* p == q or gcd(n, phi) != 1: retry */
+	} while (rv == MCN_EKEY); /* p == q or gcd(n, phi) != 1: retry */
 	mcn_mpz_clear_secret(p, q, NULL);
 	return rv;
 }
@@ -461,8 +463,8 @@ mcn_paillier_precompute(mcn_paillier_pk *pk, unsigned h, unsigned v)
 		return MCN_EINVAL;
 	}
 	pai_table_free(pk);
-	a = (pk->exp_bits + h - 1) / h;     /* bits per block */
-	b = (a + v - 1) / v;                /* bits per sub-block */
+	a = (pk->exp_bits + h - 1) / h; /* bits per block */
+	b = (a + v - 1) / v;            /* bits per sub-block */
 	cnt = (size_t)v * per;
 	if ((pk->table = mcn_alloc(cnt * sizeof(mpz_t))) == NULL) {
 		return MCN_ENOMEM;
@@ -540,8 +542,12 @@ pai_hs_pow(const mcn_paillier_pk *pk, mpz_t R, const mpz_t e, mpz_t tmp)
 			for (unsigned i = 0; i < pk->h; i++) {
 				unsigned bit = i * pk->a + off;
 				if (bit < pk->exp_bits) {
-					u |= (size_t)((limbs[bit / GMP_NUMB_BITS] >>
-					    (bit % GMP_NUMB_BITS)) & 1) << i;
+					u |= (size_t)((limbs[bit /
+					                   GMP_NUMB_BITS] >>
+					                  (bit %
+					                      GMP_NUMB_BITS)) &
+					         1)
+					    << i;
 				}
 			}
 			if (u == 0) {
@@ -836,7 +842,7 @@ mcn_paillier_ct_validate_vec(const mcn_paillier_pk *pk, const mpz_t *c,
 	const long cnt = (long)count;
 
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) reduction(|:bad) if (cnt >= 16)
+#pragma omp parallel for schedule(static) reduction(| : bad) if (cnt >= 16)
 #endif
 	for (long i = 0; i < cnt; i++) {
 		bad |= mcn_paillier_ct_validate(pk, c[i]) != MCN_OK;
@@ -875,7 +881,8 @@ pai_get_hdr(const uint8_t *buf, size_t len, uint8_t type)
 size_t
 mcn_paillier_pk_len(const mcn_paillier_pk *pk)
 {
-	return MCN_SER_HDR_BYTES + 4 + MCN_PAILLIER_FP_BYTES + 3 * (pk->bits / 8);
+	return MCN_SER_HDR_BYTES + 4 + MCN_PAILLIER_FP_BYTES +
+	    3 * (pk->bits / 8);
 }
 
 size_t
@@ -888,7 +895,8 @@ mcn_paillier_sk_len(const mcn_paillier_sk *sk)
 size_t
 mcn_paillier_ct_len(const mcn_paillier_pk *pk)
 {
-	return MCN_SER_HDR_BYTES + MCN_PAILLIER_CT_FP_BYTES + 2 * (pk->bits / 8);
+	return MCN_SER_HDR_BYTES + MCN_PAILLIER_CT_FP_BYTES +
+	    2 * (pk->bits / 8);
 }
 
 mcn_err
@@ -950,8 +958,9 @@ mcn_paillier_pk_import(mcn_paillier_pk **out, const uint8_t *buf, size_t len)
 	    MCN_OK) {
 		return rv;
 	}
-	if (len != MCN_SER_HDR_BYTES + 4 + MCN_PAILLIER_FP_BYTES +
-	    3 * (size_t)(bits / 8)) {
+	if (len !=
+	    MCN_SER_HDR_BYTES + 4 + MCN_PAILLIER_FP_BYTES +
+	        3 * (size_t)(bits / 8)) {
 		return MCN_EFORMAT;
 	}
 	mpz_inits(n, hs, NULL);
@@ -1016,8 +1025,9 @@ mcn_paillier_sk_import(mcn_paillier_sk **out, const uint8_t *buf, size_t len)
 	mcn_mpz_from_bytes(q, body + L / 2, L / 2);
 	mcn_mpz_from_bytes(h, body + L, L);
 	rv = mcn_paillier_from_primes(&pk, out, p, q, h, NULL);
-	if (rv == MCN_OK && (pk->bits != bits ||
-	    !mcn_ct_memeq(pk->fp, fp, MCN_PAILLIER_FP_BYTES))) {
+	if (rv == MCN_OK &&
+	    (pk->bits != bits ||
+	        !mcn_ct_memeq(pk->fp, fp, MCN_PAILLIER_FP_BYTES))) {
 		mcn_paillier_sk_free(*out);
 		*out = NULL;
 		rv = MCN_EKEYMISMATCH;
@@ -1054,13 +1064,14 @@ mcn_paillier_ct_import(const mcn_paillier_pk *pk, mpz_t c, const uint8_t *buf,
 		return MCN_EFORMAT;
 	}
 	if (!mcn_ct_memeq(buf + MCN_SER_HDR_BYTES, pk->fp,
-	    MCN_PAILLIER_CT_FP_BYTES)) {
+	        MCN_PAILLIER_CT_FP_BYTES)) {
 		return MCN_EKEYMISMATCH;
 	}
 	if (len != mcn_paillier_ct_len(pk)) {
 		return MCN_EFORMAT;
 	}
-	mcn_mpz_from_bytes(c, buf + MCN_SER_HDR_BYTES + MCN_PAILLIER_CT_FP_BYTES,
+	mcn_mpz_from_bytes(c,
+	    buf + MCN_SER_HDR_BYTES + MCN_PAILLIER_CT_FP_BYTES,
 	    2 * (pk->bits / 8));
 	return mcn_paillier_ct_validate(pk, c);
 }

@@ -31,15 +31,17 @@
 #include "crypto/rng.h"
 
 #define MCN_PAILLIER_BITS_DEFAULT 2048
-#define MCN_PAILLIER_BITS_MIN 256     /* small keys exist for tests only */
+#define MCN_PAILLIER_BITS_MIN 256 /* small keys exist for tests only */
 #define MCN_PAILLIER_BITS_MAX 8192
-#define MCN_PAILLIER_FP_BYTES 32      /* SHA-256 key fingerprint */
-#define MCN_PAILLIER_CT_FP_BYTES 16   /* fingerprint prefix carried per ciphertext */
-#define MCN_PAILLIER_COMB_H 12       /* default comb: blocks per exponent */
-#define MCN_PAILLIER_COMB_V 8        /* default comb: sub-blocks per block */
+#define MCN_PAILLIER_FP_BYTES 32 /* SHA-256 key fingerprint */
+#define MCN_PAILLIER_CT_FP_BYTES \
+	16                     /* fingerprint prefix carried per ciphertext */
+#define MCN_PAILLIER_COMB_H 12 /* default comb: blocks per exponent */
+#define MCN_PAILLIER_COMB_V 8  /* default comb: sub-blocks per block */
 
 typedef struct mcn_paillier_pk mcn_paillier_pk; /* opaque, public */
-typedef struct mcn_paillier_sk mcn_paillier_sk; /* opaque, secret: p, q, CRT values */
+typedef struct mcn_paillier_sk
+    mcn_paillier_sk; /* opaque, secret: p, q, CRT values */
 
 /* Generates a key with an n of exactly `bits` bits (even, 256..8192; use
  * 2048, 3072 or 4096 in production) from two primes of bits/2 bits drawn by
@@ -97,8 +99,8 @@ unsigned mcn_paillier_djn_exp_bits(const mcn_paillier_pk *pk);
  * m must be in [0, n) (secret). Table lookups are indexed by the digits of
  * the secret a: see the README on cache-timing; without a table the path is
  * mpz_powm_sec (constant time). MCN_EPLAINTEXT, MCN_ERANDOM. */
-mcn_err mcn_paillier_encrypt(const mcn_paillier_pk *pk, mpz_t c,
-    const mpz_t m, mcn_rng *rng) MCN_WUR;
+mcn_err mcn_paillier_encrypt(const mcn_paillier_pk *pk, mpz_t c, const mpz_t m,
+    mcn_rng *rng) MCN_WUR;
 
 /* Textbook encryption c = (1 + m n) * r^n mod n^2 with r uniform in Z*_n. */
 mcn_err mcn_paillier_encrypt_plain(const mcn_paillier_pk *pk, mpz_t c,
@@ -114,18 +116,19 @@ mcn_err mcn_paillier_decrypt(const mcn_paillier_sk *sk, mpz_t m,
     const mpz_t c) MCN_WUR;
 
 /* MCN_OK iff 0 < c < n^2 and gcd(c, n) = 1, else MCN_ECIPHERTEXT. */
-mcn_err mcn_paillier_ct_validate(const mcn_paillier_pk *pk, const mpz_t c) MCN_WUR;
+mcn_err mcn_paillier_ct_validate(const mcn_paillier_pk *pk,
+    const mpz_t c) MCN_WUR;
 
 /* Homomorphic operations on validated ciphertexts; out may alias inputs.
  *  ee_add: E(a)*E(b) -> E(a+b)      ep_add: E(a), m -> E(a+m)   (m mod n)
  *  ep_mul: E(a), k -> E(k*a)        (k public, any sign; reduced mod n)
  *  rerandomize: E(a) -> E(a) with fresh randomness. */
-void mcn_paillier_ee_add(const mcn_paillier_pk *pk, mpz_t out,
-    const mpz_t a, const mpz_t b);
-void mcn_paillier_ep_add(const mcn_paillier_pk *pk, mpz_t out,
-    const mpz_t a, const mpz_t m);
-void mcn_paillier_ep_mul(const mcn_paillier_pk *pk, mpz_t out,
-    const mpz_t a, const mpz_t k);
+void mcn_paillier_ee_add(const mcn_paillier_pk *pk, mpz_t out, const mpz_t a,
+    const mpz_t b);
+void mcn_paillier_ep_add(const mcn_paillier_pk *pk, mpz_t out, const mpz_t a,
+    const mpz_t m);
+void mcn_paillier_ep_mul(const mcn_paillier_pk *pk, mpz_t out, const mpz_t a,
+    const mpz_t k);
 mcn_err mcn_paillier_rerandomize(const mcn_paillier_pk *pk, mpz_t out,
     const mpz_t a, mcn_rng *rng) MCN_WUR;
 
@@ -138,8 +141,8 @@ mcn_err mcn_paillier_decrypt_vec(const mcn_paillier_sk *sk, mpz_t *m,
     const mpz_t *c, size_t count) MCN_WUR;
 void mcn_paillier_ee_add_vec(const mcn_paillier_pk *pk, mpz_t *out,
     const mpz_t *a, const mpz_t *b, size_t count);
-mcn_err mcn_paillier_ct_validate_vec(const mcn_paillier_pk *pk,
-    const mpz_t *c, size_t count) MCN_WUR;
+mcn_err mcn_paillier_ct_validate_vec(const mcn_paillier_pk *pk, const mpz_t *c,
+    size_t count) MCN_WUR;
 
 /*
  * Serialization (big-endian, versioned). Every object starts with a 8-byte

@@ -20,7 +20,7 @@
 
 struct mcn_rng {
 	int is_test;
-	EVP_CIPHER_CTX *ctx;   /* test only: ChaCha20 keystream */
+	EVP_CIPHER_CTX *ctx; /* test only: ChaCha20 keystream */
 };
 
 static struct mcn_rng rng_system_obj = { 0, NULL };
@@ -58,7 +58,7 @@ mcn_rng_free(mcn_rng *rng)
 	if (rng == NULL || rng == &rng_system_obj) {
 		return;
 	}
-	EVP_CIPHER_CTX_free(rng->ctx);   /* cleanses its key schedule */
+	EVP_CIPHER_CTX_free(rng->ctx); /* cleanses its key schedule */
 	mcn_free(rng, sizeof(*rng));
 }
 
@@ -110,8 +110,7 @@ mcn_rng_mpz_bits(mcn_rng *rng, mpz_t out, unsigned long bits)
 		mpz_set_ui(out, 0);
 		return MCN_OK;
 	}
-	if (nbytes > sizeof(stackbuf) &&
-	    (buf = mcn_alloc(nbytes)) == NULL) {
+	if (nbytes > sizeof(stackbuf) && (buf = mcn_alloc(nbytes)) == NULL) {
 		return MCN_ENOMEM;
 	}
 	if ((rv = mcn_rng_bytes(rng, buf, nbytes)) == MCN_OK) {
@@ -198,7 +197,8 @@ mcn_rng_pool_new(mcn_rng_pool **out, mcn_rng *parent, unsigned nthreads)
 			p->rngs[i] = parent;
 			continue;
 		}
-		if ((rv = mcn_rng_bytes(parent, seed, sizeof(seed))) == MCN_OK) {
+		if ((rv = mcn_rng_bytes(parent, seed, sizeof(seed))) ==
+		    MCN_OK) {
 			rv = mcn_rng_test_new(&p->rngs[i], seed);
 		}
 		mcn_wipe(seed, sizeof(seed));

@@ -36,21 +36,21 @@
 #include "crypto/mem.h"
 
 struct mcn_tpaillier_pub {
-	mcn_paillier_pk *pk;   /* owned: n, n^2, hs, fingerprint */
-	unsigned t;            /* threshold */
-	unsigned parties;      /* number of shares */
-	unsigned rbits;        /* proof randomness length R */
-	unsigned zbytes;       /* serialized length of z */
-	mpz_t delta;           /* parties! */
-	mpz_t v;               /* verification base (a square in Z*_{n^2}) */
-	mpz_t *vi;             /* v^(Delta s_i), i = 1..parties at vi[i-1] */
-	mpz_t inv4d2;          /* (4 Delta^2)^-1 mod n */
+	mcn_paillier_pk *pk; /* owned: n, n^2, hs, fingerprint */
+	unsigned t;          /* threshold */
+	unsigned parties;    /* number of shares */
+	unsigned rbits;      /* proof randomness length R */
+	unsigned zbytes;     /* serialized length of z */
+	mpz_t delta;         /* parties! */
+	mpz_t v;             /* verification base (a square in Z*_{n^2}) */
+	mpz_t *vi;           /* v^(Delta s_i), i = 1..parties at vi[i-1] */
+	mpz_t inv4d2;        /* (4 Delta^2)^-1 mod n */
 };
 
 struct mcn_tpaillier_share {
-	uint32_t index;                     /* 1..parties */
-	uint8_t fp[MCN_PAILLIER_FP_BYTES];  /* key it belongs to */
-	mpz_t s;                            /* s_i = f(i) mod nm (secret) */
+	uint32_t index;                    /* 1..parties */
+	uint8_t fp[MCN_PAILLIER_FP_BYTES]; /* key it belongs to */
+	mpz_t s;                           /* s_i = f(i) mod nm (secret) */
 };
 
 static const char thr_tag[] = "mcn/tpaillier/proof/v1";
@@ -164,7 +164,7 @@ mcn_tpaillier_deal_from_primes(mcn_tpaillier_pub **pub_out,
 	mcn_tpaillier_pub *pub = NULL;
 	mcn_paillier_pk *tpk = NULL;
 	mcn_paillier_sk *tsk = NULL;
-	mpz_t n, n2, m, nm, d, acc, x, ipow, *coef = NULL;
+	mpz_t n, n2, m, nm, d, acc, x, *coef = NULL;
 	unsigned bits;
 	mcn_err rv;
 
@@ -175,11 +175,12 @@ mcn_tpaillier_deal_from_primes(mcn_tpaillier_pub **pub_out,
 	if (t < 1 || t > parties || parties > MCN_TPAILLIER_MAX_PARTIES) {
 		return MCN_EINVAL;
 	}
-	if (mpz_sizeinbase(p, 2) != mpz_sizeinbase(q, 2) || mpz_cmp(p, q) == 0 ||
-	    !thr_is_safe_prime(p) || !thr_is_safe_prime(q)) {
+	if (mpz_sizeinbase(p, 2) != mpz_sizeinbase(q, 2) ||
+	    mpz_cmp(p, q) == 0 || !thr_is_safe_prime(p) ||
+	    !thr_is_safe_prime(q)) {
 		return MCN_EKEY;
 	}
-	mpz_inits(n, n2, m, nm, d, acc, x, ipow, NULL);
+	mpz_inits(n, n2, m, nm, d, acc, x, NULL);
 	/* The ordinary key pair gives n, hs and the DJN base; its secret
 	 * half is freed (and wiped) at once. */
 	if ((rv = mcn_paillier_from_primes(&tpk, &tsk, p, q, NULL, rng)) !=
@@ -191,7 +192,7 @@ mcn_tpaillier_deal_from_primes(mcn_tpaillier_pub **pub_out,
 	bits = mcn_paillier_bits(tpk);
 	if ((rv = thr_pub_alloc(&pub, bits, t, parties)) != MCN_OK ||
 	    (rv = mcn_paillier_pk_new(&pub->pk, n, mcn_paillier_hs(tpk))) !=
-	    MCN_OK) {
+	        MCN_OK) {
 		goto out;
 	}
 	mcn_paillier_sk_free(tsk);
@@ -273,7 +274,7 @@ out:
 	}
 	mcn_tpaillier_pub_free(pub);
 	mcn_paillier_sk_free(tsk);
-	mcn_mpz_clear_secret(m, nm, d, acc, x, ipow, NULL);
+	mcn_mpz_clear_secret(m, nm, d, acc, x, NULL);
 	mpz_clears(n, n2, NULL);
 	return rv;
 }
@@ -299,7 +300,7 @@ mcn_tpaillier_deal(mcn_tpaillier_pub **pub, mcn_tpaillier_share **shares,
 		}
 		rv = mcn_tpaillier_deal_from_primes(pub, shares, p, q, t,
 		    parties, rng);
-	} while (rv == MCN_EKEY);   /* p == q: draw again */
+	} while (rv == MCN_EKEY); /* p == q: draw again */
 	mcn_mpz_clear_secret(p, q, NULL);
 	return rv;
 }
@@ -357,7 +358,7 @@ thr_challenge(const mcn_tpaillier_pub *pub, uint32_t index, const mpz_t c4,
 	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, thr_tag, sizeof(thr_tag) - 1) != 1 ||
 	    EVP_DigestUpdate(ctx, mcn_paillier_fingerprint(pub->pk),
-	    MCN_PAILLIER_FP_BYTES) != 1 ||
+	        MCN_PAILLIER_FP_BYTES) != 1 ||
 	    EVP_DigestUpdate(ctx, idx, sizeof(idx)) != 1) {
 		goto out;
 	}
@@ -380,16 +381,16 @@ out:
 
 mcn_err
 mcn_tpaillier_partial_decrypt(const mcn_tpaillier_pub *pub,
-    const mcn_tpaillier_share *sh, mcn_tpaillier_partial *out,
-    const mpz_t c, mcn_rng *rng)
+    const mcn_tpaillier_share *sh, mcn_tpaillier_partial *out, const mpz_t c,
+    mcn_rng *rng)
 {
 	mpz_srcptr n2 = mcn_paillier_n2(pub->pk);
 	mpz_t exp, r, c4, x, a, b;
 	mcn_err rv;
 
 	if (!mcn_ct_memeq(sh->fp, mcn_paillier_fingerprint(pub->pk),
-	    MCN_PAILLIER_FP_BYTES) || sh->index < 1 ||
-	    sh->index > pub->parties) {
+	        MCN_PAILLIER_FP_BYTES) ||
+	    sh->index < 1 || sh->index > pub->parties) {
 		return MCN_EKEYMISMATCH;
 	}
 	if ((rv = mcn_paillier_ct_validate(pub->pk, c)) != MCN_OK) {
@@ -410,7 +411,7 @@ mcn_tpaillier_partial_decrypt(const mcn_tpaillier_pub *pub,
 	if ((rv = mcn_rng_mpz_bits(rng, r, pub->rbits)) != MCN_OK) {
 		goto out;
 	}
-	mpz_setbit(r, 0);   /* powm_sec needs a positive exponent */
+	mpz_setbit(r, 0); /* powm_sec needs a positive exponent */
 	mpz_powm_sec(a, c4, r, n2);
 	mpz_powm_sec(b, pub->v, r, n2);
 	if ((rv = thr_challenge(pub, sh->index, c4, x, a, b, out->e)) !=
@@ -443,8 +444,9 @@ mcn_tpaillier_verify(const mcn_tpaillier_pub *pub, const mpz_t c,
 	    mcn_paillier_ct_validate(pub->pk, part->ci) != MCN_OK) {
 		return MCN_ECIPHERTEXT;
 	}
-	if (mpz_sgn(part->z) < 0 || mpz_sizeinbase(part->z, 2) >
-	    pub->rbits + 1 || mpz_sgn(part->e) < 0 ||
+	if (mpz_sgn(part->z) < 0 ||
+	    mpz_sizeinbase(part->z, 2) > pub->rbits + 1 ||
+	    mpz_sgn(part->e) < 0 ||
 	    mpz_sizeinbase(part->e, 2) > MCN_TPAILLIER_HASH_BITS) {
 		return MCN_EPROOF;
 	}
@@ -471,8 +473,8 @@ mcn_tpaillier_verify(const mcn_tpaillier_pub *pub, const mpz_t c,
 
 mcn_err
 mcn_tpaillier_combine(const mcn_tpaillier_pub *pub, mpz_t m, const mpz_t c,
-    const mcn_tpaillier_partial *parts, size_t k, int verified,
-    uint32_t *bad, size_t *nbad)
+    const mcn_tpaillier_partial *parts, size_t k, int verified, uint32_t *bad,
+    size_t *nbad)
 {
 	mpz_srcptr n = mcn_paillier_n(pub->pk), n2 = mcn_paillier_n2(pub->pk);
 	size_t use[MCN_TPAILLIER_MAX_PARTIES];
@@ -570,8 +572,8 @@ thr_thread(void)
 
 mcn_err
 mcn_tpaillier_partial_decrypt_vec(const mcn_tpaillier_pub *pub,
-    const mcn_tpaillier_share *sh, mcn_tpaillier_partial *out,
-    const mpz_t *c, size_t count, mcn_rng_pool *pool)
+    const mcn_tpaillier_share *sh, mcn_tpaillier_partial *out, const mpz_t *c,
+    size_t count, mcn_rng_pool *pool)
 {
 	mcn_err first = MCN_OK;
 	const long cnt = (long)count;
@@ -732,8 +734,9 @@ mcn_tpaillier_pub_import(mcn_tpaillier_pub **out, const uint8_t *buf,
 		return MCN_EFORMAT;
 	}
 	L = bits / 8;
-	if (len != MCN_SER_HDR_BYTES + 8 + MCN_PAILLIER_FP_BYTES + 5 * L +
-	    (size_t)parties * 2 * L) {
+	if (len !=
+	    MCN_SER_HDR_BYTES + 8 + MCN_PAILLIER_FP_BYTES + 5 * L +
+	        (size_t)parties * 2 * L) {
 		return MCN_EFORMAT;
 	}
 	p += 8 + MCN_PAILLIER_FP_BYTES;
@@ -750,14 +753,14 @@ mcn_tpaillier_pub_import(mcn_tpaillier_pub **out, const uint8_t *buf,
 		goto out;
 	}
 	if (!mcn_ct_memeq(mcn_paillier_fingerprint(pub->pk),
-	    buf + MCN_SER_HDR_BYTES + 8, MCN_PAILLIER_FP_BYTES)) {
+	        buf + MCN_SER_HDR_BYTES + 8, MCN_PAILLIER_FP_BYTES)) {
 		rv = MCN_EKEYMISMATCH;
 		goto out;
 	}
 	mcn_mpz_from_bytes(pub->v, p, 2 * L);
 	p += 2 * L;
 	rv = mcn_paillier_ct_validate(pub->pk, pub->v) == MCN_OK ? MCN_OK :
-	    MCN_EKEY;
+	                                                           MCN_EKEY;
 	for (unsigned i = 0; i < parties && rv == MCN_OK; i++, p += 2 * L) {
 		mcn_mpz_from_bytes(pub->vi[i], p, 2 * L);
 		if (mcn_paillier_ct_validate(pub->pk, pub->vi[i]) != MCN_OK) {
@@ -782,7 +785,7 @@ mcn_tpaillier_share_export(const mcn_tpaillier_pub *pub,
 
 	if (buflen < mcn_tpaillier_share_len(pub) ||
 	    !mcn_ct_memeq(sh->fp, mcn_paillier_fingerprint(pub->pk),
-	    MCN_PAILLIER_FP_BYTES)) {
+	        MCN_PAILLIER_FP_BYTES)) {
 		return MCN_EINVAL;
 	}
 	thr_hdr(p, THR_T_SHARE);
@@ -816,7 +819,7 @@ mcn_tpaillier_share_import(const mcn_tpaillier_pub *pub,
 	}
 	p = buf + MCN_SER_HDR_BYTES;
 	if (!mcn_ct_memeq(p + 8, mcn_paillier_fingerprint(pub->pk),
-	    MCN_PAILLIER_FP_BYTES) ||
+	        MCN_PAILLIER_FP_BYTES) ||
 	    thr_get16(p) != mcn_paillier_bits(pub->pk) ||
 	    thr_get16(p + 2) != pub->t || thr_get16(p + 4) != pub->parties) {
 		return MCN_EKEYMISMATCH;
@@ -896,7 +899,7 @@ mcn_tpaillier_partial_import(const mcn_tpaillier_pub *pub,
 	}
 	p = buf + MCN_SER_HDR_BYTES;
 	if (!mcn_ct_memeq(p, mcn_paillier_fingerprint(pub->pk),
-	    MCN_PAILLIER_CT_FP_BYTES)) {
+	        MCN_PAILLIER_CT_FP_BYTES)) {
 		return MCN_EKEYMISMATCH;
 	}
 	if (len != mcn_tpaillier_partial_len(pub) ||

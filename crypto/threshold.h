@@ -29,7 +29,7 @@
 #include "crypto/rng.h"
 
 #define MCN_TPAILLIER_MAX_PARTIES 128
-#define MCN_TPAILLIER_HASH_BITS 256   /* Fiat–Shamir challenge length */
+#define MCN_TPAILLIER_HASH_BITS 256 /* Fiat–Shamir challenge length */
 
 typedef struct mcn_tpaillier_pub mcn_tpaillier_pub;     /* public, opaque */
 typedef struct mcn_tpaillier_share mcn_tpaillier_share; /* secret, opaque */
@@ -54,8 +54,8 @@ void mcn_tpaillier_partial_clear(mcn_tpaillier_partial *p);
  * secrets are wiped before return. Caller frees all outputs.
  * MCN_EINVAL, MCN_ECRYPTO, MCN_ENOMEM. */
 mcn_err mcn_tpaillier_deal(mcn_tpaillier_pub **pub,
-    mcn_tpaillier_share **shares, unsigned bits, unsigned t,
-    unsigned parties, mcn_rng *rng) MCN_WUR;
+    mcn_tpaillier_share **shares, unsigned bits, unsigned t, unsigned parties,
+    mcn_rng *rng) MCN_WUR;
 
 /* Same from given safe primes p = 2p'+1, q = 2q'+1 (tests and checked-in
  * test keys). MCN_EKEY if they are not distinct safe primes of equal size. */
@@ -63,8 +63,8 @@ mcn_err mcn_tpaillier_deal_from_primes(mcn_tpaillier_pub **pub,
     mcn_tpaillier_share **shares, const mpz_t p, const mpz_t q, unsigned t,
     unsigned parties, mcn_rng *rng) MCN_WUR;
 
-void mcn_tpaillier_pub_free(mcn_tpaillier_pub *pub);     /* NULL ok */
-void mcn_tpaillier_share_free(mcn_tpaillier_share *sh);  /* wipes; NULL ok */
+void mcn_tpaillier_pub_free(mcn_tpaillier_pub *pub);    /* NULL ok */
+void mcn_tpaillier_share_free(mcn_tpaillier_share *sh); /* wipes; NULL ok */
 
 /* Borrowed views. The pk inside pub may be given a fast-encryption table
  * with mcn_paillier_precompute(mcn_tpaillier_pk_mut(pub), ...). */
@@ -78,8 +78,8 @@ uint32_t mcn_tpaillier_share_index(const mcn_tpaillier_share *sh);
  * decryption. Validates c (MCN_ECIPHERTEXT) and that sh belongs to pub
  * (MCN_EKEYMISMATCH). Secret input: sh. */
 mcn_err mcn_tpaillier_partial_decrypt(const mcn_tpaillier_pub *pub,
-    const mcn_tpaillier_share *sh, mcn_tpaillier_partial *out,
-    const mpz_t c, mcn_rng *rng) MCN_WUR;
+    const mcn_tpaillier_share *sh, mcn_tpaillier_partial *out, const mpz_t c,
+    mcn_rng *rng) MCN_WUR;
 
 /* Verifies one partial for ciphertext c: MCN_OK, MCN_EPARTY (index out of
  * range), MCN_ECIPHERTEXT (c or ci outside Z*_{n^2}), MCN_EPROOF. */
@@ -93,19 +93,18 @@ mcn_err mcn_tpaillier_verify(const mcn_tpaillier_pub *pub, const mpz_t c,
  * are used. MCN_EDUPLICATE if an index repeats, MCN_ETOOFEW if fewer than t
  * valid partials remain, MCN_ECIPHERTEXT for a bad c. bad/nbad may be NULL. */
 mcn_err mcn_tpaillier_combine(const mcn_tpaillier_pub *pub, mpz_t m,
-    const mpz_t c, const mcn_tpaillier_partial *parts, size_t k,
-    int verified, uint32_t *bad, size_t *nbad) MCN_WUR;
+    const mpz_t c, const mcn_tpaillier_partial *parts, size_t k, int verified,
+    uint32_t *bad, size_t *nbad) MCN_WUR;
 
 /* Batch: party sh partial-decrypts count ciphertexts (OpenMP). */
 mcn_err mcn_tpaillier_partial_decrypt_vec(const mcn_tpaillier_pub *pub,
-    const mcn_tpaillier_share *sh, mcn_tpaillier_partial *out,
-    const mpz_t *c, size_t count, mcn_rng_pool *pool) MCN_WUR;
+    const mcn_tpaillier_share *sh, mcn_tpaillier_partial *out, const mpz_t *c,
+    size_t count, mcn_rng_pool *pool) MCN_WUR;
 
 /* Batch verify: status[i] receives the result for parts[i] against c[i].
  * Returns MCN_OK if all verified, else the first error. */
-mcn_err mcn_tpaillier_verify_vec(const mcn_tpaillier_pub *pub,
-    const mpz_t *c, const mcn_tpaillier_partial *parts, size_t count,
-    mcn_err *status) MCN_WUR;
+mcn_err mcn_tpaillier_verify_vec(const mcn_tpaillier_pub *pub, const mpz_t *c,
+    const mcn_tpaillier_partial *parts, size_t count, mcn_err *status) MCN_WUR;
 
 /*
  * Serialization (big-endian; 8-byte header "MCN" 0x01, type, 0, 0, 0):

@@ -68,7 +68,7 @@ test_rng_ranges(void)
 
 	mpz_inits(x, bound, n, NULL);
 	mpz_set_ui(bound, 1000);
-	mpz_set_ui(n, 15);   /* units mod 15: gcd(x, 15) == 1 */
+	mpz_set_ui(n, 15); /* units mod 15: gcd(x, 15) == 1 */
 	for (int i = 0; i < 200; i++) {
 		CHECK_OK(mcn_rng_mpz_below(r, x, bound));
 		CHECK(mpz_cmp(x, bound) < 0 && mpz_sgn(x) >= 0);
@@ -93,7 +93,7 @@ test_rng_pool(void)
 	CHECK(mcn_rng_pool_size(p) == 3);
 	CHECK_OK(mcn_rng_bytes(mcn_rng_pool_get(p, 0), a, 8));
 	CHECK_OK(mcn_rng_bytes(mcn_rng_pool_get(p, 1), b, 8));
-	CHECK(memcmp(a, b, 8) != 0);   /* children are independent streams */
+	CHECK(memcmp(a, b, 8) != 0); /* children are independent streams */
 	mcn_rng_pool_free(p);
 	REQUIRE_OK(mcn_rng_pool_new(&p, mcn_rng_system(), 2));
 	CHECK(mcn_rng_pool_get(p, 1) == mcn_rng_system());
@@ -109,12 +109,8 @@ test_strerror(void)
 	CHECK(strstr(mcn_strerror((mcn_err)12345), "unknown") != NULL);
 }
 
-MCNT_MAIN(
-    { "alloc_injection", test_alloc_injection },
-    { "mpz_wipe", test_mpz_wipe },
-    { "ct_memeq", test_ct_memeq },
+MCNT_MAIN({ "alloc_injection", test_alloc_injection },
+    { "mpz_wipe", test_mpz_wipe }, { "ct_memeq", test_ct_memeq },
     { "rng_deterministic", test_rng_deterministic },
-    { "rng_ranges", test_rng_ranges },
-    { "rng_pool", test_rng_pool },
-    { "strerror", test_strerror },
-)
+    { "rng_ranges", test_rng_ranges }, { "rng_pool", test_rng_pool },
+    { "strerror", test_strerror }, )

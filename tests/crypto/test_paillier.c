@@ -28,7 +28,8 @@ kat_load(struct kat *k)
 		if (line[0] == '#') {
 			continue;
 		}
-		if (sscanf(line, "%7s %2047s %2047s %2047s", tag, a, b, c) < 2) {
+		if (sscanf(line, "%7s %2047s %2047s %2047s", tag, a, b, c) <
+		    2) {
 			continue;
 		}
 		if (strcmp(tag, "p") == 0) {
@@ -94,7 +95,8 @@ test_known_answers(void)
 	REQUIRE_OK(mcn_paillier_from_primes(&pk, &sk, k.p, k.q, k.h, NULL));
 	CHECK_MPZ_EQ(mcn_paillier_hs(pk), k.hs);
 	for (int i = 0; i < 32; i++) {
-		snprintf(hex + 2 * i, 3, "%02x", mcn_paillier_fingerprint(pk)[i]);
+		snprintf(hex + 2 * i, 3, "%02x",
+		    mcn_paillier_fingerprint(pk)[i]);
 	}
 	CHECK(strcmp(hex, k.fp) == 0);
 	CHECK(mcn_paillier_bits(pk) == 2048);
@@ -131,7 +133,8 @@ check_homomorphic(mcn_paillier_sk *sk, mcn_rng *rng)
 	for (int i = 0; i < 6; i++) {
 		for (int j = 0; j < 6; j++) {
 			CHECK_OK(mcn_paillier_encrypt(pk, ca, vals[i], rng));
-			CHECK_OK(mcn_paillier_encrypt_plain(pk, cb, vals[j], rng));
+			CHECK_OK(
+			    mcn_paillier_encrypt_plain(pk, cb, vals[j], rng));
 			/* ct + ct */
 			mcn_paillier_ee_add(pk, cs, ca, cb);
 			CHECK_OK(mcn_paillier_decrypt(sk, m, cs));
@@ -209,7 +212,8 @@ test_negative_values(void)
 	const mcn_paillier_pk *pk = mcn_paillier_sk_pk(sk);
 	mpz_srcptr n = mcn_paillier_n(pk);
 	mcn_rng *rng = mcnt_rng(13);
-	const long vals[] = { -5, 3, -1000000, 250, -1 };   /* fixed-point, scale 2^8 */
+	const long vals[] = { -5, 3, -1000000, 250,
+		-1 }; /* fixed-point, scale 2^8 */
 	long want = 0;
 	mpz_t acc, c, m, half;
 
@@ -252,10 +256,12 @@ test_table_matches_powm(void)
 	mpz_set_ui(m, 424242);
 	for (size_t t = 0; t < sizeof(hv) / sizeof(hv[0]); t++) {
 		for (unsigned s = 0; s < 5; s++) {
-			mcn_rng *r1 = mcnt_rng(100 + s), *r2 = mcnt_rng(100 + s);
+			mcn_rng *r1 = mcnt_rng(100 + s),
+			        *r2 = mcnt_rng(100 + s);
 			CHECK(!mcn_paillier_has_table(pk));
 			CHECK_OK(mcn_paillier_encrypt(pk, c1, m, r1));
-			REQUIRE_OK(mcn_paillier_precompute(pk, hv[t][0], hv[t][1]));
+			REQUIRE_OK(
+			    mcn_paillier_precompute(pk, hv[t][0], hv[t][1]));
 			CHECK(mcn_paillier_has_table(pk));
 			CHECK_OK(mcn_paillier_encrypt(pk, c2, m, r2));
 			CHECK_MPZ_EQ(c1, c2);
@@ -263,8 +269,10 @@ test_table_matches_powm(void)
 			mcn_rng_free(r2);
 			/* back to the no-table path for the next c1 */
 			mcn_paillier_drop_table(pk);
-			CHECK_ERR(mcn_paillier_precompute(pk, 0, 1), MCN_EINVAL);
-			CHECK_ERR(mcn_paillier_precompute(pk, 15, 1), MCN_EINVAL);
+			CHECK_ERR(mcn_paillier_precompute(pk, 0, 1),
+			    MCN_EINVAL);
+			CHECK_ERR(mcn_paillier_precompute(pk, 15, 1),
+			    MCN_EINVAL);
 		}
 	}
 	mpz_clears(m, c1, c2, NULL);
@@ -289,12 +297,12 @@ test_validation(void)
 	CHECK_ERR(mcn_paillier_decrypt(sk, m, c), MCN_ECIPHERTEXT);
 	mpz_add_ui(c, n2, 1);
 	CHECK_ERR(mcn_paillier_ct_validate(pk, c), MCN_ECIPHERTEXT);
-	mpz_set(c, n);        /* gcd(c, n) = n */
+	mpz_set(c, n); /* gcd(c, n) = n */
 	CHECK_ERR(mcn_paillier_decrypt(sk, m, c), MCN_ECIPHERTEXT);
 	mpz_mul_ui(c, n, 3);
-	mpz_add(c, c, n);     /* 4n: a multiple of p and q */
+	mpz_add(c, c, n); /* 4n: a multiple of p and q */
 	CHECK_ERR(mcn_paillier_ct_validate(pk, c), MCN_ECIPHERTEXT);
-	mpz_set_ui(c, 1);     /* E(0; r=1): a valid ciphertext */
+	mpz_set_ui(c, 1); /* E(0; r=1): a valid ciphertext */
 	CHECK_OK(mcn_paillier_ct_validate(pk, c));
 	CHECK_OK(mcn_paillier_decrypt(sk, m, c));
 	CHECK(mpz_sgn(m) == 0);
@@ -324,23 +332,26 @@ test_bad_keys(void)
 	CHECK(pk == NULL && sk == NULL);
 	mpz_set_ui(hs, 4);
 	mpz_setbit(n, 511);
-	mpz_add_ui(n, n, 2);   /* even */
+	mpz_add_ui(n, n, 2); /* even */
 	CHECK_ERR(mcn_paillier_pk_new(&pk, n, hs), MCN_EKEY);
-	mpz_nextprime(n, n);   /* prime, not a product */
+	mpz_nextprime(n, n); /* prime, not a product */
 	CHECK_ERR(mcn_paillier_pk_new(&pk, n, hs), MCN_EKEY);
 	mpz_set_ui(p, 1);
 	mpz_mul_2exp(p, p, 255);
 	mpz_nextprime(p, p);
-	mpz_mul(n, p, p);      /* a square */
+	mpz_mul(n, p, p); /* a square */
 	CHECK_ERR(mcn_paillier_pk_new(&pk, n, hs), MCN_EKEY);
 	mpz_set_ui(q, 3);
-	mpz_mul(n, p, q);      /* small factor, wrong size */
+	mpz_mul(n, p, q); /* small factor, wrong size */
 	CHECK_ERR(mcn_paillier_pk_new(&pk, n, hs), MCN_EKEY);
-	CHECK_ERR(mcn_paillier_from_primes(&pk, &sk, p, p, NULL, rng), MCN_EKEY);
-	mpz_add_ui(q, p, 2);   /* not prime (p odd prime => p + 2 may be); force */
+	CHECK_ERR(mcn_paillier_from_primes(&pk, &sk, p, p, NULL, rng),
+	    MCN_EKEY);
+	mpz_add_ui(q, p,
+	    2); /* not prime (p odd prime => p + 2 may be); force */
 	mpz_mul_ui(q, p, 1);
-	mpz_add_ui(q, q, 1);   /* even */
-	CHECK_ERR(mcn_paillier_from_primes(&pk, &sk, p, q, NULL, rng), MCN_EKEY);
+	mpz_add_ui(q, q, 1); /* even */
+	CHECK_ERR(mcn_paillier_from_primes(&pk, &sk, p, q, NULL, rng),
+	    MCN_EKEY);
 	CHECK(pk == NULL && sk == NULL);
 	mpz_clears(n, hs, p, q, NULL);
 	mcn_rng_free(rng);
@@ -375,7 +386,8 @@ test_keygen_sizes(void)
 static void
 test_serialization(void)
 {
-	mcn_paillier_sk *sk = small_key(512), *sk2 = small_key(528), *sk3 = NULL;
+	mcn_paillier_sk *sk = small_key(512), *sk2 = small_key(528),
+	                *sk3 = NULL;
 	const mcn_paillier_pk *pk = mcn_paillier_sk_pk(sk);
 	const mcn_paillier_pk *other = mcn_paillier_sk_pk(sk2);
 	mcn_paillier_pk *pk2 = NULL, *bad = NULL;
@@ -393,8 +405,8 @@ test_serialization(void)
 	REQUIRE_OK(mcn_paillier_pk_import(&pk2, buf, len));
 	CHECK_MPZ_EQ(mcn_paillier_n(pk2), mcn_paillier_n(pk));
 	CHECK_MPZ_EQ(mcn_paillier_hs(pk2), mcn_paillier_hs(pk));
-	CHECK(memcmp(mcn_paillier_fingerprint(pk2), mcn_paillier_fingerprint(pk),
-	    32) == 0);
+	CHECK(memcmp(mcn_paillier_fingerprint(pk2),
+	          mcn_paillier_fingerprint(pk), 32) == 0);
 	/* error cases on the public key */
 	CHECK_ERR(mcn_paillier_pk_import(&bad, buf, len - 1), MCN_EFORMAT);
 	memcpy(buf2, buf, len);
@@ -404,13 +416,13 @@ test_serialization(void)
 	buf2[3] = 2;
 	CHECK_ERR(mcn_paillier_pk_import(&bad, buf2, len), MCN_EVERSION);
 	memcpy(buf2, buf, len);
-	buf2[4] = 0x02;   /* a secret-key type tag */
+	buf2[4] = 0x02; /* a secret-key type tag */
 	CHECK_ERR(mcn_paillier_pk_import(&bad, buf2, len), MCN_EFORMAT);
 	memcpy(buf2, buf, len);
-	buf2[12 + 5] ^= 1;   /* fingerprint */
+	buf2[12 + 5] ^= 1; /* fingerprint */
 	CHECK_ERR(mcn_paillier_pk_import(&bad, buf2, len), MCN_EKEYMISMATCH);
 	memcpy(buf2, buf, len);
-	buf2[12 + 32 + 63] ^= 1;   /* n made even */
+	buf2[12 + 32 + 63] ^= 1; /* n made even */
 	CHECK_ERR(mcn_paillier_pk_import(&bad, buf2, len), MCN_EKEY);
 	CHECK(bad == NULL);
 	/* secret key round trip */
@@ -418,8 +430,8 @@ test_serialization(void)
 	REQUIRE_OK(mcn_paillier_sk_export(sk, buf, len));
 	REQUIRE_OK(mcn_paillier_sk_import(&sk3, buf, len));
 	CHECK(memcmp(mcn_paillier_fingerprint(mcn_paillier_sk_pk(sk3)),
-	    mcn_paillier_fingerprint(pk), 32) == 0);
-	buf[12 + 32 + 10] ^= 0x40;   /* corrupt p */
+	          mcn_paillier_fingerprint(pk), 32) == 0);
+	buf[12 + 32 + 10] ^= 0x40; /* corrupt p */
 	{
 		mcn_paillier_sk *sk4 = NULL;
 		mcn_err rv = mcn_paillier_sk_import(&sk4, buf, len);
@@ -436,11 +448,12 @@ test_serialization(void)
 	CHECK_MPZ_EQ(c2, c);
 	CHECK_OK(mcn_paillier_decrypt(sk3, d, c2));
 	CHECK_MPZ_EQ(d, m);
-	CHECK_ERR(mcn_paillier_ct_import(other, c2, buf, len), MCN_EKEYMISMATCH);
+	CHECK_ERR(mcn_paillier_ct_import(other, c2, buf, len),
+	    MCN_EKEYMISMATCH);
 	CHECK_ERR(mcn_paillier_ct_import(pk, c2, buf, len + 1), MCN_EFORMAT);
-	memset(buf + 24, 0, len - 24);   /* c = 0 */
+	memset(buf + 24, 0, len - 24); /* c = 0 */
 	CHECK_ERR(mcn_paillier_ct_import(pk, c2, buf, len), MCN_ECIPHERTEXT);
-	memset(buf + 24, 0xff, len - 24);   /* c >= n^2 */
+	memset(buf + 24, 0xff, len - 24); /* c >= n^2 */
 	CHECK_ERR(mcn_paillier_ct_import(pk, c2, buf, len), MCN_ECIPHERTEXT);
 	mpz_clears(m, c, c2, d, NULL);
 	mcn_paillier_pk_free(pk2);
@@ -533,16 +546,12 @@ test_alloc_failures(void)
 	mcn_paillier_sk_free(sk);
 }
 
-MCNT_MAIN(
-    { "known_answers", test_known_answers },
+MCNT_MAIN({ "known_answers", test_known_answers },
     { "homomorphic_small", test_homomorphic_small },
     { "homomorphic_2048", test_homomorphic_2048 },
     { "negative_values", test_negative_values },
     { "table_matches_powm", test_table_matches_powm },
-    { "validation", test_validation },
-    { "bad_keys", test_bad_keys },
+    { "validation", test_validation }, { "bad_keys", test_bad_keys },
     { "keygen_sizes", test_keygen_sizes },
-    { "serialization", test_serialization },
-    { "batch", test_batch },
-    { "alloc_failures", test_alloc_failures },
-)
+    { "serialization", test_serialization }, { "batch", test_batch },
+    { "alloc_failures", test_alloc_failures }, )

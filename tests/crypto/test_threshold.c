@@ -23,7 +23,8 @@ load_primes(mpz_t p, mpz_t q)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (line[0] == '#' || sscanf(line, "%7s %599s", tag, val) != 2) {
+		if (line[0] == '#' ||
+		    sscanf(line, "%7s %599s", tag, val) != 2) {
 			continue;
 		}
 		if (strcmp(tag, "p") == 0 && mpz_set_str(p, val, 16) == 0) {
@@ -75,7 +76,7 @@ check_all_subsets(struct fixture *fx, mcn_rng *rng)
 	for (int i = 0; i < NP; i++) {
 		mpz_set_ui(m, 1000u * (unsigned)i + 17);
 		if (i == 3) {
-			mpz_sub_ui(m, mcn_paillier_n(pk), 1);   /* n - 1 */
+			mpz_sub_ui(m, mcn_paillier_n(pk), 1); /* n - 1 */
 		}
 		mpz_add(want, want, m);
 		CHECK_OK(mcn_paillier_encrypt(pk, ci, m, rng));
@@ -96,12 +97,12 @@ check_all_subsets(struct fixture *fx, mcn_rng *rng)
 	for (int a = 0; a < NP; a++) {
 		for (int b = a + 1; b < NP; b++) {
 			for (int d = b + 1; d < NP; d++) {
-				sub[0] = parts[d];   /* order must not matter */
+				sub[0] = parts[d]; /* order must not matter */
 				sub[1] = parts[a];
 				sub[2] = parts[b];
 				mpz_set_ui(m, 0);
-				CHECK_OK(mcn_tpaillier_combine(fx->pub, m, c, sub,
-				    T, 0, NULL, NULL));
+				CHECK_OK(mcn_tpaillier_combine(fx->pub, m, c,
+				    sub, T, 0, NULL, NULL));
 				CHECK_MPZ_EQ(m, want);
 				subsets++;
 			}
@@ -109,7 +110,8 @@ check_all_subsets(struct fixture *fx, mcn_rng *rng)
 	}
 	CHECK(subsets == 10);
 	/* all five at once: uses the first t valid */
-	CHECK_OK(mcn_tpaillier_combine(fx->pub, m, c, parts, NP, 0, NULL, NULL));
+	CHECK_OK(
+	    mcn_tpaillier_combine(fx->pub, m, c, parts, NP, 0, NULL, NULL));
 	CHECK_MPZ_EQ(m, want);
 	for (int i = 0; i < NP; i++) {
 		mcn_tpaillier_partial_clear(&parts[i]);
@@ -175,8 +177,9 @@ test_not_safe_primes(void)
 		mpz_nextprime(p, p);
 	}
 	mpz_nextprime(q, p);
-	CHECK_ERR(mcn_tpaillier_deal_from_primes(&fx.pub, fx.sh, p, q, T, NP,
-	    rng), MCN_EKEY);
+	CHECK_ERR(
+	    mcn_tpaillier_deal_from_primes(&fx.pub, fx.sh, p, q, T, NP, rng),
+	    MCN_EKEY);
 	CHECK(fx.pub == NULL && fx.sh[0] == NULL);
 	mpz_clears(p, q, NULL);
 	mcn_rng_free(rng);
@@ -193,8 +196,8 @@ test_tampered_and_too_few(void)
 	size_t nbad = 99;
 	mpz_t c, m, want;
 
-	REQUIRE_OK(mcn_tpaillier_deal(&fx.pub, fx.sh, 512, T, NP,
-	    mcn_rng_system()));
+	REQUIRE_OK(
+	    mcn_tpaillier_deal(&fx.pub, fx.sh, 512, T, NP, mcn_rng_system()));
 	pk = mcn_tpaillier_pk(fx.pub);
 	mpz_inits(c, m, want, NULL);
 	mpz_set_ui(want, 777);
@@ -242,31 +245,35 @@ test_tampered_and_too_few(void)
 	 * names the bad one */
 	mpz_mul_ui(parts[1].ci, parts[1].ci, 4);
 	mpz_mod(parts[1].ci, parts[1].ci, mcn_paillier_n2(pk));
-	CHECK_OK(mcn_tpaillier_combine(fx.pub, m, c, parts, 4, 0, badidx,
-	    &nbad));
+	CHECK_OK(
+	    mcn_tpaillier_combine(fx.pub, m, c, parts, 4, 0, badidx, &nbad));
 	CHECK_MPZ_EQ(m, want);
 	CHECK(nbad == 1 && badidx[0] == 2);
 	/* with only t-1 valid left: MCN_ETOOFEW, and the bad one named */
-	CHECK_ERR(mcn_tpaillier_combine(fx.pub, m, c, parts, 3, 0, badidx,
-	    &nbad), MCN_ETOOFEW);
+	CHECK_ERR(
+	    mcn_tpaillier_combine(fx.pub, m, c, parts, 3, 0, badidx, &nbad),
+	    MCN_ETOOFEW);
 	CHECK(nbad == 1 && badidx[0] == 2);
 	/* t-1 partials */
-	CHECK_ERR(mcn_tpaillier_combine(fx.pub, m, c, &parts[2], T - 1, 0,
-	    NULL, NULL), MCN_ETOOFEW);
+	CHECK_ERR(mcn_tpaillier_combine(fx.pub, m, c, &parts[2], T - 1, 0, NULL,
+	              NULL),
+	    MCN_ETOOFEW);
 	CHECK_ERR(mcn_tpaillier_combine(fx.pub, m, c, parts, 0, 0, NULL, NULL),
 	    MCN_ETOOFEW);
 	/* duplicate index */
 	{
 		mcn_tpaillier_partial dup[3] = { parts[0], parts[2], parts[0] };
-		CHECK_ERR(mcn_tpaillier_combine(fx.pub, m, c, dup, 3, 0, NULL,
-		    NULL), MCN_EDUPLICATE);
+		CHECK_ERR(
+		    mcn_tpaillier_combine(fx.pub, m, c, dup, 3, 0, NULL, NULL),
+		    MCN_EDUPLICATE);
 	}
 	/* a bad ciphertext is refused before any work */
 	mpz_set(m, mcn_paillier_n(pk));
 	CHECK_ERR(mcn_tpaillier_partial_decrypt(fx.pub, fx.sh[0], &bad, m, rng),
 	    MCN_ECIPHERTEXT);
-	CHECK_ERR(mcn_tpaillier_combine(fx.pub, want, m, &parts[2], T, 0, NULL,
-	    NULL), MCN_ECIPHERTEXT);
+	CHECK_ERR(
+	    mcn_tpaillier_combine(fx.pub, want, m, &parts[2], T, 0, NULL, NULL),
+	    MCN_ECIPHERTEXT);
 	for (int i = 0; i < NP; i++) {
 		mcn_tpaillier_partial_clear(&parts[i]);
 	}
@@ -288,8 +295,8 @@ test_serialization(void)
 	size_t len, cap = 1 << 16;
 	mpz_t c, m;
 
-	REQUIRE_OK(mcn_tpaillier_deal(&fx.pub, fx.sh, 512, T, NP,
-	    mcn_rng_system()));
+	REQUIRE_OK(
+	    mcn_tpaillier_deal(&fx.pub, fx.sh, 512, T, NP, mcn_rng_system()));
 	REQUIRE_OK(mcn_tpaillier_deal(&other.pub, other.sh, 512, T, NP,
 	    mcn_rng_system()));
 	buf = malloc(cap);
@@ -306,10 +313,11 @@ test_serialization(void)
 	buf[3] = 9;
 	CHECK_ERR(mcn_tpaillier_pub_import(&badpub, buf, len), MCN_EVERSION);
 	buf[3] = 1;
-	buf[16 + 3] ^= 1;   /* fingerprint */
-	CHECK_ERR(mcn_tpaillier_pub_import(&badpub, buf, len), MCN_EKEYMISMATCH);
+	buf[16 + 3] ^= 1; /* fingerprint */
+	CHECK_ERR(mcn_tpaillier_pub_import(&badpub, buf, len),
+	    MCN_EKEYMISMATCH);
 	buf[16 + 3] ^= 1;
-	memset(buf + len - 128, 0, 128);   /* v_5 = 0 */
+	memset(buf + len - 128, 0, 128); /* v_5 = 0 */
 	CHECK_ERR(mcn_tpaillier_pub_import(&badpub, buf, len), MCN_EKEY);
 	CHECK(badpub == NULL);
 	/* shares, checked against the verification keys */
@@ -319,10 +327,10 @@ test_serialization(void)
 	CHECK(mcn_tpaillier_share_index(sh2) == 2);
 	CHECK_ERR(mcn_tpaillier_share_import(other.pub, &badsh, buf, len),
 	    MCN_EKEYMISMATCH);
-	buf[len - 1] ^= 1;   /* corrupted share value */
+	buf[len - 1] ^= 1; /* corrupted share value */
 	CHECK_ERR(mcn_tpaillier_share_import(pub2, &badsh, buf, len), MCN_EKEY);
 	buf[len - 1] ^= 1;
-	buf[8 + 7] = 4;      /* claims to be party 4: v_4 does not match */
+	buf[8 + 7] = 4; /* claims to be party 4: v_4 does not match */
 	CHECK_ERR(mcn_tpaillier_share_import(pub2, &badsh, buf, len), MCN_EKEY);
 	buf[8 + 7] = 9;
 	CHECK_ERR(mcn_tpaillier_share_import(pub2, &badsh, buf, len),
@@ -333,8 +341,9 @@ test_serialization(void)
 	/* a share of another key cannot decrypt under this one */
 	mpz_set_ui(m, 5);
 	CHECK_OK(mcn_paillier_encrypt(mcn_tpaillier_pk(fx.pub), c, m, rng));
-	CHECK_ERR(mcn_tpaillier_partial_decrypt(fx.pub, other.sh[0], &part, c,
-	    rng), MCN_EKEYMISMATCH);
+	CHECK_ERR(
+	    mcn_tpaillier_partial_decrypt(fx.pub, other.sh[0], &part, c, rng),
+	    MCN_EKEYMISMATCH);
 	/* partials */
 	REQUIRE_OK(mcn_tpaillier_partial_decrypt(pub2, sh2, &part, c, rng));
 	len = mcn_tpaillier_partial_len(fx.pub);
@@ -348,7 +357,7 @@ test_serialization(void)
 	    MCN_EKEYMISMATCH);
 	CHECK_ERR(mcn_tpaillier_partial_import(fx.pub, &part2, buf, len + 1),
 	    MCN_EFORMAT);
-	buf[len - 1] ^= 1;   /* z tampered in transit */
+	buf[len - 1] ^= 1; /* z tampered in transit */
 	REQUIRE_OK(mcn_tpaillier_partial_import(fx.pub, &part2, buf, len));
 	CHECK_ERR(mcn_tpaillier_verify(fx.pub, c, &part2), MCN_EPROOF);
 	buf[8 + 16 + 1] = 0; /* index 0 */
@@ -376,8 +385,8 @@ test_batch(void)
 	mcn_err status[N];
 	mpz_t c[N], m[N], out;
 
-	REQUIRE_OK(mcn_tpaillier_deal(&fx.pub, fx.sh, 512, T, NP,
-	    mcn_rng_system()));
+	REQUIRE_OK(
+	    mcn_tpaillier_deal(&fx.pub, fx.sh, 512, T, NP, mcn_rng_system()));
 	REQUIRE_OK(mcn_rng_pool_new(&pool, rng, mcn_threads_max()));
 	mpz_init(out);
 	for (int i = 0; i < N; i++) {
@@ -407,7 +416,8 @@ test_batch(void)
 	/* verify_vec reports per element */
 	mpz_add_ui(parts[0][4].z, parts[0][4].z, 2);
 	CHECK_ERR(mcn_tpaillier_verify_vec(fx.pub, (const mpz_t *)c, parts[0],
-	    N, status), MCN_EPROOF);
+	              N, status),
+	    MCN_EPROOF);
 	CHECK(status[4] == MCN_EPROOF && status[3] == MCN_OK);
 	for (int p = 0; p < T; p++) {
 		for (int i = 0; i < N; i++) {
@@ -423,11 +433,8 @@ test_batch(void)
 	mcn_rng_free(rng);
 }
 
-MCNT_MAIN(
-    { "subsets_2048", test_subsets_2048 },
+MCNT_MAIN({ "subsets_2048", test_subsets_2048 },
     { "fresh_deal", test_fresh_deal },
     { "not_safe_primes", test_not_safe_primes },
     { "tampered_and_too_few", test_tampered_and_too_few },
-    { "serialization", test_serialization },
-    { "batch", test_batch },
-)
+    { "serialization", test_serialization }, { "batch", test_batch }, )
