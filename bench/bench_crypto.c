@@ -13,6 +13,8 @@
  * so the figure is throughput over T threads. Randomness comes from the
  * deterministic test generator so runs are repeatable; keys from OpenSSL.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

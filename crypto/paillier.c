@@ -36,10 +36,8 @@
 #include <string.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "crypto/internal.h"
 #include "crypto/mem.h"
 
 struct mcn_paillier_pk {
@@ -760,16 +758,6 @@ mcn_paillier_rerandomize(const mcn_paillier_pk *pk, mpz_t out, const mpz_t a,
 
 /* ---- batch ---- */
 
-static inline unsigned
-pai_thread(void)
-{
-#ifdef _OPENMP
-	return (unsigned)omp_get_thread_num();
-#else
-	return 0;
-#endif
-}
-
 mcn_err
 mcn_paillier_encrypt_vec(const mcn_paillier_pk *pk, mpz_t *c, const mpz_t *m,
     size_t count, mcn_rng_pool *pool)
@@ -782,16 +770,9 @@ mcn_paillier_encrypt_vec(const mcn_paillier_pk *pk, mpz_t *c, const mpz_t *m,
 #pragma omp parallel for schedule(dynamic, 1)
 #endif
 	for (long i = 0; i < cnt; i++) {
-		mcn_rng *rng = mcn_rng_pool_get(pool, pai_thread());
+		mcn_rng *rng = mcn_rng_pool_get(pool, mcn_omp_thread());
 		mcn_err rv = mcn_paillier_encrypt(pk, c[i], m[i], rng);
-		if (rv != MCN_OK) {
-#ifdef _OPENMP
-#pragma omp critical(mcn_pai_err)
-#endif
-			if (first == MCN_OK) {
-				first = rv;
-			}
-		}
+		mcn_omp_first_err(&first, rv);
 	}
 	return first;
 }
@@ -808,14 +789,7 @@ mcn_paillier_decrypt_vec(const mcn_paillier_sk *sk, mpz_t *m, const mpz_t *c,
 #endif
 	for (long i = 0; i < cnt; i++) {
 		mcn_err rv = mcn_paillier_decrypt(sk, m[i], c[i]);
-		if (rv != MCN_OK) {
-#ifdef _OPENMP
-#pragma omp critical(mcn_pai_err)
-#endif
-			if (first == MCN_OK) {
-				first = rv;
-			}
-		}
+		mcn_omp_first_err(&first, rv);
 	}
 	return first;
 }
@@ -854,30 +828,6 @@ mcn_paillier_ct_validate_vec(const mcn_paillier_pk *pk, const mpz_t *c,
 
 enum { PAI_T_PK = 0x01, PAI_T_SK = 0x02, PAI_T_CT = 0x10 };
 
-static void
-pai_put_hdr(uint8_t *buf, uint8_t type)
-{
-	buf[0] = 'M';
-	buf[1] = 'C';
-	buf[2] = 'N';
-	buf[3] = 0x01;
-	buf[4] = type;
-	buf[5] = buf[6] = buf[7] = 0;
-}
-
-static mcn_err
-pai_get_hdr(const uint8_t *buf, size_t len, uint8_t type)
-{
-	if (len < MCN_SER_HDR_BYTES || memcmp(buf, "MCN", 3) != 0 ||
-	    buf[4] != type || buf[5] != 0 || buf[6] != 0 || buf[7] != 0) {
-		return MCN_EFORMAT;
-	}
-	if (buf[3] != 0x01) {
-		return MCN_EVERSION;
-	}
-	return MCN_OK;
-}
-
 size_t
 mcn_paillier_pk_len(const mcn_paillier_pk *pk)
 {
@@ -908,7 +858,7 @@ mcn_paillier_pk_export(const mcn_paillier_pk *pk, uint8_t *buf, size_t buflen)
 	if (buflen < mcn_paillier_pk_len(pk)) {
 		return MCN_EINVAL;
 	}
-	pai_put_hdr(p, PAI_T_PK);
+	mcn_ser_put_hdr(p, PAI_T_PK);
 	p += MCN_SER_HDR_BYTES;
 	*p++ = (uint8_t)(pk->bits >> 8);
 	*p++ = (uint8_t)pk->bits;
@@ -928,7 +878,7 @@ pai_get_keyhdr(const uint8_t *buf, size_t len, uint8_t type, unsigned *bits,
 {
 	mcn_err rv;
 
-	if ((rv = pai_get_hdr(buf, len, type)) != MCN_OK) {
+	if ((rv = mcn_ser_check_hdr(buf, len, type)) != MCN_OK) {
 		return rv;
 	}
 	if (len < MCN_SER_HDR_BYTES + 4 + MCN_PAILLIER_FP_BYTES) {
@@ -987,7 +937,7 @@ mcn_paillier_sk_export(const mcn_paillier_sk *sk, uint8_t *buf, size_t buflen)
 	if (buflen < mcn_paillier_sk_len(sk)) {
 		return MCN_EINVAL;
 	}
-	pai_put_hdr(p, PAI_T_SK);
+	mcn_ser_put_hdr(p, PAI_T_SK);
 	p += MCN_SER_HDR_BYTES;
 	*p++ = (uint8_t)(sk->pk->bits >> 8);
 	*p++ = (uint8_t)sk->pk->bits;
@@ -1044,7 +994,7 @@ mcn_paillier_ct_export(const mcn_paillier_pk *pk, uint8_t *buf, size_t buflen,
 	    mpz_cmp(c, pk->n2) >= 0) {
 		return MCN_EINVAL;
 	}
-	pai_put_hdr(buf, PAI_T_CT);
+	mcn_ser_put_hdr(buf, PAI_T_CT);
 	memcpy(buf + MCN_SER_HDR_BYTES, pk->fp, MCN_PAILLIER_CT_FP_BYTES);
 	mcn_mpz_to_bytes(buf + MCN_SER_HDR_BYTES + MCN_PAILLIER_CT_FP_BYTES,
 	    2 * (pk->bits / 8), c);
@@ -1057,7 +1007,7 @@ mcn_paillier_ct_import(const mcn_paillier_pk *pk, mpz_t c, const uint8_t *buf,
 {
 	mcn_err rv;
 
-	if ((rv = pai_get_hdr(buf, len, PAI_T_CT)) != MCN_OK) {
+	if ((rv = mcn_ser_check_hdr(buf, len, PAI_T_CT)) != MCN_OK) {
 		return rv;
 	}
 	if (len < MCN_SER_HDR_BYTES + MCN_PAILLIER_CT_FP_BYTES) {

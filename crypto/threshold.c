@@ -29,10 +29,8 @@
 
 #include <string.h>
 #include <openssl/evp.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "crypto/internal.h"
 #include "crypto/mem.h"
 
 struct mcn_tpaillier_pub {
@@ -560,16 +558,6 @@ mcn_tpaillier_combine(const mcn_tpaillier_pub *pub, mpz_t m, const mpz_t c,
 	return rv;
 }
 
-static inline unsigned
-thr_thread(void)
-{
-#ifdef _OPENMP
-	return (unsigned)omp_get_thread_num();
-#else
-	return 0;
-#endif
-}
-
 mcn_err
 mcn_tpaillier_partial_decrypt_vec(const mcn_tpaillier_pub *pub,
     const mcn_tpaillier_share *sh, mcn_tpaillier_partial *out, const mpz_t *c,
@@ -584,15 +572,8 @@ mcn_tpaillier_partial_decrypt_vec(const mcn_tpaillier_pub *pub,
 #endif
 	for (long i = 0; i < cnt; i++) {
 		mcn_err rv = mcn_tpaillier_partial_decrypt(pub, sh, &out[i],
-		    c[i], mcn_rng_pool_get(pool, thr_thread()));
-		if (rv != MCN_OK) {
-#ifdef _OPENMP
-#pragma omp critical(mcn_thr_err)
-#endif
-			if (first == MCN_OK) {
-				first = rv;
-			}
-		}
+		    c[i], mcn_rng_pool_get(pool, mcn_omp_thread()));
+		mcn_omp_first_err(&first, rv);
 	}
 	return first;
 }
@@ -620,37 +601,6 @@ mcn_tpaillier_verify_vec(const mcn_tpaillier_pub *pub, const mpz_t *c,
 /* ---- serialization ---- */
 
 enum { THR_T_PUB = 0x03, THR_T_SHARE = 0x04, THR_T_PART = 0x11 };
-
-static void
-thr_hdr(uint8_t *b, uint8_t type)
-{
-	memcpy(b, "MCN\x01", 4);
-	b[4] = type;
-	b[5] = b[6] = b[7] = 0;
-}
-
-static mcn_err
-thr_check_hdr(const uint8_t *b, size_t len, uint8_t type)
-{
-	if (len < MCN_SER_HDR_BYTES || memcmp(b, "MCN", 3) != 0 ||
-	    b[4] != type || b[5] != 0 || b[6] != 0 || b[7] != 0) {
-		return MCN_EFORMAT;
-	}
-	return b[3] == 0x01 ? MCN_OK : MCN_EVERSION;
-}
-
-static void
-thr_put16(uint8_t *b, unsigned v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static unsigned
-thr_get16(const uint8_t *b)
-{
-	return ((unsigned)b[0] << 8) | b[1];
-}
 
 size_t
 mcn_tpaillier_pub_len(const mcn_tpaillier_pub *pub)
@@ -684,12 +634,12 @@ mcn_tpaillier_pub_export(const mcn_tpaillier_pub *pub, uint8_t *buf,
 	if (buflen < mcn_tpaillier_pub_len(pub)) {
 		return MCN_EINVAL;
 	}
-	thr_hdr(p, THR_T_PUB);
+	mcn_ser_put_hdr(p, THR_T_PUB);
 	p += MCN_SER_HDR_BYTES;
-	thr_put16(p, mcn_paillier_bits(pub->pk));
-	thr_put16(p + 2, pub->t);
-	thr_put16(p + 4, pub->parties);
-	thr_put16(p + 6, 0);
+	mcn_ser_put16(p, mcn_paillier_bits(pub->pk));
+	mcn_ser_put16(p + 2, pub->t);
+	mcn_ser_put16(p + 4, pub->parties);
+	mcn_ser_put16(p + 6, 0);
 	p += 8;
 	memcpy(p, mcn_paillier_fingerprint(pub->pk), MCN_PAILLIER_FP_BYTES);
 	p += MCN_PAILLIER_FP_BYTES;
@@ -718,17 +668,17 @@ mcn_tpaillier_pub_import(mcn_tpaillier_pub **out, const uint8_t *buf,
 	mcn_err rv;
 
 	*out = NULL;
-	if ((rv = thr_check_hdr(buf, len, THR_T_PUB)) != MCN_OK) {
+	if ((rv = mcn_ser_check_hdr(buf, len, THR_T_PUB)) != MCN_OK) {
 		return rv;
 	}
 	if (len < MCN_SER_HDR_BYTES + 8 + MCN_PAILLIER_FP_BYTES) {
 		return MCN_EFORMAT;
 	}
 	p = buf + MCN_SER_HDR_BYTES;
-	bits = thr_get16(p);
-	t = thr_get16(p + 2);
-	parties = thr_get16(p + 4);
-	if (thr_get16(p + 6) != 0 || bits < MCN_PAILLIER_BITS_MIN ||
+	bits = mcn_ser_get16(p);
+	t = mcn_ser_get16(p + 2);
+	parties = mcn_ser_get16(p + 4);
+	if (mcn_ser_get16(p + 6) != 0 || bits < MCN_PAILLIER_BITS_MIN ||
 	    bits > MCN_PAILLIER_BITS_MAX || bits % 16 != 0 || t < 1 ||
 	    t > parties || parties > MCN_TPAILLIER_MAX_PARTIES) {
 		return MCN_EFORMAT;
@@ -788,12 +738,12 @@ mcn_tpaillier_share_export(const mcn_tpaillier_pub *pub,
 	        MCN_PAILLIER_FP_BYTES)) {
 		return MCN_EINVAL;
 	}
-	thr_hdr(p, THR_T_SHARE);
+	mcn_ser_put_hdr(p, THR_T_SHARE);
 	p += MCN_SER_HDR_BYTES;
-	thr_put16(p, mcn_paillier_bits(pub->pk));
-	thr_put16(p + 2, pub->t);
-	thr_put16(p + 4, pub->parties);
-	thr_put16(p + 6, sh->index);
+	mcn_ser_put16(p, mcn_paillier_bits(pub->pk));
+	mcn_ser_put16(p + 2, pub->t);
+	mcn_ser_put16(p + 4, pub->parties);
+	mcn_ser_put16(p + 6, sh->index);
 	p += 8;
 	memcpy(p, sh->fp, MCN_PAILLIER_FP_BYTES);
 	p += MCN_PAILLIER_FP_BYTES;
@@ -811,7 +761,7 @@ mcn_tpaillier_share_import(const mcn_tpaillier_pub *pub,
 	mcn_err rv;
 
 	*out = NULL;
-	if ((rv = thr_check_hdr(buf, len, THR_T_SHARE)) != MCN_OK) {
+	if ((rv = mcn_ser_check_hdr(buf, len, THR_T_SHARE)) != MCN_OK) {
 		return rv;
 	}
 	if (len != mcn_tpaillier_share_len(pub)) {
@@ -820,18 +770,18 @@ mcn_tpaillier_share_import(const mcn_tpaillier_pub *pub,
 	p = buf + MCN_SER_HDR_BYTES;
 	if (!mcn_ct_memeq(p + 8, mcn_paillier_fingerprint(pub->pk),
 	        MCN_PAILLIER_FP_BYTES) ||
-	    thr_get16(p) != mcn_paillier_bits(pub->pk) ||
-	    thr_get16(p + 2) != pub->t || thr_get16(p + 4) != pub->parties) {
+	    mcn_ser_get16(p) != mcn_paillier_bits(pub->pk) ||
+	    mcn_ser_get16(p + 2) != pub->t || mcn_ser_get16(p + 4) != pub->parties) {
 		return MCN_EKEYMISMATCH;
 	}
-	if (thr_get16(p + 6) < 1 || thr_get16(p + 6) > pub->parties) {
+	if (mcn_ser_get16(p + 6) < 1 || mcn_ser_get16(p + 6) > pub->parties) {
 		return MCN_EPARTY;
 	}
 	if ((sh = mcn_zalloc(sizeof(*sh))) == NULL) {
 		return MCN_ENOMEM;
 	}
 	mpz_init(sh->s);
-	sh->index = thr_get16(p + 6);
+	sh->index = mcn_ser_get16(p + 6);
 	memcpy(sh->fp, p + 8, MCN_PAILLIER_FP_BYTES);
 	mcn_mpz_from_bytes(sh->s, p + 8 + MCN_PAILLIER_FP_BYTES,
 	    2 * (mcn_paillier_bits(pub->pk) / 8));
@@ -868,12 +818,12 @@ mcn_tpaillier_partial_export(const mcn_tpaillier_pub *pub,
 	    mpz_sizeinbase(part->z, 2) > 8 * (size_t)pub->zbytes) {
 		return MCN_EINVAL;
 	}
-	thr_hdr(p, THR_T_PART);
+	mcn_ser_put_hdr(p, THR_T_PART);
 	p += MCN_SER_HDR_BYTES;
 	memcpy(p, mcn_paillier_fingerprint(pub->pk), MCN_PAILLIER_CT_FP_BYTES);
 	p += MCN_PAILLIER_CT_FP_BYTES;
-	thr_put16(p, part->index);
-	thr_put16(p + 2, 0);
+	mcn_ser_put16(p, part->index);
+	mcn_ser_put16(p + 2, 0);
 	p += 4;
 	mcn_mpz_to_bytes(p, L2, part->ci);
 	p += L2;
@@ -891,7 +841,7 @@ mcn_tpaillier_partial_import(const mcn_tpaillier_pub *pub,
 	const uint8_t *p;
 	mcn_err rv;
 
-	if ((rv = thr_check_hdr(buf, len, THR_T_PART)) != MCN_OK) {
+	if ((rv = mcn_ser_check_hdr(buf, len, THR_T_PART)) != MCN_OK) {
 		return rv;
 	}
 	if (len < MCN_SER_HDR_BYTES + MCN_PAILLIER_CT_FP_BYTES) {
@@ -903,11 +853,11 @@ mcn_tpaillier_partial_import(const mcn_tpaillier_pub *pub,
 		return MCN_EKEYMISMATCH;
 	}
 	if (len != mcn_tpaillier_partial_len(pub) ||
-	    thr_get16(p + MCN_PAILLIER_CT_FP_BYTES + 2) != 0) {
+	    mcn_ser_get16(p + MCN_PAILLIER_CT_FP_BYTES + 2) != 0) {
 		return MCN_EFORMAT;
 	}
 	p += MCN_PAILLIER_CT_FP_BYTES;
-	part->index = thr_get16(p);
+	part->index = mcn_ser_get16(p);
 	if (part->index < 1 || part->index > pub->parties) {
 		return MCN_EPARTY;
 	}
