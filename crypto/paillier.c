@@ -161,7 +161,7 @@ pai_check_modulus(const mpz_t n)
 	mpz_t g, prim;
 
 	if (mpz_sgn(n) <= 0 || mpz_even_p(n) || bits < MCN_PAILLIER_BITS_MIN ||
-	    bits > MCN_PAILLIER_BITS_MAX || bits % 8 != 0 ||
+	    bits > MCN_PAILLIER_BITS_MAX || bits % 16 != 0 ||
 	    mpz_perfect_square_p(n) || mpz_probab_prime_p(n, 5) != 0) {
 		return MCN_EKEY;
 	}
@@ -285,6 +285,11 @@ mcn_paillier_from_primes(mcn_paillier_pk **pk_out, mcn_paillier_sk **sk_out,
 		goto out;
 	}
 	mpz_mul(n, p, q);
+	/* serialization stores p and q in |n|/2 bytes each */
+	if (mpz_sizeinbase(n, 2) != 2 * mpz_sizeinbase(p, 2) ||
+	    mpz_sizeinbase(n, 2) % 16 != 0) {
+		goto out;
+	}
 	mpz_sub_ui(t, p, 1);
 	mpz_sub_ui(phi, q, 1);
 	mpz_mul(phi, phi, t);
@@ -515,10 +520,14 @@ pai_hs_pow(const mcn_paillier_pk *pk, mpz_t R, const mpz_t e, mpz_t tmp)
 	const size_t per = ((size_t)1 << pk->h) - 1;
 	mp_limb_t limbs[MCN_PAILLIER_BITS_MAX / 2 / GMP_NUMB_BITS + 2];
 	size_t nl = mpz_size(e);
-	int first = 1;
+	mpz_t dummy;
 
 	if (pk->table == NULL) {
-		mpz_powm_sec(R, pk->hs, e, pk->n2);
+		if (mpz_sgn(e) == 0) { /* powm_sec needs e > 0 */
+			mpz_set_ui(R, 1);
+		} else {
+			mpz_powm_sec(R, pk->hs, e, pk->n2);
+		}
 		return;
 	}
 	MCN_MUST(nl <= sizeof(limbs) / sizeof(limbs[0]));
@@ -526,8 +535,13 @@ pai_hs_pow(const mcn_paillier_pk *pk, mpz_t R, const mpz_t e, mpz_t tmp)
 	for (size_t i = 0; i < nl; i++) {
 		limbs[i] = mpz_getlimbn(e, (mp_size_t)i);
 	}
+	/* The number of multiplications does not depend on the digits: a zero
+	 * digit multiplies into a dummy. (Which table entry is read still
+	 * does: see the README on cache timing.) */
+	mpz_init2(dummy, 2 * pk->bits);
+	mpz_set_ui(R, 1);
 	for (unsigned k = pk->b; k-- > 0;) {
-		if (!first) {
+		if (k + 1 < pk->b) {
 			mpz_mul(tmp, R, R);
 			mpz_mod(R, tmp, pk->n2);
 		}
@@ -535,7 +549,7 @@ pai_hs_pow(const mcn_paillier_pk *pk, mpz_t R, const mpz_t e, mpz_t tmp)
 			unsigned off = j * pk->b + k;
 			size_t u = 0;
 			if (off >= pk->a) {
-				continue;
+				continue; /* public: depends on h, v only */
 			}
 			for (unsigned i = 0; i < pk->h; i++) {
 				unsigned bit = i * pk->a + off;
@@ -548,23 +562,14 @@ pai_hs_pow(const mcn_paillier_pk *pk, mpz_t R, const mpz_t e, mpz_t tmp)
 					    << i;
 				}
 			}
-			if (u == 0) {
-				continue;
-			}
-			const mpz_t *g = &pk->table[(size_t)j * per + (u - 1)];
-			if (first) {
-				mpz_set(R, *g);
-				first = 0;
-			} else {
-				mpz_mul(tmp, R, *g);
-				mpz_mod(R, tmp, pk->n2);
-			}
+			const mpz_t *g =
+			    &pk->table[(size_t)j * per + (u == 0 ? 0 : u - 1)];
+			mpz_mul(tmp, R, *g);
+			mpz_mod(u == 0 ? dummy : R, tmp, pk->n2);
 		}
 	}
 	mcn_wipe(limbs, sizeof(limbs));
-	if (first) {
-		mpz_set_ui(R, 1);
-	}
+	mcn_mpz_clear_secret(dummy, NULL);
 }
 
 /* c = (1 + m n) R mod n^2 = R + n ((m R) mod n). */
@@ -627,9 +632,8 @@ mcn_paillier_encrypt_r(const mcn_paillier_pk *pk, mpz_t c, const mpz_t m,
 	    mpz_cmp_ui(tmp, 1) != 0) {
 		rv = MCN_EINVAL;
 	} else {
-		/* The exponent n is public; r is secret but only the exponent
-		 * drives GMP's sliding window. */
-		mpz_powm(R, r, pk->n, pk->n2);
+		/* r is secret: constant-time powm (n > 0, n^2 odd). */
+		mpz_powm_sec(R, r, pk->n, pk->n2);
 		pai_finish(pk, c, m, R, tmp);
 	}
 	mcn_mpz_clear_secret(R, tmp, NULL);

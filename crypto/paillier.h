@@ -43,9 +43,9 @@ typedef struct mcn_paillier_pk mcn_paillier_pk; /* opaque, public */
 typedef struct mcn_paillier_sk
     mcn_paillier_sk; /* opaque, secret: p, q, CRT values */
 
-/* Generates a key with an n of exactly `bits` bits (even, 256..8192; use
- * 2048, 3072 or 4096 in production) from two primes of bits/2 bits drawn by
- * OpenSSL's CSPRNG. rng draws the DJN base h. Caller frees both outputs.
+/* Generates a key with an n of exactly `bits` bits (a multiple of 16,
+ * 256..8192; use 2048, 3072 or 4096 in production) from two primes of
+ * bits/2 bits drawn by OpenSSL's CSPRNG. rng draws the DJN base h. Caller frees both outputs.
  * MCN_EINVAL for bad bits, MCN_ECRYPTO, MCN_ENOMEM. */
 mcn_err mcn_paillier_keygen(mcn_paillier_pk **pk, mcn_paillier_sk **sk,
     unsigned bits, mcn_rng *rng) MCN_WUR;
@@ -53,13 +53,16 @@ mcn_err mcn_paillier_keygen(mcn_paillier_pk **pk, mcn_paillier_sk **sk,
 /* Builds the key pair from given primes p, q (secret; for known-answer tests
  * and for the threshold dealer). h (the DJN base, public, in Z*_n) may be
  * NULL, then it is drawn from rng. MCN_EKEY if p, q are not distinct odd
- * probable primes of equal size with gcd(pq, (p-1)(q-1)) = 1. */
+ * probable primes of equal size with gcd(pq, (p-1)(q-1)) = 1 and |pq| =
+ * 2|p| a multiple of 16 (the serialized layout). */
 mcn_err mcn_paillier_from_primes(mcn_paillier_pk **pk, mcn_paillier_sk **sk,
     const mpz_t p, const mpz_t q, const mpz_t h, mcn_rng *rng) MCN_WUR;
 
 /* A public key from n and hs = h^n mod n^2 (public values). Validates n odd,
- * of supported size, not a perfect square, no small factors, and hs in
- * Z*_{n^2} and an n-th power candidate. MCN_EKEY on failure. */
+ * of supported size, composite, not a perfect square, no prime factor below
+ * 2^16, and hs a unit of Z*_{n^2} other than 1 (that hs is an n-th power
+ * cannot be checked without the factors: a bad hs from the dealer breaks
+ * decryption of fast-path ciphertexts). MCN_EKEY on failure. */
 mcn_err mcn_paillier_pk_new(mcn_paillier_pk **pk, const mpz_t n,
     const mpz_t hs) MCN_WUR;
 

@@ -487,19 +487,14 @@ mcn_tpaillier_combine(const mcn_tpaillier_pub *pub, mpz_t m, const mpz_t c,
 	if ((rv = mcn_paillier_ct_validate(pub->pk, c)) != MCN_OK) {
 		return rv;
 	}
+	/* Invalid partials are skipped and named, whatever index they claim
+	 * (so a forged partial cannot block decryption); two valid partials
+	 * of one party are a caller error. All k are examined. */
 	memset(seen, 0, sizeof(seen));
 	for (size_t i = 0; i < k; i++) {
 		uint32_t idx = parts[i].index;
-		if (idx >= 1 && idx <= pub->parties) {
-			if (seen[idx]) {
-				return MCN_EDUPLICATE;
-			}
-			seen[idx] = 1;
-		}
-	}
-	for (size_t i = 0; i < k && nuse < pub->t; i++) {
 		mcn_err vr = MCN_OK;
-		if (parts[i].index < 1 || parts[i].index > pub->parties) {
+		if (idx < 1 || idx > pub->parties) {
 			vr = MCN_EPARTY;
 		} else if (!verified) {
 			vr = mcn_tpaillier_verify(pub, c, &parts[i]);
@@ -509,12 +504,21 @@ mcn_tpaillier_combine(const mcn_tpaillier_pub *pub, mpz_t m, const mpz_t c,
 		}
 		if (vr != MCN_OK) {
 			if (bad != NULL) {
-				bad[nb] = parts[i].index;
+				bad[nb] = idx;
 			}
 			nb++;
 			continue;
 		}
-		use[nuse++] = i;
+		if (seen[idx]) {
+			if (nbad != NULL) {
+				*nbad = nb;
+			}
+			return MCN_EDUPLICATE;
+		}
+		seen[idx] = 1;
+		if (nuse < pub->t) {
+			use[nuse++] = i;
+		}
 	}
 	if (nbad != NULL) {
 		*nbad = nb;
@@ -709,11 +713,18 @@ mcn_tpaillier_pub_import(mcn_tpaillier_pub **out, const uint8_t *buf,
 	}
 	mcn_mpz_from_bytes(pub->v, p, 2 * L);
 	p += 2 * L;
-	rv = mcn_paillier_ct_validate(pub->pk, pub->v) == MCN_OK ? MCN_OK :
-	                                                           MCN_EKEY;
+	/* v must be a unit square other than 1 (Jacobi symbol 1 mod n), or
+	 * the proofs of correct decryption would be unsound. */
+	rv = MCN_OK;
+	if (mcn_paillier_ct_validate(pub->pk, pub->v) != MCN_OK ||
+	    mpz_cmp_ui(pub->v, 1) == 0 ||
+	    mpz_jacobi(pub->v, mcn_paillier_n(pub->pk)) != 1) {
+		rv = MCN_EKEY;
+	}
 	for (unsigned i = 0; i < parties && rv == MCN_OK; i++, p += 2 * L) {
 		mcn_mpz_from_bytes(pub->vi[i], p, 2 * L);
-		if (mcn_paillier_ct_validate(pub->pk, pub->vi[i]) != MCN_OK) {
+		if (mcn_paillier_ct_validate(pub->pk, pub->vi[i]) != MCN_OK ||
+		    mpz_cmp_ui(pub->vi[i], 1) == 0) {
 			rv = MCN_EKEY;
 		}
 	}
@@ -771,7 +782,8 @@ mcn_tpaillier_share_import(const mcn_tpaillier_pub *pub,
 	if (!mcn_ct_memeq(p + 8, mcn_paillier_fingerprint(pub->pk),
 	        MCN_PAILLIER_FP_BYTES) ||
 	    mcn_ser_get16(p) != mcn_paillier_bits(pub->pk) ||
-	    mcn_ser_get16(p + 2) != pub->t || mcn_ser_get16(p + 4) != pub->parties) {
+	    mcn_ser_get16(p + 2) != pub->t ||
+	    mcn_ser_get16(p + 4) != pub->parties) {
 		return MCN_EKEYMISMATCH;
 	}
 	if (mcn_ser_get16(p + 6) < 1 || mcn_ser_get16(p + 6) > pub->parties) {

@@ -49,7 +49,7 @@ void mcn_tpaillier_partial_clear(mcn_tpaillier_partial *p);
 
 /* The dealer: generates a key of `bits` bits from two safe primes (OpenSSL
  * CSPRNG), and `parties` shares with threshold t (1 <= t <= parties <=
- * MCN_TPAILLIER_MAX_PARTIES). shares[] receives `parties` objects, party
+ * MCN_TPAILLIER_MAX_PARTIES; bits a multiple of 16). shares[] receives `parties` objects, party
  * i + 1 in shares[i]. rng draws the polynomial, v and h. The dealer's
  * secrets are wiped before return. Caller frees all outputs.
  * MCN_EINVAL, MCN_ECRYPTO, MCN_ENOMEM. */
@@ -75,8 +75,10 @@ unsigned mcn_tpaillier_parties(const mcn_tpaillier_pub *pub);
 uint32_t mcn_tpaillier_share_index(const mcn_tpaillier_share *sh);
 
 /* Party sh computes its partial decryption of c with a proof of correct
- * decryption. Validates c (MCN_ECIPHERTEXT) and that sh belongs to pub
- * (MCN_EKEYMISMATCH). Secret input: sh. */
+ * decryption. Validates c (MCN_ECIPHERTEXT) and that sh carries pub's key
+ * fingerprint (MCN_EKEYMISMATCH; a share of another dealing of the same n
+ * is only caught by verification, or at share import against v_i).
+ * Secret input: sh. */
 mcn_err mcn_tpaillier_partial_decrypt(const mcn_tpaillier_pub *pub,
     const mcn_tpaillier_share *sh, mcn_tpaillier_partial *out, const mpz_t c,
     mcn_rng *rng) MCN_WUR;
@@ -89,9 +91,11 @@ mcn_err mcn_tpaillier_verify(const mcn_tpaillier_pub *pub, const mpz_t c,
 /* Combines partials of c into the plaintext m in [0, n). Every partial is
  * verified unless `verified` is nonzero (the caller already did); invalid
  * ones are skipped and their indices written to bad[] (room for k entries)
- * with *nbad set, so a tampered partial is named. The first t valid ones
- * are used. MCN_EDUPLICATE if an index repeats, MCN_ETOOFEW if fewer than t
- * valid partials remain, MCN_ECIPHERTEXT for a bad c. bad/nbad may be NULL. */
+ * with *nbad set, so every tampered partial is named (all k are examined)
+ * and none can block decryption. The first t valid ones are used.
+ * MCN_EDUPLICATE if two *valid* partials share an index, MCN_ETOOFEW if
+ * fewer than t valid partials remain, MCN_ECIPHERTEXT for a bad c.
+ * bad/nbad may be NULL. */
 mcn_err mcn_tpaillier_combine(const mcn_tpaillier_pub *pub, mpz_t m,
     const mpz_t c, const mcn_tpaillier_partial *parts, size_t k, int verified,
     uint32_t *bad, size_t *nbad) MCN_WUR;

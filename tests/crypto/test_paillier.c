@@ -353,6 +353,16 @@ test_bad_keys(void)
 	CHECK_ERR(mcn_paillier_from_primes(&pk, &sk, p, q, NULL, rng),
 	    MCN_EKEY);
 	CHECK(pk == NULL && sk == NULL);
+	/* 260-bit primes: n has 520 bits, not a multiple of 16, so p and q
+	 * would not fit the serialized layout */
+	mpz_set_ui(p, 3);
+	mpz_mul_2exp(p, p, 258);
+	mpz_nextprime(p, p);
+	mpz_nextprime(q, p);
+	CHECK(mpz_sizeinbase(p, 2) == 260);
+	CHECK_ERR(mcn_paillier_from_primes(&pk, &sk, p, q, NULL, rng),
+	    MCN_EKEY);
+	CHECK(pk == NULL && sk == NULL);
 	mpz_clears(n, hs, p, q, NULL);
 	mcn_rng_free(rng);
 }

@@ -260,7 +260,18 @@ test_tampered_and_too_few(void)
 	    MCN_ETOOFEW);
 	CHECK_ERR(mcn_tpaillier_combine(fx.pub, m, c, parts, 0, 0, NULL, NULL),
 	    MCN_ETOOFEW);
-	/* duplicate index */
+	/* a forged partial claiming an honest party's index does not block
+	 * decryption: it is skipped and named */
+	{
+		mcn_tpaillier_partial set[4] = { parts[1], parts[0], parts[2],
+			parts[3] };
+		set[0].index = 1; /* tampered, and claims to be party 1 */
+		CHECK_OK(mcn_tpaillier_combine(fx.pub, m, c, set, 4, 0, badidx,
+		    &nbad));
+		CHECK_MPZ_EQ(m, want);
+		CHECK(nbad == 1 && badidx[0] == 1);
+	}
+	/* duplicate index among valid partials */
 	{
 		mcn_tpaillier_partial dup[3] = { parts[0], parts[2], parts[0] };
 		CHECK_ERR(
@@ -317,6 +328,20 @@ test_serialization(void)
 	CHECK_ERR(mcn_tpaillier_pub_import(&badpub, buf, len),
 	    MCN_EKEYMISMATCH);
 	buf[16 + 3] ^= 1;
+	{
+		/* v = 1 would make every proof verify */
+		uint8_t *v = buf + 8 + 8 + 32 + 3 * 64;
+		uint8_t save[128];
+		memcpy(save, v, 128);
+		memset(v, 0, 128);
+		v[127] = 1;
+		CHECK_ERR(mcn_tpaillier_pub_import(&badpub, buf, len),
+		    MCN_EKEY);
+		memcpy(v, save, 128);
+		REQUIRE_OK(mcn_tpaillier_pub_import(&badpub, buf, len));
+		mcn_tpaillier_pub_free(badpub);
+		badpub = NULL;
+	}
 	memset(buf + len - 128, 0, 128); /* v_5 = 0 */
 	CHECK_ERR(mcn_tpaillier_pub_import(&badpub, buf, len), MCN_EKEY);
 	CHECK(badpub == NULL);
