@@ -745,18 +745,16 @@ mcn_err
 mcn_paillier_rerandomize(const mcn_paillier_pk *pk, mpz_t out, const mpz_t a,
     mcn_rng *rng)
 {
-	mpz_t a_exp, R, tmp;
+	mpz_t zero, e0;
 	mcn_err rv;
 
-	mpz_init2(a_exp, pk->exp_bits);
-	mpz_init2(R, 2 * pk->bits);
-	mpz_init2(tmp, 4 * pk->bits);
-	if ((rv = mcn_rng_mpz_bits(rng, a_exp, pk->exp_bits)) == MCN_OK) {
-		pai_hs_pow(pk, R, a_exp, tmp);
-		mpz_mul(tmp, a, R);
-		mpz_mod(out, tmp, pk->n2);
+	/* E(a) * E(0) with fresh randomness */
+	mpz_inits(zero, e0, NULL);
+	if ((rv = mcn_paillier_encrypt(pk, e0, zero, rng)) == MCN_OK) {
+		mcn_paillier_ee_add(pk, out, a, e0);
 	}
-	mcn_mpz_clear_secret(a_exp, R, tmp, NULL);
+	mcn_mpz_clear_secret(e0, NULL);
+	mpz_clear(zero);
 	return rv;
 }
 
