@@ -34,6 +34,15 @@ mcn_strerror(mcn_err err)
 	case MCN_ETIMEDOUT: return "timed out";
 	case MCN_ECLOSED: return "closed";
 	case MCN_EPEER: return "peer error";
+	case MCN_ETOOBIG: return "message too large";
+	case MCN_ESIG: return "missing or invalid signature";
+	case MCN_ECERT: return "certificate not valid for this consortium, party or role";
+	case MCN_EREPLAY: return "replayed message";
+	case MCN_ESTALE: return "message timestamp outside the accepted window";
+	case MCN_EROUND: return "message for an unknown query or another round";
+	case MCN_EREFUSED: return "refused by policy";
+	case MCN_EQUERY: return "invalid query";
+	case MCN_EDATA: return "input data failed validation";
 	default: break;
 	}
 	if (err & MCN_ESYS) {

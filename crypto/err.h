@@ -34,7 +34,17 @@ typedef enum {
 	MCN_ERANGE,      /* value outside the representable range of an encoding */
 	MCN_ETIMEDOUT,
 	MCN_ECLOSED,
-	MCN_EPEER,
+	MCN_EPEER,       /* a peer failed or refused (see its error message) */
+	MCN_ETOOBIG,     /* message above the size limit (checked before decoding) */
+	MCN_ESIG,        /* signature missing or does not verify */
+	MCN_ECERT,       /* certificate not from the consortium CA, expired, or
+	                    its party id/role is not the one expected */
+	MCN_EREPLAY,     /* a (sender, nonce) already seen */
+	MCN_ESTALE,      /* timestamp outside the accepted clock window */
+	MCN_EROUND,      /* message for another round or an unknown query */
+	MCN_EREFUSED,    /* refused by the node's policy or checks */
+	MCN_EQUERY,      /* query text invalid (syntax, names, types, values) */
+	MCN_EDATA,       /* input data failed validation (CSV rows) */
 	MCN_ENNG = 0x10000000, /* | nng error code */
 	MCN_ESYS = 0x20000000, /* | errno */
 } mcn_err;

@@ -1,0 +1,88 @@
+/*
+ * node/config.h - node and querier configuration, and the consortium file.
+ *
+ * Parsing only: no sockets, no keys loaded, no side effects (so a fuzzer
+ * can reach it). Relative paths inside a file are resolved against the
+ * directory of that file. Unknown keys are errors.
+ *
+ * node.json:
+ *   {"id": "site1", "role": "node",
+ *    "listen": "tls+tcp://127.0.0.1:7101",
+ *    "ca": "../ca/ca.crt", "cert": "site1.crt", "key": "site1.key",
+ *    "consortium": "../consortium.json", "key_share": "site1.share",
+ *    "mask_key": "site1.mask", "store": "site1.db",
+ *    "dictionary": "../dictionary.json",
+ *    "allow_plain": false, "min_sites": 2, "threads": 0,
+ *    "timeout_ms": 30000, "max_message_bytes": 16777216,
+ *    "max_skew_ms": 300000, "log": null}
+ * querier.json:
+ *   {"id": "alice", "role": "querier", "ca": ..., "cert": ..., "key": ...,
+ *    "consortium": ..., "dictionary": ..., "min_sites": 2,
+ *    "timeout_ms": 30000, "max_message_bytes": 16777216}
+ * consortium.json:
+ *   {"name": "demo", "threshold": 2, "min_sites": 2,
+ *    "max_rows_per_site": 10000000, "public_key": "consortium.pub",
+ *    "nodes": [{"id": "site1", "url": "tls+tcp://127.0.0.1:7101",
+ *               "mask_public": "<64 hex>"}, ...]}
+ */
+#ifndef MCN_NODE_CONFIG_H
+#define MCN_NODE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/err.h"
+#include "crypto/mask.h"
+#include "node/util.h"
+#include "proto/sign.h"
+
+#define MCN_URL_MAX 256
+
+typedef struct mcn_consortium_node {
+	char id[MCN_ID_MAX + 1];
+	char url[MCN_URL_MAX];
+	uint8_t mask_public[MCN_X25519_BYTES];
+} mcn_consortium_node;
+
+typedef struct mcn_consortium {
+	char *name;
+	unsigned threshold;
+	unsigned min_sites;
+	uint64_t max_rows_per_site;
+	char *public_key; /* path, resolved */
+	mcn_consortium_node *nodes;
+	size_t nnodes;
+} mcn_consortium;
+
+typedef struct mcn_config {
+	char id[MCN_ID_MAX + 1];
+	mcn_role role;       /* MCN_ROLE_NODE or MCN_ROLE_QUERIER */
+	char *dir;           /* directory of the config file */
+	char *listen;        /* node only */
+	char *ca, *cert, *key;
+	char *consortium_path;
+	char *key_share;     /* node only */
+	char *mask_key;      /* node only */
+	char *store;         /* node only */
+	char *dictionary;
+	char *log;           /* NULL: stderr */
+	int allow_plain;
+	unsigned min_sites;
+	unsigned threads;    /* 0: all cores */
+	unsigned timeout_ms;
+	size_t max_message;
+	uint64_t max_skew_ms;
+	mcn_consortium consortium; /* loaded from consortium_path */
+} mcn_config;
+
+/* Loads a node or querier config and the consortium file it names. err
+ * names the file and the problem. MCN_EFORMAT, MCN_ESYS|errno, MCN_ENOMEM. */
+mcn_err mcn_config_load(mcn_config *cfg, const char *path, char *err, size_t errlen) MCN_WUR;
+void mcn_config_clear(mcn_config *cfg);
+
+mcn_err mcn_consortium_load(mcn_consortium *c, const char *path, char *err, size_t errlen) MCN_WUR;
+void mcn_consortium_clear(mcn_consortium *c);
+/* Index (0-based) of a node id in the consortium, or -1. */
+int mcn_consortium_find(const mcn_consortium *c, const char *id);
+
+#endif

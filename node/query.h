@@ -1,0 +1,357 @@
+/*
+ * node/query.h - the aggregate-only query language: parser, checker,
+ * planner, local evaluation on a node, and pooled results.
+ *
+ * Grammar (keywords and aggregate names case-insensitive; identifiers are
+ * dictionary names, case-sensitive):
+ *
+ *   query  := SELECT agg [AS name] {, agg [AS name]} FROM table
+ *             [WHERE cond] [GROUP BY col {, col}] [;]
+ *   agg    := count() | count(*) | count(col) | sum(col) | mean(col)
+ *           | var(col) | sd(col) | histogram(col, num, num, int)
+ *           | table(col) | table(col, col)
+ *   cond   := cond OR cond | cond AND cond | NOT cond | ( cond )
+ *           | col (= | <> | != | < | <= | > | >=) literal
+ *           | col [NOT] BETWEEN literal AND literal
+ *           | col [NOT] IN ( literal {, literal} )
+ *           | col [NOT] LIKE 'prefix%' | col IS [NOT] NULL
+ *   literal:= 'string' ('' escapes a quote) | [+-]digits[.digits]
+ *
+ * Nothing that could return a row is expressible: every output is an
+ * aggregate over the rows that match WHERE, per group of GROUP BY.
+ *
+ * Checking: literals must fit their column. integer: numbers (a non-integer
+ * number only with < <= > >= and BETWEEN); real: numbers; categorical: a
+ * declared level (=, <>, !=, IN, LIKE); code: strings, upper-cased before
+ * comparison (all comparisons, IN, LIKE); date: 'YYYY-MM-DD' (comparisons,
+ * BETWEEN, IN). LIKE takes only a prefix pattern: literal characters (no
+ * '_' and no '%') then one trailing '%'. IS [NOT] NULL works on any column.
+ * Missing values follow SQL: a comparison with a missing value is not true,
+ * and neither is its negation. sum/mean/var/sd/histogram need an integer or
+ * real column, table needs categorical columns (two different ones for a
+ * two-way table), GROUP BY takes at most 3 distinct categorical columns
+ * and at most MCN_QUERY_MAX_GROUPS groups. Output names (AS alias, or the
+ * canonical text such as "mean(age)", "histogram(age,0,100,10)",
+ * "table(sex,smoker)") must be unique.
+ *
+ * Plan: per group (all combinations of declared levels, first GROUP BY
+ * column outermost), per block, the slots of the node's vector:
+ *   count()                          1 slot: rows matching WHERE
+ *   count(x)/sum/mean/var/sd of x    one shared "moments" block per x:
+ *                                    n (non-missing), then S1 = sum X if a
+ *                                    sum/mean/var/sd needs it, then
+ *                                    S2 = sum X^2 if a var/sd needs it
+ *   histogram(x, lo, hi, bins)       bins slots, then below, above
+ *   table(a) / table(a, b)           nlevels(a) / nlevels(a)*nlevels(b)
+ * X is the exact integer encoding of x (integer: x; real: x * 10^decimals).
+ * Per-site bounds come from max_rows_per_site R and the dictionary ranges;
+ * a quantity whose bound B has nsites * B > 2^62 is split into 40-bit limbs
+ * (lower limbs in [0, 2^40), a signed top limb) that the querier recombines
+ * exactly. The layout (fields of equal [lo, hi] runs) depends only on the
+ * text, the dictionary and the limits, so querier and nodes agree on it.
+ *
+ * Error messages (err, errlen) name the problem and its position in the
+ * query text; they never contain data values (the dictionary and the
+ * query text are public).
+ */
+#ifndef MCN_NODE_QUERY_H
+#define MCN_NODE_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <gmp.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "crypto/err.h"
+#include "node/dict.h"
+#include "protocols/agg.h"
+
+#define MCN_QUERY_MAX_TEXT MCN_QUERY_TEXT_MAX /* bytes of query text */
+#define MCN_QUERY_MAX_AGGS 100                /* outputs per query */
+#define MCN_QUERY_MAX_GROUP_COLS 3
+#define MCN_QUERY_MAX_GROUPS 10000
+#define MCN_QUERY_MAX_BINS 1000
+#define MCN_QUERY_MAX_IN 1000      /* values in one IN list */
+#define MCN_QUERY_MAX_CONDS 256    /* predicates in WHERE */
+#define MCN_QUERY_MAX_PARAMS 10000 /* literals in WHERE */
+#define MCN_QUERY_MAX_DEPTH 64     /* nesting of NOT and parentheses */
+#define MCN_QUERY_MAX_ROWS (UINT64_C(1) << 40) /* largest max_rows_per_site */
+#define MCN_QUERY_LIMB_BITS 40
+
+/* Consortium parameters every party compiles with. max_rows_per_site:
+ * 1..MCN_QUERY_MAX_ROWS; nsites: the most sites that can contribute,
+ * 1..MCN_AGG_MAX_NODES. */
+typedef struct mcn_query_limits {
+	uint64_t max_rows_per_site;
+	unsigned nsites;
+} mcn_query_limits;
+
+typedef enum {
+	MCN_QUERY_COUNT = 1, /* count(): rows matching WHERE */
+	MCN_QUERY_COUNT_X,   /* count(x): non-missing x */
+	MCN_QUERY_SUM,
+	MCN_QUERY_MEAN,
+	MCN_QUERY_VAR, /* sample variance (n - 1) */
+	MCN_QUERY_SD,
+	MCN_QUERY_HISTOGRAM,
+	MCN_QUERY_TABLE,
+} mcn_query_agg_kind;
+
+/* "count", "sum", ..., "table"; "?" for an unknown value. */
+const char *mcn_query_agg_kind_name(mcn_query_agg_kind k);
+
+typedef struct mcn_query mcn_query; /* opaque, immutable after compile */
+
+/* Parses, checks and plans text against dictionary d with the consortium
+ * limits. d must outlive *out. On success *out is a new query; otherwise
+ * *out = NULL and a message goes to err: MCN_EQUERY (syntax: "syntax error
+ * at position P (near 'tok'): expected X"; names, types, levels, values,
+ * limits, "query needs N values, more than the limit ..."), MCN_EINVAL
+ * (limits out of range), MCN_ENOMEM. Positions are 1-based byte offsets.
+ * Thread-safe (no shared state). */
+mcn_err mcn_query_compile(mcn_query **out, const char *text, const mcn_dict *d,
+    const mcn_query_limits *lim, char *err, size_t errlen) MCN_WUR;
+
+/* Frees a query. NULL is a no-op. */
+void mcn_query_free(mcn_query *q);
+
+/* The vector layout of q (owned by q, valid until mcn_query_free). */
+const mcn_agg_layout *mcn_query_layout(const mcn_query *q);
+
+/* A copy of the layout for the aggregation protocol: out->fields is
+ * mcn_alloc'd (free with mcn_agg_layout_clear). MCN_ENOMEM. */
+mcn_err mcn_query_layout_copy(mcn_agg_layout *out, const mcn_query *q) MCN_WUR;
+
+/* Introspection for policy checks. Columns: every dictionary column the
+ * query reads (outputs, WHERE, GROUP BY), each once, in dictionary order.
+ * Outputs: kind and output name of output i (< mcn_query_naggs). */
+size_t mcn_query_ncolumns(const mcn_query *q);
+const mcn_column *mcn_query_column(const mcn_query *q, size_t i);
+size_t mcn_query_naggs(const mcn_query *q);
+mcn_query_agg_kind mcn_query_agg(const mcn_query *q, size_t i,
+    const char **name);
+size_t mcn_query_ngroups(const mcn_query *q);
+int mcn_query_has_where(const mcn_query *q);
+
+/* Node side: computes this site's vector into values[layout nvalues]
+ * (secret) with one parameterized scan of table d->table in db (literals
+ * are bound, never spliced; identifiers come from the dictionary). Returns
+ * MCN_EREFUSED if the table has more than max_rows_per_site rows, MCN_EDATA
+ * if the table does not match the dictionary (missing table or column, a
+ * non-numeric or out-of-range value, an undeclared level), MCN_ENOMEM. On
+ * error every value is 0. The message never contains data values. One
+ * caller per db connection at a time; q may be shared. */
+mcn_err mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values,
+    char *err, size_t errlen) MCN_WUR;
+
+/* ---- results (querier side) ---- */
+
+/* One group of one output. */
+typedef struct mcn_query_cell {
+	int64_t n;       /* count(): matching rows; count(x), sum, mean, var,
+	                    sd: non-missing values; histogram: non-missing
+	                    values (bins + below + above); table: rows with no
+	                    missing value in its columns */
+	int null;        /* 1: no value (mean: n = 0; var, sd: n < 2) */
+	double value;    /* count, count(x), sum, mean, var, sd */
+	char *exact;     /* sum: the exact pooled sum as a decimal string */
+	int64_t *counts; /* histogram: bins, then below, above; table:
+	                    nrows * ncols counts, row-major; else NULL */
+	int has_chi2;    /* two-way table with df >= 1 */
+	double chi2, chi2_p;
+	unsigned chi2_df;
+} mcn_query_cell;
+
+/* One output (aggregate) over all groups. */
+typedef struct mcn_query_output {
+	char *name; /* AS alias or canonical text */
+	mcn_query_agg_kind kind;
+	char *column;          /* NULL for count() */
+	char *column2;         /* two-way table only */
+	unsigned bins;         /* histogram */
+	double lo, hi;         /* histogram: bins equal-width on [lo, hi) */
+	double *edges;         /* histogram: bins + 1 edges */
+	char **rows;           /* table: levels of column (nrows) */
+	char **cols;           /* two-way table: levels of column2 (ncols) */
+	size_t nrows, ncols;   /* one-way table: ncols = 1, cols = NULL */
+	mcn_query_cell *cells; /* ngroups cells */
+} mcn_query_output;
+
+/* A pooled result; self-contained (no pointer into q or its dictionary).
+ * Read-only for callers. Named by its struct tag only: C does not allow a
+ * typedef and the function mcn_query_result() to share the name. */
+struct mcn_query_result {
+	unsigned nsites; /* sites whose vectors are in the sums */
+	size_t ngroup_cols;
+	char **group_cols;   /* GROUP BY column names */
+	size_t ngroups;      /* 1 without GROUP BY */
+	char **group_levels; /* [g * ngroup_cols + j]: level of column j */
+	mcn_query_output *outputs;
+	size_t noutputs;
+	char **notes; /* plain-text remarks (missing values, ...) */
+	size_t nnotes;
+	struct mcnq_arena *arena_; /* private */
+};
+
+/* Querier side: turns the pooled sums (sums[nvalues], the slot-wise sum
+ * over nsites site vectors of q's layout) into statistics: recombines
+ * limbs exactly, computes count, n, sum, mean, var (exact rational, then
+ * double), sd, histograms, tables and the chi-square test of independence
+ * for two-way tables. MCN_EINVAL if nvalues is not the layout's or nsites
+ * is 0 or above the compile limit; MCN_ERANGE if a sum is outside
+ * [nsites * lo, nsites * hi] of its slot; MCN_ENOMEM. *out = NULL on
+ * error. The result is public (aggregates only). */
+mcn_err mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
+    const mpz_t *sums, size_t nvalues, unsigned nsites) MCN_WUR;
+
+/* Plain-text tables, one per output (groups as rows), then the notes.
+ * Counts and sums exact, statistics %.6g, "NA" for null. */
+void mcn_query_result_print(const struct mcn_query_result *r, FILE *f);
+
+/* {"sites": N, "group_by": [...], "results": [{"name", "aggregate",
+ * "column", ["column2"], "groups": [{"group": {"col": "level"}, "value":
+ * v, "n": n}, ...]}, ...], "notes": [...]}. value is null when undefined;
+ * histogram value = {"edges", "counts", "below", "above"}; one-way table
+ * value = {"levels", "counts"}; two-way table value = {"rows", "cols",
+ * "counts": [[...]], "chi_square": {"statistic", "df", "p_value"} or
+ * null}. NULL on allocation failure. Caller owns the reference. */
+json_t *mcn_query_result_json(const struct mcn_query_result *r);
+
+void mcn_query_result_free(struct mcn_query_result *r); /* NULL is a no-op */
+
+/* ------------------------------------------------------------------ */
+/* Internal to node/query*.c (shared between the files of this module;
+ * not an API). */
+#ifdef MCN_QUERY_INTERNAL
+
+typedef struct mcnq_arena mcnq_arena;
+/* Zeroed memory from an arena of mcn_alloc'd chunks (NULL: out of memory;
+ * 16-byte aligned). Everything is wiped and freed by mcnq_arena_free. */
+void *mcnq_alloc(mcnq_arena **a, size_t size);
+char *mcnq_strndup(mcnq_arena **a, const char *s, size_t len);
+void mcnq_arena_free(mcnq_arena *a);
+
+/* A growable string of mcn_alloc'd memory; on allocation failure oom is
+ * set and further appends are ignored. */
+typedef struct mcnq_sbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+} mcnq_sbuf;
+void mcnq_sb_add(mcnq_sbuf *b, const char *s, size_t n);
+void mcnq_sb_puts(mcnq_sbuf *b, const char *s);
+void mcnq_sb_ident(mcnq_sbuf *b, const char *name); /* [name] */
+void mcnq_sb_free(mcnq_sbuf *b);
+
+/* snprintf into err (err may be NULL or errlen 0). */
+void mcnq_msg(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* An exact decimal mant / 10^scale (trailing fraction zeros stripped). */
+typedef struct mcnq_dec {
+	int64_t mant;
+	unsigned scale;
+} mcnq_dec;
+/* Writes the canonical text of a decimal ("-12.5", "0", "100"). */
+void mcnq_dec_format(char *out, size_t outlen, mcnq_dec v);
+
+typedef struct mcnq_agg {
+	mcn_query_agg_kind kind;
+	int col, col2;   /* dictionary column indexes, -1 if none */
+	mcnq_dec lo, hi; /* histogram */
+	unsigned bins;
+	const char *name; /* output name */
+	size_t block;     /* per-group block holding its values */
+} mcnq_agg;
+
+typedef enum { MCNQ_P_INT = 1, MCNQ_P_REAL, MCNQ_P_TEXT } mcnq_ptype;
+typedef struct mcnq_param { /* a bound WHERE literal */
+	mcnq_ptype type;
+	int64_t i;
+	double d;
+	const char *s;
+	int slen;
+} mcnq_param;
+
+/* A quantity split into nlimbs slots; [lo, hi] is the per-site range of
+ * the single slot, or of the top limb (lower limbs: [0, 2^40 - 1]). */
+typedef struct mcnq_qty {
+	unsigned nlimbs;
+	int64_t lo, hi;
+} mcnq_qty;
+
+typedef enum {
+	MCNQ_B_ROWS = 1,
+	MCNQ_B_MOMENTS,
+	MCNQ_B_HIST,
+	MCNQ_B_TABLE
+} mcnq_bkind;
+
+typedef struct mcnq_block {
+	mcnq_bkind kind;
+	size_t agg;         /* the first aggregate that uses it */
+	int col, col2;      /* dictionary column indexes (-1: none) */
+	size_t scol, scol2; /* positions in the scan's select list */
+	size_t off, nslots; /* first slot and slot count within a group */
+	/* moments: n, then S1 limbs, then S2 limbs */
+	int need_s1, need_s2;
+	mcnq_qty s1, s2;
+	size_t moment; /* index among moments blocks */
+	/* histogram on X' = X * xmul: below lo_s, bins on [lo_s, hi_s) */
+	unsigned bins;
+	__int128 lo_s, hi_s;
+	int64_t xmul;
+	/* table: nr x nc (one-way: nc = 1) */
+	size_t nr, nc;
+} mcnq_block;
+
+typedef struct mcnq_level { /* a categorical level and its index */
+	const char *s;
+	size_t idx;
+} mcnq_level;
+
+typedef struct mcnq_scol { /* a column read by the local scan */
+	int col;
+	int need_x;         /* read the exact integer X and check its range */
+	int64_t xmin, xmax; /* range of X from the dictionary */
+	mcnq_level *sorted; /* categorical: levels in strcmp order */
+} mcnq_scol;
+
+struct mcn_query {
+	mcnq_arena *arena;
+	const mcn_dict *dict;
+	mcn_query_limits lim;
+	mcnq_agg *aggs;
+	size_t naggs;
+	int gcols[MCN_QUERY_MAX_GROUP_COLS];
+	size_t ngcols, ngroups;
+	const char *where_sql; /* NULL: no WHERE */
+	mcnq_param *params;
+	size_t nparams;
+	unsigned char *used; /* per dictionary column: referenced */
+	size_t nused;
+	mcnq_block *blocks;
+	size_t nblocks, per_group, nmoments;
+	mcnq_scol *scols;
+	size_t nscols;
+	int count_only;        /* scan is SELECT count(*) */
+	const char *sql;       /* the scan */
+	const char *count_sql; /* SELECT count(*) of the whole table */
+	mcn_agg_layout layout;
+};
+
+/* Builds blocks, bounds, limbs, the layout and the scan SQL of a checked
+ * query (query_plan.c). MCN_EQUERY (too many values, range too large),
+ * MCN_ENOMEM. */
+mcn_err mcnq_plan(mcn_query *q, char *err, size_t errlen);
+
+/* Exact integer encoding bounds of a numeric column: [*xmin, *xmax].
+ * MCN_EQUERY (message) if beyond +-2^53. */
+mcn_err mcnq_x_range(const mcn_column *c, int64_t *xmin, int64_t *xmax,
+    char *err, size_t errlen);
+
+#endif /* MCN_QUERY_INTERNAL */
+
+#endif

@@ -1,0 +1,830 @@
+/*
+ * node/query_plan.c - from a checked query to the vector layout, and the
+ * local evaluation of that vector on a node.
+ *
+ * Plan. The aggregates are grouped into per-group blocks (one "rows" slot
+ * shared by every count(), one moments block per variable shared by
+ * count(x)/sum/mean/var/sd of x, one block per distinct histogram and
+ * table). Each block holds quantities with a per-site range derived from R
+ * = max_rows_per_site and the dictionary range [Xmin, Xmax] of the exact
+ * integer encoding X of the variable:
+ *
+ *   counts  [0, R]
+ *   S1      [R * min(0, Xmin), R * max(0, Xmax)]
+ *   S2      [0, R * max(Xmin^2, Xmax^2)]
+ *
+ * A quantity whose bound B (largest magnitude in its range) has
+ * N * B <= 2^62 (N = nsites) is one slot, so that the sum over N sites
+ * stays far inside int64. Otherwise it is written in base 2^40 ("limbs",
+ * the multi-precision representation of Knuth, TAOCP vol. 2, 4.3.1, with a
+ * signed top digit): V = sum_i l_i 2^(40 i), lower limbs l_i in
+ * [0, 2^40), top limb floor(V / 2^(40 (k-1))) with the range that floor
+ * gives to [L, H]; k is the smallest count whose top limb satisfies the
+ * same N * B <= 2^62 test. Limb sums never overflow (N <= 128), and the
+ * querier recombines sum_i (sum of l_i) 2^(40 i) exactly in GMP.
+ *
+ * Evaluation. One parameterized statement scans the rows matching WHERE
+ * and returns the group columns and the variables; C accumulates every
+ * slot of every group in that single pass: counts in int64 (bounded by R),
+ * S1 in __int128 (|S1| <= 2^40 * 2^53), S2 in a 192-bit accumulator
+ * (<= 2^40 * 2^106), then splits them into limbs. SQLite's own SUM is not
+ * used, so there is no integer-overflow failure to handle, and real
+ * columns are converted to X = llround(x * 10^decimals) per row, exactly.
+ */
+#define _POSIX_C_SOURCE 200809L
+#define MCN_QUERY_INTERNAL
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/mem.h"
+#include "node/query.h"
+
+_Static_assert(sizeof(long) == 8, "mpz_get_si must return 64 bits");
+
+#define LIMB_MASK ((UINT64_C(1) << MCN_QUERY_LIMB_BITS) - 1)
+#define TWO53 9007199254740992.0
+
+static const int64_t ipow10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000,
+	10000000, 100000000, 1000000000 };
+
+static const double dpow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
+
+/* ---------------------------------------------------------------- */
+/* bounds */
+
+/* v = m * 10^d within float noise of an integer? Then that integer; else
+ * the floor (up = 0) or ceiling (up = 1), a safe outer bound. */
+static double
+x_snap(double v, int up)
+{
+	double r = round(v);
+
+	if (fabs(v - r) <= 8 * DBL_EPSILON * fabs(v) + 1e-9) {
+		return r;
+	}
+	return up ? ceil(v) : floor(v);
+}
+
+mcn_err
+mcnq_x_range(const mcn_column *c, int64_t *xmin, int64_t *xmax, char *err,
+    size_t errlen)
+{
+	double lo, hi;
+
+	if (c->type == MCN_COL_INTEGER) {
+		lo = ceil(c->min);
+		hi = floor(c->max);
+	} else {
+		MCN_MUST(c->type == MCN_COL_REAL &&
+		    c->decimals <= MCN_DICT_MAX_DECIMALS);
+		lo = x_snap(c->min * dpow10[c->decimals], 0);
+		hi = x_snap(c->max * dpow10[c->decimals], 1);
+	}
+	if (!(fabs(lo) <= TWO53 && fabs(hi) <= TWO53) || lo > hi) {
+		mcnq_msg(err, errlen,
+		    "column '%s': its declared range is too "
+		    "large for exact aggregation (|x * 10^decimals| must be at "
+		    "most 2^53)",
+		    c->name);
+		return MCN_EQUERY;
+	}
+	*xmin = (int64_t)lo;
+	*xmax = (int64_t)hi;
+	return MCN_OK;
+}
+
+/* The slot(s) of a quantity with per-site range [L, H] (see the top). */
+static void
+qty_make(mcnq_qty *out, const mpz_t L, const mpz_t H, unsigned nsites)
+{
+	mpz_t lim, tl, th, b;
+	unsigned k;
+
+	mpz_inits(lim, tl, th, b, NULL);
+	mpz_set_ui(lim, 1);
+	mpz_mul_2exp(lim, lim, 62);
+	for (k = 1;; k++) {
+		unsigned s = MCN_QUERY_LIMB_BITS * (k - 1);
+		mpz_fdiv_q_2exp(tl, L, s);
+		mpz_fdiv_q_2exp(th, H, s);
+		if (mpz_cmpabs(tl, th) > 0) {
+			mpz_abs(b, tl);
+		} else {
+			mpz_abs(b, th);
+		}
+		mpz_mul_ui(b, b, nsites);
+		if (mpz_cmp(b, lim) <= 0) {
+			break;
+		}
+	}
+	out->nlimbs = k;
+	out->lo = mpz_get_si(tl);
+	out->hi = mpz_get_si(th);
+	mpz_clears(lim, tl, th, b, NULL);
+}
+
+static void
+moments_bounds(mcnq_block *b, int64_t xmin, int64_t xmax,
+    const mcn_query_limits *lim)
+{
+	mpz_t L, H, t;
+
+	mpz_inits(L, H, t, NULL);
+	/* S1 in [R min(0, Xmin), R max(0, Xmax)] */
+	mpz_set_si(L, xmin < 0 ? xmin : 0);
+	mpz_mul_ui(L, L, lim->max_rows_per_site);
+	mpz_set_si(H, xmax > 0 ? xmax : 0);
+	mpz_mul_ui(H, H, lim->max_rows_per_site);
+	qty_make(&b->s1, L, H, lim->nsites);
+	/* S2 in [0, R max(Xmin^2, Xmax^2)] */
+	mpz_set_si(H, xmin);
+	mpz_mul(H, H, H);
+	mpz_set_si(t, xmax);
+	mpz_mul(t, t, t);
+	if (mpz_cmp(t, H) > 0) {
+		mpz_set(H, t);
+	}
+	mpz_mul_ui(H, H, lim->max_rows_per_site);
+	mpz_set_ui(L, 0);
+	qty_make(&b->s2, L, H, lim->nsites);
+	mpz_clears(L, H, t, NULL);
+}
+
+/* ---------------------------------------------------------------- */
+/* plan */
+
+static int
+level_cmp(const void *a, const void *b)
+{
+	return strcmp(((const mcnq_level *)a)->s, ((const mcnq_level *)b)->s);
+}
+
+static size_t
+scol_add(mcn_query *q, int col)
+{
+	for (size_t i = 0; i < q->nscols; i++) {
+		if (q->scols[i].col == col) {
+			return i;
+		}
+	}
+	q->scols[q->nscols].col = col;
+	return q->nscols++;
+}
+
+static int
+dec_eq(mcnq_dec a, mcnq_dec b)
+{
+	return a.mant == b.mant && a.scale == b.scale;
+}
+
+/* Finds the block an aggregate shares, or creates it. */
+static mcnq_block *
+block_for(mcn_query *q, const mcnq_agg *a)
+{
+	mcnq_bkind kind;
+	mcnq_block *b;
+
+	switch (a->kind) {
+	case MCN_QUERY_COUNT: kind = MCNQ_B_ROWS; break;
+	case MCN_QUERY_HISTOGRAM: kind = MCNQ_B_HIST; break;
+	case MCN_QUERY_TABLE: kind = MCNQ_B_TABLE; break;
+	default: kind = MCNQ_B_MOMENTS; break;
+	}
+	for (size_t i = 0; i < q->nblocks; i++) {
+		b = &q->blocks[i];
+		if (b->kind != kind || b->col != a->col) {
+			continue;
+		}
+		if (kind == MCNQ_B_HIST &&
+		    (b->bins != a->bins || !dec_eq(q->aggs[b->agg].lo, a->lo) ||
+		        !dec_eq(q->aggs[b->agg].hi, a->hi))) {
+			continue;
+		}
+		if (kind == MCNQ_B_TABLE && b->col2 != a->col2) {
+			continue;
+		}
+		return b;
+	}
+	b = &q->blocks[q->nblocks++];
+	b->kind = kind;
+	b->col = a->col;
+	b->col2 = kind == MCNQ_B_TABLE ? a->col2 : -1;
+	if (kind == MCNQ_B_HIST) {
+		b->bins = a->bins;
+	}
+	b->agg = (size_t)(a - q->aggs);
+	return b;
+}
+
+mcn_err
+mcnq_plan(mcn_query *q, char *err, size_t errlen)
+{
+	const mcn_dict *d = q->dict;
+	const uint64_t R = q->lim.max_rows_per_site;
+	mcnq_sbuf sql = { 0 };
+	int64_t *plo = NULL, *phi = NULL;
+	size_t psz = 0;
+	mcn_err rv = MCN_ENOMEM;
+
+	q->blocks = mcnq_alloc(&q->arena, (q->naggs + 1) * sizeof(*q->blocks));
+	q->scols = mcnq_alloc(&q->arena,
+	    (MCN_QUERY_MAX_GROUP_COLS + 2 * q->naggs + 1) * sizeof(*q->scols));
+	if (q->blocks == NULL || q->scols == NULL) {
+		goto out;
+	}
+	for (size_t j = 0; j < q->ngcols; j++) {
+		(void)scol_add(q, q->gcols[j]);
+	}
+
+	/* blocks */
+	for (size_t i = 0; i < q->naggs; i++) {
+		mcnq_agg *a = &q->aggs[i];
+		mcnq_block *b = block_for(q, a);
+		a->block = (size_t)(b - q->blocks);
+		if (a->col >= 0) {
+			b->scol = scol_add(q, a->col);
+		}
+		if (a->col2 >= 0) {
+			b->scol2 = scol_add(q, a->col2);
+		}
+		switch (a->kind) {
+		case MCN_QUERY_VAR:
+		case MCN_QUERY_SD:
+			b->need_s2 = 1;
+			/* FALLTHROUGH */
+		case MCN_QUERY_SUM:
+		case MCN_QUERY_MEAN:
+			b->need_s1 = 1;
+			q->scols[b->scol].need_x = 1;
+			break;
+		case MCN_QUERY_HISTOGRAM: q->scols[b->scol].need_x = 1; break;
+		default: break;
+		}
+	}
+
+	/* columns read by the scan */
+	for (size_t s = 0; s < q->nscols; s++) {
+		mcnq_scol *sc = &q->scols[s];
+		const mcn_column *c = &d->cols[sc->col];
+		if (sc->need_x &&
+		    (rv = mcnq_x_range(c, &sc->xmin, &sc->xmax, err, errlen)) !=
+		        MCN_OK) {
+			goto out;
+		}
+		if (c->type == MCN_COL_CATEGORICAL) {
+			sc->sorted = mcnq_alloc(&q->arena,
+			    c->nlevels * sizeof(*sc->sorted));
+			if (sc->sorted == NULL) {
+				rv = MCN_ENOMEM;
+				goto out;
+			}
+			for (size_t i = 0; i < c->nlevels; i++) {
+				sc->sorted[i].s = c->levels[i];
+				sc->sorted[i].idx = i;
+			}
+			qsort(sc->sorted, c->nlevels, sizeof(*sc->sorted),
+			    level_cmp);
+		}
+	}
+
+	/* slots per block and offsets within a group */
+	q->per_group = 0;
+	for (size_t i = 0; i < q->nblocks; i++) {
+		mcnq_block *b = &q->blocks[i];
+		const mcnq_scol *sc = &q->scols[b->scol];
+		b->off = q->per_group;
+		switch (b->kind) {
+		case MCNQ_B_ROWS: b->nslots = 1; break;
+		case MCNQ_B_MOMENTS:
+			b->nslots = 1;
+			b->moment = q->nmoments++;
+			if (b->need_s1) {
+				moments_bounds(b, sc->xmin, sc->xmax, &q->lim);
+				b->nslots += b->s1.nlimbs;
+				if (b->need_s2) {
+					b->nslots += b->s2.nlimbs;
+				}
+			}
+			break;
+		case MCNQ_B_HIST: {
+			const mcnq_agg *a = &q->aggs[b->agg];
+			const mcn_column *c = &d->cols[b->col];
+			unsigned dd = c->type == MCN_COL_REAL ? c->decimals : 0;
+			unsigned D = dd;
+			if (a->lo.scale > D) {
+				D = a->lo.scale;
+			}
+			if (a->hi.scale > D) {
+				D = a->hi.scale;
+			}
+			b->xmul = ipow10[D - dd];
+			b->lo_s =
+			    (__int128)a->lo.mant * ipow10[D - a->lo.scale];
+			b->hi_s =
+			    (__int128)a->hi.mant * ipow10[D - a->hi.scale];
+			b->nslots = (size_t)b->bins + 2;
+			break;
+		}
+		case MCNQ_B_TABLE:
+			b->nr = d->cols[b->col].nlevels;
+			b->nc = b->col2 >= 0 ? d->cols[b->col2].nlevels : 1;
+			b->nslots = b->nr * b->nc;
+			break;
+		}
+		q->per_group += b->nslots;
+	}
+	if ((uint64_t)q->per_group * q->ngroups > MCN_AGG_MAX_VALUES) {
+		mcnq_msg(err, errlen,
+		    "query needs %llu values, more than the "
+		    "limit of %u",
+		    (unsigned long long)q->per_group * q->ngroups,
+		    (unsigned)MCN_AGG_MAX_VALUES);
+		rv = MCN_EQUERY;
+		goto out;
+	}
+
+	/* per-group slot ranges, then fields = runs of equal ranges */
+	psz = q->per_group * sizeof(int64_t);
+	plo = mcn_alloc(psz);
+	phi = mcn_alloc(psz);
+	if (plo == NULL || phi == NULL) {
+		rv = MCN_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < q->nblocks; i++) {
+		const mcnq_block *b = &q->blocks[i];
+		size_t k = b->off;
+		for (size_t s = 0; s < b->nslots; s++) {
+			plo[k + s] = 0;
+			phi[k + s] = (int64_t)R;
+		}
+		if (b->kind == MCNQ_B_MOMENTS && b->need_s1) {
+			const mcnq_qty *qs[2] = { &b->s1, &b->s2 };
+			k++;
+			for (int j = 0; j < 1 + b->need_s2; j++) {
+				for (unsigned l = 0; l + 1 < qs[j]->nlimbs;
+				     l++) {
+					plo[k] = 0;
+					phi[k++] = (int64_t)LIMB_MASK;
+				}
+				plo[k] = qs[j]->lo;
+				phi[k++] = qs[j]->hi;
+			}
+		}
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		mcn_pack_field *f = q->layout.fields;
+		size_t nf = 0;
+		for (size_t g = 0; g < q->ngroups; g++) {
+			for (size_t s = 0; s < q->per_group; s++) {
+				if (nf > 0 && f != NULL &&
+				    f[nf - 1].lo == plo[s] &&
+				    f[nf - 1].hi == phi[s]) {
+					f[nf - 1].count++;
+					continue;
+				}
+				if (pass == 0 && nf > 0 &&
+				    plo[s] ==
+				        plo[s > 0 ? s - 1 : q->per_group - 1] &&
+				    phi[s] ==
+				        phi[s > 0 ? s - 1 : q->per_group - 1]) {
+					continue; /* same run as the slot before */
+				}
+				if (f != NULL) {
+					f[nf].count = 1;
+					f[nf].lo = plo[s];
+					f[nf].hi = phi[s];
+				}
+				nf++;
+			}
+		}
+		if (pass == 0) {
+			q->layout.fields = mcnq_alloc(&q->arena,
+			    nf * sizeof(*q->layout.fields));
+			if (q->layout.fields == NULL) {
+				rv = MCN_ENOMEM;
+				goto out;
+			}
+		} else {
+			q->layout.nfields = nf;
+		}
+	}
+	q->layout.nvalues = q->per_group * q->ngroups;
+
+	/* the scan */
+	q->count_only = q->ngcols == 0;
+	for (size_t i = 0; i < q->nblocks; i++) {
+		q->count_only &= q->blocks[i].kind == MCNQ_B_ROWS;
+	}
+	mcnq_sb_puts(&sql, "SELECT count(*) FROM ");
+	mcnq_sb_ident(&sql, d->table);
+	if (!sql.oom) {
+		q->count_sql = mcnq_strndup(&q->arena, sql.p, sql.len);
+	}
+	sql.len = 0;
+	mcnq_sb_puts(&sql, "SELECT ");
+	if (q->count_only) {
+		mcnq_sb_puts(&sql, "count(*)");
+	}
+	for (size_t s = 0; !q->count_only && s < q->nscols; s++) {
+		if (s > 0) {
+			mcnq_sb_puts(&sql, ", ");
+		}
+		mcnq_sb_ident(&sql, d->cols[q->scols[s].col].name);
+	}
+	mcnq_sb_puts(&sql, " FROM ");
+	mcnq_sb_ident(&sql, d->table);
+	if (q->where_sql != NULL) {
+		mcnq_sb_puts(&sql, " WHERE ");
+		mcnq_sb_puts(&sql, q->where_sql);
+	}
+	if (sql.oom || q->count_sql == NULL) {
+		rv = MCN_ENOMEM;
+		goto out;
+	}
+	q->sql = mcnq_strndup(&q->arena, sql.p, sql.len);
+	rv = q->sql == NULL ? MCN_ENOMEM : MCN_OK;
+out:
+	mcn_free(plo, psz);
+	mcn_free(phi, psz);
+	mcnq_sb_free(&sql);
+	return rv;
+}
+
+/* ---------------------------------------------------------------- */
+/* local evaluation */
+
+/* A 192-bit two's complement integer, least significant word first. */
+typedef struct {
+	uint64_t w[3];
+} i192;
+
+static void
+i192_add_u128(i192 *a, unsigned __int128 x)
+{
+	unsigned __int128 lo = ((unsigned __int128)a->w[1] << 64) | a->w[0];
+	unsigned __int128 s = lo + x;
+
+	a->w[0] = (uint64_t)s;
+	a->w[1] = (uint64_t)(s >> 64);
+	a->w[2] += s < lo;
+}
+
+static i192
+i192_from_i128(__int128 v)
+{
+	i192 r;
+
+	r.w[0] = (uint64_t)v;
+	r.w[1] = (uint64_t)((unsigned __int128)v >> 64);
+	r.w[2] = v < 0 ? UINT64_MAX : 0;
+	return r;
+}
+
+/* Arithmetic shift right by MCN_QUERY_LIMB_BITS (< 64). */
+static void
+i192_sar_limb(i192 *a)
+{
+	const unsigned s = MCN_QUERY_LIMB_BITS;
+	uint64_t sign = (a->w[2] >> 63) ? UINT64_MAX : 0;
+
+	a->w[0] = (a->w[0] >> s) | (a->w[1] << (64 - s));
+	a->w[1] = (a->w[1] >> s) | (a->w[2] << (64 - s));
+	a->w[2] = (a->w[2] >> s) | (sign << (64 - s));
+}
+
+/* Writes v as q->nlimbs slots; MCN_ERANGE if the top limb is outside its
+ * planned range (cannot happen when the data respect the dictionary). */
+static mcn_err
+limbs_put(int64_t *out, i192 v, const mcnq_qty *qt)
+{
+	int64_t top;
+
+	for (unsigned i = 0; i + 1 < qt->nlimbs; i++) {
+		out[i] = (int64_t)(v.w[0] & LIMB_MASK);
+		i192_sar_limb(&v);
+	}
+	top = (int64_t)v.w[0];
+	if (v.w[1] != (top < 0 ? UINT64_MAX : 0) || v.w[2] != v.w[1] ||
+	    top < qt->lo || top > qt->hi) {
+		return MCN_ERANGE;
+	}
+	out[qt->nlimbs - 1] = top;
+	return MCN_OK;
+}
+
+static int
+level_find(const mcnq_scol *sc, size_t nlevels, const char *v)
+{
+	size_t lo = 0, hi = nlevels;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(v, sc->sorted[mid].s);
+		if (c == 0) {
+			return (int)sc->sorted[mid].idx;
+		}
+		if (c < 0) {
+			hi = mid;
+		} else {
+			lo = mid + 1;
+		}
+	}
+	return -1;
+}
+
+static mcn_err
+bind_params(const mcn_query *q, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < q->nparams; i++) {
+		const mcnq_param *p = &q->params[i];
+		int r = SQLITE_OK, k = (int)i + 1;
+		switch (p->type) {
+		case MCNQ_P_INT: r = sqlite3_bind_int64(st, k, p->i); break;
+		case MCNQ_P_REAL: r = sqlite3_bind_double(st, k, p->d); break;
+		case MCNQ_P_TEXT:
+			r = sqlite3_bind_text(st, k, p->s, p->slen,
+			    SQLITE_STATIC);
+			break;
+		}
+		if (r != SQLITE_OK) {
+			return r == SQLITE_NOMEM ? MCN_ENOMEM : MCN_EDATA;
+		}
+	}
+	return MCN_OK;
+}
+
+/* Reads row values of the scan into nul[] / xv[] (X or level index). */
+static mcn_err
+read_row(const mcn_query *q, sqlite3_stmt *st, unsigned char *nul, int64_t *xv,
+    char *err, size_t errlen)
+{
+	for (size_t s = 0; s < q->nscols; s++) {
+		const mcnq_scol *sc = &q->scols[s];
+		const mcn_column *c = &q->dict->cols[sc->col];
+		int t = sqlite3_column_type(st, (int)s);
+		nul[s] = t == SQLITE_NULL;
+		if (nul[s]) {
+			continue;
+		}
+		if (c->type == MCN_COL_CATEGORICAL) {
+			const char *v =
+			    (const char *)sqlite3_column_text(st, (int)s);
+			int idx;
+			if (v == NULL) {
+				return MCN_ENOMEM;
+			}
+			idx = level_find(sc, c->nlevels, v);
+			if (idx < 0) {
+				mcnq_msg(err, errlen,
+				    "column '%s' holds a "
+				    "value that is not a declared level",
+				    c->name);
+				return MCN_EDATA;
+			}
+			xv[s] = idx;
+		} else if (sc->need_x) {
+			int64_t x;
+			if (t != SQLITE_INTEGER && t != SQLITE_FLOAT) {
+				mcnq_msg(err, errlen,
+				    "column '%s' holds a "
+				    "non-numeric value",
+				    c->name);
+				return MCN_EDATA;
+			}
+			if (c->type == MCN_COL_INTEGER && t == SQLITE_INTEGER) {
+				x = sqlite3_column_int64(st, (int)s);
+			} else {
+				double v = sqlite3_column_double(st, (int)s);
+				if (c->type == MCN_COL_INTEGER) {
+					if (v != floor(v)) {
+						mcnq_msg(err, errlen,
+						    "column "
+						    "'%s' holds a non-integer "
+						    "value",
+						    c->name);
+						return MCN_EDATA;
+					}
+				} else {
+					v *= dpow10[c->decimals];
+				}
+				if (!(fabs(v) <= TWO53 * 2)) {
+					goto range;
+				}
+				x = llround(v);
+			}
+			if (x < sc->xmin || x > sc->xmax) {
+				goto range;
+			}
+			xv[s] = x;
+			continue;
+range:
+			mcnq_msg(err, errlen,
+			    "column '%s' holds a value "
+			    "outside its dictionary range",
+			    c->name);
+			return MCN_EDATA;
+		}
+	}
+	return MCN_OK;
+}
+
+static mcn_err
+count_rows(const mcn_query *q, sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	mcn_err rv = MCN_EDATA;
+	int64_t n;
+
+	if (sqlite3_prepare_v2(db, q->count_sql, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		mcnq_msg(err, errlen, "cannot read table '%s': %s",
+		    q->dict->table, sqlite3_errmsg(db));
+		goto out;
+	}
+	n = sqlite3_column_int64(st, 0);
+	if ((uint64_t)n > q->lim.max_rows_per_site) {
+		mcnq_msg(err, errlen,
+		    "table '%s' has more rows than the "
+		    "consortium's max_rows_per_site (%llu)",
+		    q->dict->table,
+		    (unsigned long long)q->lim.max_rows_per_site);
+		rv = MCN_EREFUSED;
+		goto out;
+	}
+	rv = MCN_OK;
+out:
+	sqlite3_finalize(st);
+	return rv;
+}
+
+mcn_err
+mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
+    size_t errlen)
+{
+	enum { MAXS = MCN_QUERY_MAX_GROUP_COLS + 2 * MCN_QUERY_MAX_AGGS + 1 };
+	sqlite3_stmt *st = NULL;
+	__int128 *s1 = NULL;
+	i192 *s2 = NULL;
+	size_t nacc = 0, nv;
+	unsigned char nul[MAXS];
+	int64_t xv[MAXS];
+	mcn_err rv = MCN_EDATA;
+	int sr;
+
+	MCN_MUST(q != NULL && db != NULL && values != NULL);
+	MCN_MUST(q->nscols <= MAXS);
+	nv = q->layout.nvalues;
+	memset(values, 0, nv * sizeof(*values));
+	if (err != NULL && errlen > 0) {
+		err[0] = '\0';
+	}
+	if ((rv = count_rows(q, db, err, errlen)) != MCN_OK) {
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, q->sql, -1, &st, NULL) != SQLITE_OK) {
+		mcnq_msg(err, errlen, "cannot run the query on table '%s': %s",
+		    q->dict->table, sqlite3_errmsg(db));
+		rv = MCN_EDATA;
+		goto out;
+	}
+	if ((rv = bind_params(q, st)) != MCN_OK) {
+		mcnq_msg(err, errlen, "cannot bind query values: %s",
+		    sqlite3_errmsg(db));
+		goto out;
+	}
+	if (q->count_only) {
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			rv = MCN_EDATA;
+			goto scan_failed;
+		}
+		values[0] = sqlite3_column_int64(st, 0);
+		rv = MCN_OK;
+		goto out;
+	}
+	nacc = q->ngroups * q->nmoments;
+	if (nacc > 0) {
+		s1 = mcn_zalloc(nacc * sizeof(*s1));
+		s2 = mcn_zalloc(nacc * sizeof(*s2));
+		if (s1 == NULL || s2 == NULL) {
+			rv = MCN_ENOMEM;
+			goto out;
+		}
+	}
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t g = 0;
+		int skip = 0;
+		if ((rv = read_row(q, st, nul, xv, err, errlen)) != MCN_OK) {
+			goto out;
+		}
+		for (size_t j = 0; j < q->ngcols; j++) {
+			if (nul[j]) {
+				skip = 1; /* a missing group column: no group */
+				break;
+			}
+			g = g * q->dict->cols[q->gcols[j]].nlevels +
+			    (size_t)xv[j];
+		}
+		if (skip) {
+			continue;
+		}
+		int64_t *v = values + g * q->per_group;
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *b = &q->blocks[i];
+			switch (b->kind) {
+			case MCNQ_B_ROWS: v[b->off]++; break;
+			case MCNQ_B_MOMENTS: {
+				if (nul[b->scol]) {
+					break;
+				}
+				v[b->off]++;
+				if (!b->need_s1) {
+					break;
+				}
+				int64_t x = xv[b->scol];
+				size_t m = g * q->nmoments + b->moment;
+				s1[m] += x;
+				if (b->need_s2) {
+					i192_add_u128(&s2[m],
+					    (unsigned __int128)((__int128)x *
+					        x));
+				}
+				break;
+			}
+			case MCNQ_B_HIST: {
+				if (nul[b->scol]) {
+					break;
+				}
+				__int128 x = (__int128)xv[b->scol] * b->xmul;
+				size_t k;
+				if (x < b->lo_s) {
+					k = b->bins;
+				} else if (x >= b->hi_s) {
+					k = (size_t)b->bins + 1;
+				} else {
+					/* floor((x - lo) bins / (hi - lo)),
+					 * exact: both operands >= 0 */
+					k = (size_t)((x - b->lo_s) * b->bins /
+					    (b->hi_s - b->lo_s));
+				}
+				v[b->off + k]++;
+				break;
+			}
+			case MCNQ_B_TABLE:
+				if (nul[b->scol] ||
+				    (b->col2 >= 0 && nul[b->scol2])) {
+					break;
+				}
+				v[b->off + (size_t)xv[b->scol] * b->nc +
+				    (b->col2 >= 0 ? (size_t)xv[b->scol2] :
+				                    0)]++;
+				break;
+			}
+		}
+	}
+	if (sr != SQLITE_DONE) {
+		rv = sr == SQLITE_NOMEM ? MCN_ENOMEM : MCN_EDATA;
+		goto scan_failed;
+	}
+	for (size_t g = 0; g < q->ngroups && nacc > 0; g++) {
+		int64_t *v = values + g * q->per_group;
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *b = &q->blocks[i];
+			size_t m = g * q->nmoments + b->moment;
+			if (b->kind != MCNQ_B_MOMENTS || !b->need_s1) {
+				continue;
+			}
+			rv = limbs_put(v + b->off + 1, i192_from_i128(s1[m]),
+			    &b->s1);
+			if (rv == MCN_OK && b->need_s2) {
+				rv = limbs_put(v + b->off + 1 + b->s1.nlimbs,
+				    s2[m], &b->s2);
+			}
+			if (rv != MCN_OK) {
+				mcnq_msg(err, errlen,
+				    "a sum of column '%s' "
+				    "is outside its planned range",
+				    q->dict->cols[b->col].name);
+				goto out;
+			}
+		}
+	}
+	rv = MCN_OK;
+	goto out;
+scan_failed:
+	mcnq_msg(err, errlen, "scan of table '%s' failed: %s", q->dict->table,
+	    sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(st);
+	mcn_free(s1, nacc * sizeof(*s1));
+	mcn_free(s2, nacc * sizeof(*s2));
+	mcn_wipe(nul, sizeof(nul));
+	mcn_wipe(xv, sizeof(xv));
+	if (rv != MCN_OK) {
+		mcn_wipe(values, nv * sizeof(*values));
+	}
+	return rv;
+}

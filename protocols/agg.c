@@ -1,0 +1,1795 @@
+/*
+ * protocols/agg.c - secure aggregation state machines (protocols/agg.h).
+ *
+ * Parties: the querier's coordinator Q and the consortium nodes N_1..N_n
+ * (index i = the threshold share index and the mask id). Every message is a
+ * signed envelope (proto/codec.h) carrying a 16-byte query id chosen by Q
+ * at random, a round number, a nonce and a timestamp.
+ *
+ * paillier (default), two rounds:
+ *   1. Q -> N_i  QUERY{text, mode, dictionary fp, participants = all n node
+ *                ids in consortium order, threshold-key fp}
+ *      N_i: checks (below), computes its vector v_i with the plan callback,
+ *                packs it (crypto/pack.h, max_parties = n) into plaintexts
+ *                m_ij and encrypts c_ij = E(m_ij).
+ *      N_i -> Q  CONTRIBUTION{layout digest, nvalues, c_i*} (signed); N_i
+ *                keeps SHA-256 of this envelope.
+ *   2. Q: C = sites with a valid contribution; needs |C| >= max(t,
+ *                min_sites). P_j = prod_{i in C} c_ij.
+ *      Q -> N_i  DECRYPT{the signed CONTRIBUTION envelopes of C verbatim,
+ *                P_*}, to every i in C.
+ *      N_i: checks every envelope (signature by a consortium NODE, query
+ *                id, round 1, distinct senders, same layout), its own
+ *                envelope byte-identical, |C| >= its own min_sites, and
+ *                recomputes P_* itself; decrypts at most once per query.
+ *      N_i -> Q  PARTIALS{partial decryptions of P_* with proofs}.
+ *      Q: verifies the proofs, combines any t per ciphertext, unpacks with
+ *                nparties = |C| -> sum_{i in C} v_i.
+ *   What each party learns: Q learns the sum over C and which sites are
+ *   in C; a node learns the query text and the ciphertexts (semantically
+ *   secure); fewer than t colluding nodes learn nothing about another
+ *   node's vector. Because a node decrypts only the product of >= min_sites
+ *   signed contributions of this query, and only once, Q cannot obtain the
+ *   decryption of a single site's ciphertext or of two different subsets.
+ *
+ * masked, one round: N_i -> Q CONTRIBUTION{v_i + M_i mod 2^64}, where
+ *   M_i = mcn_mask_zero_sum over all other consortium nodes with label
+ *   "mcn-agg-mask-v1" || query id (Bonawitz et al., CCS 2017, pairwise
+ *   masks without dropout recovery), so sum_i M_i = 0 and Q learns only
+ *   the sum, and only if all n nodes answer. A query id is used once per
+ *   node: with the same masks twice, Q could difference two vectors.
+ *
+ * plain, one round: N_i -> Q CONTRIBUTION{v_i}; refused unless allowed.
+ *
+ * Node-side checks on QUERY, each with its own code and a data-free
+ * reason in a signed ERROR reply: envelope (size, version, signature,
+ * certificate with role querier, replay, clock window); query id never
+ * seen before (MCN_EREPLAY); participants == consortium (MCN_EREFUSED);
+ * mode allowed and configured (MCN_EREFUSED); key fingerprint
+ * (MCN_EKEYMISMATCH); dictionary fingerprint (MCN_EREFUSED); then the plan
+ * callback's own refusal; layout and value ranges.
+ *
+ * No clock, no I/O, no threads here: now_ms comes from the caller and
+ * parallelism only from the crypto *_vec functions.
+ */
+#define _POSIX_C_SOURCE 200809L /* strnlen */
+
+#include "protocols/agg.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+#include "crypto/mem.h"
+#include "crypto/paillier.h"
+#include "proto/codec.h"
+
+_Static_assert(MCN_QUERY_ID_BYTES == MCN_MSG_QUERY_ID_BYTES, "query id");
+_Static_assert(MCN_AGG_MAX_VALUES == MCN_MSG_MAX_VALUES, "max values");
+_Static_assert(MCN_AGG_MAX_NODES <= MCN_MSG_MAX_PARTIES, "max nodes");
+_Static_assert(MCN_QUERY_TEXT_MAX == MCN_MSG_TEXT_MAX, "text max");
+_Static_assert((int)MCN_AGG_PAILLIER == MCN_MSG_MODE_PAILLIER &&
+        (int)MCN_AGG_MASKED == MCN_MSG_MODE_MASKED &&
+        (int)MCN_AGG_PLAIN == MCN_MSG_MODE_PLAIN,
+    "mode values");
+_Static_assert(MCN_AGG_LAYOUT_DIGEST_BYTES == MCN_MSG_FP_BYTES, "digest");
+_Static_assert(sizeof(unsigned long) >= 8, "mpz_get_ui gives 64 bits");
+
+#define AGG_MASK_LABEL "mcn-agg-mask-v1"
+#define AGG_REASON (MCN_MSG_REASON_MAX + 1)
+
+/* ---- shared helpers ---- */
+
+const char *
+mcn_agg_mode_name(mcn_agg_mode m)
+{
+	switch (m) {
+	case MCN_AGG_PAILLIER: return "paillier";
+	case MCN_AGG_MASKED: return "masked";
+	case MCN_AGG_PLAIN: return "plain";
+	}
+	return "unknown";
+}
+
+mcn_err
+mcn_agg_mode_parse(const char *s, mcn_agg_mode *m)
+{
+	if (s != NULL && strcmp(s, "paillier") == 0) {
+		*m = MCN_AGG_PAILLIER;
+	} else if (s != NULL && strcmp(s, "masked") == 0) {
+		*m = MCN_AGG_MASKED;
+	} else if (s != NULL && strcmp(s, "plain") == 0) {
+		*m = MCN_AGG_PLAIN;
+	} else {
+		return MCN_EINVAL;
+	}
+	return MCN_OK;
+}
+
+void
+mcn_agg_layout_clear(mcn_agg_layout *L)
+{
+	if (L == NULL) {
+		return;
+	}
+	mcn_free(L->fields, L->nfields * sizeof(*L->fields));
+	memset(L, 0, sizeof(*L));
+}
+
+static void
+agg_be64(uint8_t out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		out[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+void
+mcn_agg_layout_digest(uint8_t out[MCN_AGG_LAYOUT_DIGEST_BYTES],
+    const mcn_agg_layout *L)
+{
+	static const char tag[] = "mcn/agg/layout/v1";
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t b[24];
+	unsigned int n = MCN_AGG_LAYOUT_DIGEST_BYTES;
+	int ok;
+
+	MCN_MUST(ctx != NULL);
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, tag, sizeof(tag) - 1);
+	agg_be64(b, L->nfields);
+	ok = ok && EVP_DigestUpdate(ctx, b, 8);
+	for (size_t i = 0; ok && i < L->nfields; i++) {
+		agg_be64(b, L->fields[i].count);
+		agg_be64(b + 8, (uint64_t)L->fields[i].lo);
+		agg_be64(b + 16, (uint64_t)L->fields[i].hi);
+		ok = EVP_DigestUpdate(ctx, b, 24);
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, out, &n);
+	EVP_MD_CTX_free(ctx);
+	MCN_MUST(ok); /* SHA-256 on memory does not fail */
+}
+
+static void
+agg_sha256(uint8_t out[32], const uint8_t *d, size_t len)
+{
+	unsigned int n = 32;
+
+	MCN_MUST(EVP_Digest(d, len, out, &n, EVP_sha256(), NULL) == 1);
+}
+
+/* Checks a layout: >= 1 field, lo <= hi, counts add up to nvalues in
+ * 1..MCN_AGG_MAX_VALUES. */
+static int
+agg_layout_ok(const mcn_pack_field *f, size_t nfields, size_t nvalues)
+{
+	size_t sum = 0;
+
+	if (f == NULL || nfields == 0 || nfields > MCN_AGG_MAX_VALUES) {
+		return 0;
+	}
+	for (size_t i = 0; i < nfields; i++) {
+		if (f[i].lo > f[i].hi || f[i].count > MCN_AGG_MAX_VALUES) {
+			return 0;
+		}
+		sum += f[i].count;
+	}
+	return sum >= 1 && sum <= MCN_AGG_MAX_VALUES && sum == nvalues;
+}
+
+static void
+agg_mpz_set_i64(mpz_t z, int64_t v)
+{
+	uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	mpz_import(z, 1, 1, sizeof(a), 0, 0, &a);
+	if (v < 0) {
+		mpz_neg(z, z);
+	}
+}
+
+static void
+agg_mpz_set_u64(mpz_t z, uint64_t v)
+{
+	mpz_import(z, 1, 1, sizeof(v), 0, 0, &v);
+}
+
+static mpz_t *
+agg_mpz_array(size_t n)
+{
+	mpz_t *a = mcn_alloc(n * sizeof(mpz_t));
+
+	if (a != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			mpz_init(a[i]);
+		}
+	}
+	return a;
+}
+
+/* Frees an mpz array; wipes the limbs when the values are secret. */
+static void
+agg_mpz_array_free(mpz_t *a, size_t n, int secret)
+{
+	if (a == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (secret) {
+			mcn_mpz_wipe(a[i]);
+		}
+		mpz_clear(a[i]);
+	}
+	mcn_free(a, n * sizeof(mpz_t));
+}
+
+static void
+agg_partials_free(mcn_tpaillier_partial *p, size_t n)
+{
+	if (p == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		mcn_tpaillier_partial_clear(&p[i]);
+	}
+	mcn_free(p, n * sizeof(*p));
+}
+
+/* dst = a || b, truncated to len - 1 characters (len > 0). */
+static void
+agg_cat(char *dst, size_t len, const char *a, const char *b)
+{
+	size_t na = strnlen(a, len - 1), nb = strnlen(b, len - 1 - na);
+
+	memmove(dst, a, na);
+	memmove(dst + na, b, nb);
+	dst[na + nb] = '\0';
+}
+
+static void
+agg_set(char *dst, size_t len, const char *src)
+{
+	agg_cat(dst, len, src, "");
+}
+
+static int
+agg_peers_ok(const mcn_agg_peer *peers, size_t npeers)
+{
+	if (peers == NULL || npeers == 0 || npeers > MCN_AGG_MAX_NODES) {
+		return 0;
+	}
+	for (size_t i = 0; i < npeers; i++) {
+		if (!mcn_msg_id_valid(peers[i].id,
+		        strnlen(peers[i].id, sizeof(peers[i].id)))) {
+			return 0;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(peers[i].id, peers[j].id) == 0) {
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
+static long
+agg_peer_index(const mcn_agg_peer *peers, size_t npeers, const char *id)
+{
+	for (size_t i = 0; i < npeers; i++) {
+		if (strcmp(peers[i].id, id) == 0) {
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+/* ======================================================================
+ * Node side
+ * ====================================================================== */
+
+/* A paillier query between its CONTRIBUTION and its DECRYPT. */
+struct node_query {
+	uint8_t qid[MCN_QUERY_ID_BYTES];
+	char querier[MCN_PARTY_ID_MAX + 1];
+	uint8_t layout_digest[MCN_AGG_LAYOUT_DIGEST_BYTES];
+	uint8_t env_digest[32]; /* SHA-256 of my CONTRIBUTION envelope */
+	uint64_t nvalues;
+	size_t ncts;
+	uint64_t expires_ms; /* 0: free slot */
+	int decrypted;
+};
+
+struct mcn_agg_node {
+	mcn_agg_node_cfg cfg;
+	mcn_replay *nonces; /* (querier, nonce) of requests */
+	mcn_replay *qids;   /* query ids ever accepted for processing */
+	struct node_query *active;
+	mcn_agg_stats st;
+};
+
+static uint64_t
+node_clock(const mcn_agg_node *n)
+{
+	return n->cfg.clock_us != NULL ? n->cfg.clock_us() : 0;
+}
+
+mcn_err
+mcn_agg_node_new(mcn_agg_node **out, const mcn_agg_node_cfg *cfg)
+{
+	mcn_agg_node *n = NULL;
+	mcn_err rv = MCN_EINVAL;
+
+	MCN_MUST(out != NULL && cfg != NULL);
+	*out = NULL;
+	MCN_MUST(cfg->signer != NULL && cfg->verifier != NULL &&
+	    cfg->plan != NULL && cfg->rngs != NULL);
+	if (!agg_peers_ok(cfg->peers, cfg->npeers) || cfg->my_index < 1 ||
+	    cfg->my_index > cfg->npeers || cfg->min_sites < 2 ||
+	    cfg->max_message == 0 || cfg->query_ttl_ms == 0 ||
+	    strcmp(cfg->signer->id, cfg->peers[cfg->my_index - 1].id) != 0) {
+		return MCN_EINVAL;
+	}
+	if (cfg->tpub != NULL &&
+	    (cfg->share == NULL ||
+	        mcn_tpaillier_parties(cfg->tpub) != cfg->npeers ||
+	        mcn_tpaillier_share_index(cfg->share) != cfg->my_index)) {
+		return MCN_EINVAL;
+	}
+	if ((n = mcn_zalloc(sizeof(*n))) == NULL) {
+		return MCN_ENOMEM;
+	}
+	n->cfg = *cfg;
+	rv = MCN_ENOMEM;
+	if ((n->active = mcn_zalloc(MCN_AGG_MAX_ACTIVE * sizeof(*n->active))) ==
+	    NULL) {
+		goto out;
+	}
+	if ((rv = mcn_replay_new(&n->nonces, MCN_AGG_NONCE_MEMORY)) != MCN_OK ||
+	    (rv = mcn_replay_new(&n->qids,
+	         cfg->query_memory != 0 ? cfg->query_memory :
+	                                  MCN_AGG_QUERY_MEMORY)) != MCN_OK) {
+		goto out;
+	}
+	/* The fast fixed-base encryption table lives in the shared public
+	 * key; build it once (see agg.h on this one write to *tpub). */
+	if (cfg->tpub != NULL &&
+	    !mcn_paillier_has_table(mcn_tpaillier_pk(cfg->tpub))) {
+		mcn_paillier_pk *pk =
+		    mcn_tpaillier_pk_mut((mcn_tpaillier_pub *)cfg->tpub);
+		if ((rv = mcn_paillier_precompute(pk, MCN_PAILLIER_COMB_H,
+		         MCN_PAILLIER_COMB_V)) != MCN_OK) {
+			goto out;
+		}
+	}
+	*out = n;
+	return MCN_OK;
+out:
+	mcn_agg_node_free(n);
+	return rv;
+}
+
+void
+mcn_agg_node_free(mcn_agg_node *n)
+{
+	if (n == NULL) {
+		return;
+	}
+	mcn_replay_free(n->nonces);
+	mcn_replay_free(n->qids);
+	mcn_free(n->active, MCN_AGG_MAX_ACTIVE * sizeof(*n->active));
+	mcn_free(n, sizeof(*n));
+}
+
+void
+mcn_agg_node_stats(const mcn_agg_node *n, mcn_agg_stats *st)
+{
+	*st = n->st;
+}
+
+static struct node_query *
+node_find(mcn_agg_node *n, const uint8_t *qid, uint64_t now_ms)
+{
+	for (size_t i = 0; i < MCN_AGG_MAX_ACTIVE; i++) {
+		struct node_query *q = &n->active[i];
+		if (q->expires_ms > now_ms &&
+		    memcmp(q->qid, qid, MCN_QUERY_ID_BYTES) == 0) {
+			return q;
+		}
+	}
+	return NULL;
+}
+
+/* A free slot (expired entries are dropped), or NULL when full. */
+static struct node_query *
+node_free_slot(mcn_agg_node *n, uint64_t now_ms)
+{
+	for (size_t i = 0; i < MCN_AGG_MAX_ACTIVE; i++) {
+		if (n->active[i].expires_ms <= now_ms) {
+			memset(&n->active[i], 0, sizeof(n->active[i]));
+			return &n->active[i];
+		}
+	}
+	return NULL;
+}
+
+static mcn_rng *
+node_rng(mcn_agg_node *n)
+{
+	return mcn_rng_pool_get(n->cfg.rngs, 0);
+}
+
+/* Seals a reply of the given type and body for the request header rq. */
+static mcn_err
+node_seal(mcn_agg_node *n, mcn_message *m, const mcn_msg_hdr *rq, mcn_msg_type type,
+    uint64_t now_ms, uint8_t **reply, size_t *replylen)
+{
+	memcpy(m->h.query_id, rq->query_id, MCN_QUERY_ID_BYTES);
+	m->h.round = rq->round;
+	m->h.type = type;
+	m->h.timestamp_ms = now_ms;
+	return mcn_msg_seal(reply, replylen, m, n->cfg.signer, n->cfg.tpub,
+	    node_rng(n));
+}
+
+static mcn_err
+node_error_reply(mcn_agg_node *n, const mcn_msg_hdr *rq, mcn_err code,
+    const char *reason, uint64_t now_ms, uint8_t **reply, size_t *replylen)
+{
+	mcn_message m;
+
+	memset(&m, 0, sizeof(m));
+	m.u.error.code = code;
+	agg_set(m.u.error.reason, sizeof(m.u.error.reason),
+	    reason[0] != '\0' ? reason : mcn_strerror(code));
+	return node_seal(n, &m, rq, MCN_MSG_ERROR, now_ms, reply, replylen);
+}
+
+/* Checks the plan's layout and values: fields valid (for paillier: also
+ * packable), values inside their declared ranges. */
+static mcn_err
+node_check_plan(const mcn_agg_layout *L, const int64_t *v, char *why,
+    size_t whylen)
+{
+	size_t k = 0;
+
+	if (!agg_layout_ok(L->fields, L->nfields, L->nvalues) || v == NULL) {
+		agg_set(why, whylen,
+		    "the query plan produced an invalid vector layout");
+		return MCN_EINVAL;
+	}
+	for (size_t f = 0; f < L->nfields; f++) {
+		for (size_t j = 0; j < L->fields[f].count; j++, k++) {
+			if (v[k] < L->fields[f].lo || v[k] > L->fields[f].hi) {
+				agg_set(why, whylen,
+				    "a local value is outside "
+				    "its declared range");
+				return MCN_ERANGE;
+			}
+		}
+	}
+	return MCN_OK;
+}
+
+/* paillier: pack and encrypt; *cts receives ncts ciphertexts. */
+static mcn_err
+node_encrypt(mcn_agg_node *n, const mcn_agg_layout *L, const int64_t *v,
+    mpz_t **cts, size_t *ncts, char *why, size_t whylen)
+{
+	const mcn_paillier_pk *pk = mcn_tpaillier_pk(n->cfg.tpub);
+	mcn_pack_layout *pl = NULL;
+	mpz_t *pt = NULL, *ct = NULL;
+	size_t np = 0;
+	uint64_t t0;
+	mcn_err rv;
+
+	rv = mcn_pack_layout_new(&pl, mcn_paillier_plaintext_bits(pk),
+	    (unsigned)n->cfg.npeers, MCN_PACK_GUARD_BITS, L->fields,
+	    L->nfields);
+	if (rv != MCN_OK) {
+		agg_set(why, whylen,
+		    "the vector layout cannot be packed "
+		    "under the consortium key");
+		goto out;
+	}
+	np = mcn_pack_layout_nplaintexts(pl);
+	rv = MCN_ENOMEM;
+	if ((pt = agg_mpz_array(np)) == NULL ||
+	    (ct = agg_mpz_array(np)) == NULL) {
+		goto out;
+	}
+	if ((rv = mcn_pack(pl, pt, v, L->nvalues)) != MCN_OK) {
+		agg_set(why, whylen, "the local vector cannot be packed");
+		goto out;
+	}
+	t0 = node_clock(n);
+	rv = mcn_paillier_encrypt_vec(pk, ct, (const mpz_t *)pt, np,
+	    n->cfg.rngs);
+	n->st.encrypt_us += node_clock(n) - t0;
+	if (rv != MCN_OK) {
+		agg_set(why, whylen, "encryption failed");
+		goto out;
+	}
+	*cts = ct;
+	*ncts = np;
+	ct = NULL;
+out:
+	agg_mpz_array_free(pt, np, 1); /* plaintexts are the site's data */
+	agg_mpz_array_free(ct, np, 0);
+	mcn_pack_layout_free(pl);
+	return rv;
+}
+
+/* masked: out[i] = v[i] + M[i] mod 2^64, M = zero-sum mask for this
+ * query over all other consortium nodes. */
+static mcn_err
+node_mask(mcn_agg_node *n, const uint8_t *qid, const int64_t *v, size_t nvalues,
+    uint64_t **out, char *why, size_t whylen)
+{
+	uint8_t label[sizeof(AGG_MASK_LABEL) - 1 + MCN_QUERY_ID_BYTES];
+	uint32_t ids[MCN_AGG_MAX_NODES];
+	uint8_t(*pubs)[MCN_X25519_BYTES] = NULL;
+	uint64_t *mask = NULL;
+	size_t np = 0;
+	mcn_err rv = MCN_ENOMEM;
+
+	memcpy(label, AGG_MASK_LABEL, sizeof(AGG_MASK_LABEL) - 1);
+	memcpy(label + sizeof(AGG_MASK_LABEL) - 1, qid, MCN_QUERY_ID_BYTES);
+	if ((pubs = mcn_alloc(n->cfg.npeers * MCN_X25519_BYTES)) == NULL ||
+	    (mask = mcn_alloc(nvalues * sizeof(uint64_t))) == NULL) {
+		goto out;
+	}
+	for (size_t i = 0; i < n->cfg.npeers; i++) {
+		if (i + 1 == n->cfg.my_index) {
+			continue;
+		}
+		ids[np] = (uint32_t)(i + 1);
+		memcpy(pubs[np], n->cfg.peers[i].x25519, MCN_X25519_BYTES);
+		np++;
+	}
+	rv = mcn_mask_zero_sum(mask, nvalues, n->cfg.x25519, n->cfg.my_index,
+	    ids, (const uint8_t(*)[MCN_X25519_BYTES])pubs, np, label,
+	    sizeof(label));
+	if (rv != MCN_OK) {
+		agg_set(why, whylen, "mask derivation failed (peer mask key?)");
+		goto out;
+	}
+	for (size_t i = 0; i < nvalues; i++) {
+		mask[i] += (uint64_t)v[i];
+	}
+	*out = mask;
+	mask = NULL;
+out:
+	mcn_free(mask, nvalues * sizeof(uint64_t));
+	mcn_free(pubs, n->cfg.npeers * MCN_X25519_BYTES);
+	return rv;
+}
+
+static mcn_err
+node_query(mcn_agg_node *n, const mcn_message *rq, uint64_t now_ms, uint8_t **reply,
+    size_t *replylen, char *why, size_t whylen)
+{
+	const mcn_msg_query *q = &rq->u.query;
+	const mcn_agg_node_cfg *cfg = &n->cfg;
+	mcn_agg_layout L = { NULL, 0, 0 };
+	int64_t *values = NULL;
+	struct node_query *slot = NULL;
+	mcn_message m;
+	uint64_t t0;
+	mcn_err rv;
+
+	memset(&m, 0, sizeof(m));
+	if (rq->h.round != 1) {
+		agg_set(why, whylen, "a QUERY must be round 1");
+		return MCN_EROUND;
+	}
+	/* A query id is used once, whatever the outcome: the same masks or
+	 * the same decryption must never serve two vectors. */
+	if ((rv = mcn_replay_add(n->qids, "", rq->h.query_id, UINT64_MAX,
+	         now_ms)) != MCN_OK) {
+		agg_set(why, whylen,
+		    rv == MCN_EREPLAY ?
+		        "query id already used (or query memory full)" :
+		        "out of memory");
+		return rv;
+	}
+	if (q->nparticipants != cfg->npeers) {
+		agg_set(why, whylen,
+		    "participant list differs from this "
+		    "node's consortium");
+		return MCN_EREFUSED;
+	}
+	for (size_t i = 0; i < cfg->npeers; i++) {
+		if (strcmp(q->participants[i], cfg->peers[i].id) != 0) {
+			agg_set(why, whylen,
+			    "participant list differs from "
+			    "this node's consortium");
+			return MCN_EREFUSED;
+		}
+	}
+	switch (q->mode) {
+	case MCN_MSG_MODE_PLAIN:
+		if (!cfg->allow_plain) {
+			agg_set(why, whylen,
+			    "plain mode is not allowed by this node");
+			return MCN_EREFUSED;
+		}
+		break;
+	case MCN_MSG_MODE_MASKED:
+		if (cfg->x25519 == NULL) {
+			agg_set(why, whylen,
+			    "masked mode is not configured on this node");
+			return MCN_EREFUSED;
+		}
+		break;
+	default: /* paillier (the codec admits nothing else) */
+		if (cfg->tpub == NULL) {
+			agg_set(why, whylen,
+			    "paillier mode is not configured on this node");
+			return MCN_EREFUSED;
+		}
+		if (!q->has_key_fp ||
+		    memcmp(q->key_fp,
+		        mcn_paillier_fingerprint(mcn_tpaillier_pk(cfg->tpub)),
+		        MCN_MSG_FP_BYTES) != 0) {
+			agg_set(why, whylen,
+			    "threshold key fingerprint differs from this "
+			    "node's");
+			return MCN_EKEYMISMATCH;
+		}
+		if ((slot = node_free_slot(n, now_ms)) == NULL) {
+			agg_set(why, whylen, "too many queries in progress");
+			return MCN_EREFUSED;
+		}
+		break;
+	}
+	if (cfg->dict_fingerprint != NULL &&
+	    memcmp(q->dict_fp, cfg->dict_fingerprint, MCN_MSG_FP_BYTES) != 0) {
+		agg_set(why, whylen,
+		    "data dictionary fingerprint differs from "
+		    "this node's");
+		return MCN_EREFUSED;
+	}
+
+	why[0] = '\0';
+	t0 = node_clock(n);
+	rv = cfg->plan(cfg->plan_ctx, q->text, (mcn_agg_mode)q->mode,
+	    rq->h.sender, &L, &values, why, whylen);
+	n->st.plan_us += node_clock(n) - t0;
+	if (rv != MCN_OK) {
+		if (why[0] == '\0') {
+			agg_set(why, whylen, "refused by the query engine");
+		}
+		goto out;
+	}
+	if ((rv = node_check_plan(&L, values, why, whylen)) != MCN_OK) {
+		goto out;
+	}
+	m.u.contribution.mode = q->mode;
+	m.u.contribution.nvalues = L.nvalues;
+	mcn_agg_layout_digest(m.u.contribution.layout_digest, &L);
+	switch (q->mode) {
+	case MCN_MSG_MODE_PAILLIER:
+		rv = node_encrypt(n, &L, values, &m.u.contribution.cts,
+		    &m.u.contribution.ncts, why, whylen);
+		break;
+	case MCN_MSG_MODE_MASKED:
+		rv = node_mask(n, rq->h.query_id, values, L.nvalues,
+		    &m.u.contribution.masked, why, whylen);
+		m.u.contribution.nmasked = L.nvalues;
+		break;
+	default:
+		m.u.contribution.plain = values;
+		m.u.contribution.nplain = L.nvalues;
+		break;
+	}
+	if (rv != MCN_OK) {
+		goto out;
+	}
+	if ((rv = node_seal(n, &m, &rq->h, MCN_MSG_CONTRIBUTION, now_ms, reply,
+	         replylen)) != MCN_OK) {
+		agg_set(why, whylen, "cannot seal the contribution");
+		goto out;
+	}
+	if (slot != NULL) {
+		memcpy(slot->qid, rq->h.query_id, MCN_QUERY_ID_BYTES);
+		agg_set(slot->querier, sizeof(slot->querier), rq->h.sender);
+		memcpy(slot->layout_digest, m.u.contribution.layout_digest,
+		    MCN_AGG_LAYOUT_DIGEST_BYTES);
+		agg_sha256(slot->env_digest, *reply, *replylen);
+		slot->nvalues = L.nvalues;
+		slot->ncts = m.u.contribution.ncts;
+		slot->decrypted = 0;
+		slot->expires_ms = now_ms + cfg->query_ttl_ms > now_ms ?
+		    now_ms + cfg->query_ttl_ms :
+		    UINT64_MAX;
+	}
+out:
+	agg_mpz_array_free(m.u.contribution.cts, m.u.contribution.ncts, 0);
+	if (m.u.contribution.masked != NULL) {
+		mcn_free(m.u.contribution.masked, L.nvalues * sizeof(uint64_t));
+	}
+	if (values != NULL) {
+		mcn_free(values, L.nvalues * sizeof(int64_t)); /* wipes */
+	}
+	mcn_agg_layout_clear(&L);
+	return rv;
+}
+
+/* Checks one embedded contribution envelope of a DECRYPT for query st,
+ * adds its ciphertexts into prod (or sets prod when first). */
+static mcn_err
+node_check_contribution(mcn_agg_node *n, const struct node_query *st,
+    const mcn_blob *env, size_t k, uint64_t now_ms, unsigned char *seen,
+    int *self, mpz_t *prod, int first, char *why, size_t whylen)
+{
+	const mcn_agg_node_cfg *cfg = &n->cfg;
+	const mcn_paillier_pk *pk = mcn_tpaillier_pk(cfg->tpub);
+	mcn_open_opts o;
+	mcn_message c;
+	char r[AGG_REASON];
+	long idx;
+	mcn_err rv;
+
+	memset(&o, 0, sizeof(o));
+	o.max_len = cfg->max_message;
+	o.verifier = cfg->verifier;
+	o.role = MCN_ROLE_NODE;
+	o.tpub = cfg->tpub;
+	o.now_ms = now_ms;
+	/* Made in round 1: accept anything within the query's lifetime
+	 * (plus clock skew); replays are harmless here (no state change). */
+	o.max_skew_ms = cfg->query_ttl_ms + cfg->max_skew_ms;
+	if ((rv = mcn_msg_open(&c, env->data, env->len, &o, r, sizeof(r))) !=
+	    MCN_OK) {
+		char pre[48];
+		snprintf(pre, sizeof(pre), "contribution %zu: ", k);
+		agg_cat(why, whylen, pre, r);
+		return rv;
+	}
+	rv = MCN_EROUND;
+	if (memcmp(c.h.query_id, st->qid, MCN_QUERY_ID_BYTES) != 0) {
+		snprintf(why, whylen, "contribution %zu is for another query",
+		    k);
+		goto out;
+	}
+	if (c.h.type != MCN_MSG_CONTRIBUTION || c.h.round != 1) {
+		snprintf(why, whylen,
+		    "contribution %zu is not a round-1 "
+		    "CONTRIBUTION",
+		    k);
+		goto out;
+	}
+	if ((idx = agg_peer_index(cfg->peers, cfg->npeers, c.h.sender)) < 0) {
+		snprintf(why, whylen,
+		    "contribution %zu comes from a party "
+		    "outside the consortium",
+		    k);
+		rv = MCN_ECERT;
+		goto out;
+	}
+	if (seen[idx]) {
+		snprintf(why, whylen, "two contributions from site %s",
+		    c.h.sender);
+		rv = MCN_EDUPLICATE;
+		goto out;
+	}
+	seen[idx] = 1;
+	if (c.u.contribution.mode != MCN_MSG_MODE_PAILLIER ||
+	    c.u.contribution.nvalues != st->nvalues ||
+	    c.u.contribution.ncts != st->ncts ||
+	    memcmp(c.u.contribution.layout_digest, st->layout_digest,
+	        MCN_AGG_LAYOUT_DIGEST_BYTES) != 0) {
+		snprintf(why, whylen,
+		    "contribution of site %s uses another "
+		    "layout",
+		    c.h.sender);
+		rv = MCN_EREFUSED;
+		goto out;
+	}
+	if ((size_t)idx + 1 == cfg->my_index) {
+		uint8_t d[32];
+		agg_sha256(d, env->data, env->len);
+		if (memcmp(d, st->env_digest, 32) != 0) {
+			agg_set(why, whylen, "my own contribution was altered");
+			rv = MCN_EREFUSED;
+			goto out;
+		}
+		*self = 1;
+	}
+	for (size_t j = 0; j < st->ncts; j++) {
+		if (first) {
+			mpz_set(prod[j], c.u.contribution.cts[j]);
+		} else {
+			mcn_paillier_ee_add(pk, prod[j], prod[j],
+			    c.u.contribution.cts[j]);
+		}
+	}
+	rv = MCN_OK;
+out:
+	mcn_msg_clear(&c);
+	return rv;
+}
+
+static mcn_err
+node_decrypt(mcn_agg_node *n, const mcn_message *rq, uint64_t now_ms,
+    uint8_t **reply, size_t *replylen, char *why, size_t whylen)
+{
+	const mcn_msg_decrypt *d = &rq->u.decrypt;
+	const mcn_agg_node_cfg *cfg = &n->cfg;
+	unsigned char seen[MCN_AGG_MAX_NODES];
+	struct node_query *st;
+	mcn_tpaillier_partial *parts = NULL;
+	mpz_t *prod = NULL;
+	size_t nparts = 0;
+	int self = 0;
+	uint64_t t0;
+	mcn_message m;
+	mcn_err rv;
+
+	if (rq->h.round != 2) {
+		agg_set(why, whylen, "a DECRYPT must be round 2");
+		return MCN_EROUND;
+	}
+	if (cfg->tpub == NULL ||
+	    (st = node_find(n, rq->h.query_id, now_ms)) == NULL) {
+		agg_set(why, whylen, "unknown or expired query");
+		return MCN_EROUND;
+	}
+	if (strcmp(st->querier, rq->h.sender) != 0) {
+		agg_set(why, whylen, "the query belongs to another querier");
+		return MCN_EROUND;
+	}
+	if (st->decrypted) {
+		agg_set(why, whylen, "already decrypted");
+		return MCN_EREFUSED;
+	}
+	if (d->nproducts != st->ncts) {
+		agg_set(why, whylen, "product count differs from the layout");
+		return MCN_EPROTO;
+	}
+	if (d->ncontributions > cfg->npeers) {
+		agg_set(why, whylen,
+		    "more contributions than consortium nodes");
+		return MCN_EDUPLICATE;
+	}
+	memset(seen, 0, sizeof(seen));
+	if ((prod = agg_mpz_array(st->ncts)) == NULL) {
+		return MCN_ENOMEM;
+	}
+	for (size_t k = 0; k < d->ncontributions; k++) {
+		rv = node_check_contribution(n, st, &d->contributions[k], k,
+		    now_ms, seen, &self, prod, k == 0, why, whylen);
+		if (rv != MCN_OK) {
+			goto out;
+		}
+	}
+	rv = MCN_EREFUSED;
+	if (!self) {
+		agg_set(why, whylen, "my own contribution is missing");
+		goto out;
+	}
+	if (d->ncontributions < cfg->min_sites) {
+		snprintf(why, whylen, "fewer than %u contributing sites",
+		    cfg->min_sites);
+		goto out;
+	}
+	for (size_t j = 0; j < st->ncts; j++) {
+		if (mpz_cmp(prod[j], d->products[j]) != 0) {
+			agg_set(why, whylen,
+			    "product does not match the "
+			    "signed contributions");
+			goto out;
+		}
+	}
+	rv = MCN_ENOMEM;
+	if ((parts = mcn_alloc(st->ncts * sizeof(*parts))) == NULL) {
+		goto out;
+	}
+	for (nparts = 0; nparts < st->ncts; nparts++) {
+		mcn_tpaillier_partial_init(&parts[nparts]);
+	}
+	t0 = node_clock(n);
+	rv = mcn_tpaillier_partial_decrypt_vec(cfg->tpub, cfg->share, parts,
+	    (const mpz_t *)prod, st->ncts, cfg->rngs);
+	n->st.decrypt_us += node_clock(n) - t0;
+	if (rv != MCN_OK) {
+		agg_set(why, whylen, "partial decryption failed");
+		goto out;
+	}
+	/* Once partials exist the query is spent, even if sealing fails. */
+	st->decrypted = 1;
+	memset(&m, 0, sizeof(m));
+	m.u.partials.parts = parts;
+	m.u.partials.nparts = st->ncts;
+	if ((rv = node_seal(n, &m, &rq->h, MCN_MSG_PARTIALS, now_ms, reply,
+	         replylen)) != MCN_OK) {
+		agg_set(why, whylen, "cannot seal the partial decryptions");
+	}
+out:
+	agg_partials_free(parts, nparts);
+	agg_mpz_array_free(prod, st->ncts, 0);
+	return rv;
+}
+
+mcn_err
+mcn_agg_node_handle(mcn_agg_node *n, const uint8_t *req, size_t reqlen,
+    uint64_t now_ms, uint8_t **reply, size_t *replylen, char *why,
+    size_t whylen)
+{
+	char reason[MCN_MSG_REASON_MAX + 1] = "";
+	mcn_open_opts o;
+	mcn_message m;
+	mcn_err rv;
+
+	MCN_MUST(n != NULL && reply != NULL && replylen != NULL);
+	*reply = NULL;
+	*replylen = 0;
+	n->st.requests++;
+	n->st.bytes_in += reqlen;
+	memset(&o, 0, sizeof(o));
+	o.max_len = n->cfg.max_message;
+	o.verifier = n->cfg.verifier;
+	o.role = MCN_ROLE_QUERIER;
+	o.tpub = n->cfg.tpub;
+	o.replay = n->nonces;
+	o.now_ms = now_ms;
+	o.max_skew_ms = n->cfg.max_skew_ms;
+	rv = mcn_msg_open(&m, req, reqlen, &o, reason, sizeof(reason));
+	if (rv == MCN_OK) {
+		switch (m.h.type) {
+		case MCN_MSG_QUERY:
+			rv = node_query(n, &m, now_ms, reply, replylen, reason,
+			    sizeof(reason));
+			break;
+		case MCN_MSG_DECRYPT:
+			rv = node_decrypt(n, &m, now_ms, reply, replylen,
+			    reason, sizeof(reason));
+			break;
+		default:
+			agg_set(reason, sizeof(reason),
+			    "not a request message type");
+			rv = MCN_EPROTO;
+			break;
+		}
+	}
+	if (rv != MCN_OK) {
+		n->st.refusals++;
+		if (*reply != NULL) { /* never both an answer and an error */
+			mcn_free(*reply, *replylen);
+			*reply = NULL;
+			*replylen = 0;
+		}
+		(void)node_error_reply(n, &m.h, rv, reason, now_ms, reply,
+		    replylen);
+	}
+	if (why != NULL && whylen > 0) {
+		agg_set(why, whylen, rv == MCN_OK ? "" : reason);
+	}
+	n->st.bytes_out += *replylen;
+	mcn_msg_clear(&m);
+	return rv;
+}
+
+/* ======================================================================
+ * Coordinator side
+ * ====================================================================== */
+
+enum { R2_NONE = 0, R2_PENDING, R2_DONE };
+
+struct coord_site {
+	mcn_agg_site_status status;
+	int in_sum;
+	int r2;
+	mcn_err code;
+	char reason[AGG_REASON];
+	uint8_t *env; /* paillier: its signed CONTRIBUTION, verbatim */
+	size_t envlen;
+	mpz_t *cts;                   /* paillier: its ciphertexts (ncts) */
+	uint64_t *masked;             /* masked: nvalues */
+	int64_t *plain;               /* plain: nvalues */
+	mcn_tpaillier_partial *parts; /* round 2: ncts, proofs verified */
+};
+
+struct mcn_agg_coord {
+	mcn_agg_coord_cfg cfg;
+	int started;
+	mcn_agg_phase phase;
+	uint8_t qid[MCN_QUERY_ID_BYTES];
+	mcn_pack_field *fields;
+	size_t nfields, nvalues;
+	uint8_t digest[MCN_AGG_LAYOUT_DIGEST_BYTES];
+	mcn_pack_layout *pl; /* paillier */
+	size_t ncts;         /* paillier: ciphertexts per vector */
+	struct coord_site *sites;
+	mpz_t *products; /* paillier, round 2 */
+	mpz_t *sums;     /* DONE */
+	unsigned ncontrib;
+	mcn_err err;
+	char *errmsg;
+	size_t errcap;
+	uint64_t bytes_out, bytes_in;
+	unsigned rounds;
+};
+
+static void
+coord_site_free(const mcn_agg_coord *c, struct coord_site *s)
+{
+	mcn_free(s->env, s->envlen);
+	agg_mpz_array_free(s->cts, c->ncts, 0);
+	mcn_free(s->masked, c->nvalues * sizeof(uint64_t));
+	mcn_free(s->plain, c->nvalues * sizeof(int64_t));
+	agg_partials_free(s->parts, c->ncts);
+}
+
+void
+mcn_agg_coord_free(mcn_agg_coord *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	if (c->sites != NULL) {
+		for (size_t i = 0; i < c->cfg.npeers; i++) {
+			coord_site_free(c, &c->sites[i]);
+		}
+		mcn_free(c->sites, c->cfg.npeers * sizeof(*c->sites));
+	}
+	agg_mpz_array_free(c->products, c->ncts, 0);
+	agg_mpz_array_free(c->sums, c->nvalues, 0);
+	mcn_pack_layout_free(c->pl);
+	mcn_free(c->fields, c->nfields * sizeof(*c->fields));
+	mcn_free(c->errmsg, c->errcap);
+	mcn_free(c, sizeof(*c));
+}
+
+mcn_err
+mcn_agg_coord_new(mcn_agg_coord **out, const mcn_agg_coord_cfg *cfg)
+{
+	const mcn_agg_layout *L;
+	mcn_agg_coord *c;
+	size_t tl;
+	mcn_err rv;
+
+	MCN_MUST(out != NULL && cfg != NULL);
+	*out = NULL;
+	MCN_MUST(cfg->signer != NULL && cfg->verifier != NULL &&
+	    cfg->rng != NULL && cfg->layout != NULL &&
+	    cfg->dict_fingerprint != NULL);
+	L = cfg->layout;
+	if (!agg_peers_ok(cfg->peers, cfg->npeers) || cfg->query_text == NULL ||
+	    (tl = strlen(cfg->query_text)) == 0 || tl > MCN_QUERY_TEXT_MAX ||
+	    cfg->max_message == 0 ||
+	    !agg_layout_ok(L->fields, L->nfields, L->nvalues) ||
+	    (cfg->mode != MCN_AGG_PAILLIER && cfg->mode != MCN_AGG_MASKED &&
+	        cfg->mode != MCN_AGG_PLAIN)) {
+		return MCN_EINVAL;
+	}
+	if (cfg->mode == MCN_AGG_PAILLIER &&
+	    (cfg->tpub == NULL ||
+	        mcn_tpaillier_parties(cfg->tpub) != cfg->npeers)) {
+		return MCN_EINVAL;
+	}
+	if ((c = mcn_zalloc(sizeof(*c))) == NULL) {
+		return MCN_ENOMEM;
+	}
+	c->cfg = *cfg;
+	c->phase = MCN_AGG_ROUND1;
+	c->nfields = L->nfields;
+	c->nvalues = L->nvalues;
+	c->errcap = cfg->npeers * (MCN_PARTY_ID_MAX + AGG_REASON + 16) + 256;
+	rv = MCN_ENOMEM;
+	if ((c->fields = mcn_alloc(L->nfields * sizeof(*c->fields))) == NULL ||
+	    (c->sites = mcn_zalloc(cfg->npeers * sizeof(*c->sites))) == NULL ||
+	    (c->errmsg = mcn_zalloc(c->errcap)) == NULL) {
+		goto fail;
+	}
+	memcpy(c->fields, L->fields, L->nfields * sizeof(*c->fields));
+	c->cfg.layout = NULL; /* ours is the copy */
+	mcn_agg_layout_digest(c->digest, L);
+	if (cfg->mode == MCN_AGG_PAILLIER) {
+		rv = mcn_pack_layout_new(&c->pl,
+		    mcn_paillier_plaintext_bits(mcn_tpaillier_pk(cfg->tpub)),
+		    (unsigned)cfg->npeers, MCN_PACK_GUARD_BITS, c->fields,
+		    c->nfields);
+		if (rv != MCN_OK) {
+			goto fail;
+		}
+		c->ncts = mcn_pack_layout_nplaintexts(c->pl);
+	}
+	if ((rv = mcn_rng_bytes(cfg->rng, c->qid, sizeof(c->qid))) != MCN_OK) {
+		goto fail;
+	}
+	*out = c;
+	return MCN_OK;
+fail:
+	mcn_agg_coord_free(c);
+	return rv;
+}
+
+static mcn_err
+coord_push(mcn_agg_coord *c, mcn_agg_outbox *ob, size_t to, uint8_t *bytes,
+    size_t len)
+{
+	if (ob->n == ob->cap) {
+		size_t cap = ob->cap != 0 ? 2 * ob->cap : 8;
+		mcn_agg_out *m = mcn_alloc(cap * sizeof(*m));
+		if (m == NULL) {
+			mcn_free(bytes, len);
+			return MCN_ENOMEM;
+		}
+		if (ob->n != 0) {
+			memcpy(m, ob->msgs, ob->n * sizeof(*m));
+		}
+		mcn_free(ob->msgs, ob->cap * sizeof(*m));
+		ob->msgs = m;
+		ob->cap = cap;
+	}
+	ob->msgs[ob->n].to = to;
+	ob->msgs[ob->n].bytes = bytes;
+	ob->msgs[ob->n].len = len;
+	ob->n++;
+	c->bytes_out += len;
+	return MCN_OK;
+}
+
+void
+mcn_agg_outbox_clear(mcn_agg_outbox *ob)
+{
+	if (ob == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < ob->n; i++) {
+		mcn_free(ob->msgs[i].bytes, ob->msgs[i].len);
+	}
+	mcn_free(ob->msgs, ob->cap * sizeof(*ob->msgs));
+	memset(ob, 0, sizeof(*ob));
+}
+
+mcn_err
+mcn_agg_coord_start(mcn_agg_coord *c, uint64_t now_ms, mcn_agg_outbox *ob)
+{
+	mcn_party_id *ids;
+	mcn_message m;
+	mcn_err rv = MCN_OK;
+
+	MCN_MUST(c != NULL && ob != NULL);
+	if (c->started) {
+		return MCN_ESTATE;
+	}
+	if ((ids = mcn_alloc(c->cfg.npeers * sizeof(*ids))) == NULL) {
+		return MCN_ENOMEM;
+	}
+	for (size_t i = 0; i < c->cfg.npeers; i++) {
+		memcpy(ids[i], c->cfg.peers[i].id, sizeof(ids[i]));
+	}
+	memset(&m, 0, sizeof(m));
+	memcpy(m.h.query_id, c->qid, sizeof(c->qid));
+	m.h.round = 1;
+	m.h.type = MCN_MSG_QUERY;
+	m.h.timestamp_ms = now_ms;
+	m.u.query.text = (char *)c->cfg.query_text;
+	m.u.query.mode = (uint32_t)c->cfg.mode;
+	memcpy(m.u.query.dict_fp, c->cfg.dict_fingerprint, MCN_MSG_FP_BYTES);
+	m.u.query.participants = ids;
+	m.u.query.nparticipants = c->cfg.npeers;
+	if (c->cfg.mode == MCN_AGG_PAILLIER) {
+		m.u.query.has_key_fp = 1;
+		memcpy(m.u.query.key_fp,
+		    mcn_paillier_fingerprint(mcn_tpaillier_pk(c->cfg.tpub)),
+		    MCN_MSG_FP_BYTES);
+	}
+	for (size_t i = 0; i < c->cfg.npeers && rv == MCN_OK; i++) {
+		uint8_t *b;
+		size_t len;
+		if ((rv = mcn_msg_seal(&b, &len, &m, c->cfg.signer, NULL,
+		         c->cfg.rng)) == MCN_OK) {
+			rv = coord_push(c, ob, i, b, len);
+		}
+	}
+	mcn_free(ids, c->cfg.npeers * sizeof(*ids));
+	if (rv == MCN_OK) {
+		c->started = 1;
+		c->rounds = 1;
+	}
+	return rv;
+}
+
+/* Marks site i as failed (status, code, reason) in the current round. */
+static void
+coord_site_fail(mcn_agg_coord *c, size_t i, mcn_agg_site_status st,
+    mcn_err code, const char *reason)
+{
+	struct coord_site *s = &c->sites[i];
+
+	s->status = st;
+	s->code = code;
+	if (c->phase == MCN_AGG_ROUND2) {
+		s->r2 = R2_DONE;
+		agg_cat(s->reason, sizeof(s->reason), "round 2: ", reason);
+	} else {
+		agg_set(s->reason, sizeof(s->reason), reason);
+	}
+}
+
+static const char *
+coord_status_word(mcn_agg_site_status st)
+{
+	switch (st) {
+	case MCN_AGG_SITE_TIMEOUT: return "timeout";
+	case MCN_AGG_SITE_REFUSED: return "refused";
+	case MCN_AGG_SITE_INVALID: return "invalid";
+	case MCN_AGG_SITE_PENDING: return "pending";
+	case MCN_AGG_SITE_CONTRIBUTED: return "contributed";
+	}
+	return "?";
+}
+
+/* FAILED with a message "<what>; missing: a (timeout), b (refused: ...)". */
+static void
+coord_fail(mcn_agg_coord *c, mcn_err code, const char *what)
+{
+	size_t off;
+	int first = 1;
+
+	c->phase = MCN_AGG_FAILED;
+	c->err = code;
+	off = (size_t)snprintf(c->errmsg, c->errcap, "%s", what);
+	for (size_t i = 0; i < c->cfg.npeers && off < c->errcap; i++) {
+		const struct coord_site *s = &c->sites[i];
+		if (s->status == MCN_AGG_SITE_CONTRIBUTED) {
+			continue;
+		}
+		off += (size_t)snprintf(c->errmsg + off, c->errcap - off,
+		    "%s%s (%s%s%s)", first ? "; sites not usable: " : ", ",
+		    c->cfg.peers[i].id, coord_status_word(s->status),
+		    s->status != MCN_AGG_SITE_TIMEOUT ? ": " : "",
+		    s->status != MCN_AGG_SITE_TIMEOUT ? s->reason : "");
+		first = 0;
+	}
+}
+
+static mcn_err
+coord_sums_alloc(mcn_agg_coord *c)
+{
+	if ((c->sums = agg_mpz_array(c->nvalues)) == NULL) {
+		return MCN_ENOMEM;
+	}
+	return MCN_OK;
+}
+
+/* masked: every site's v_i + M_i summed mod 2^64 = sum v_i mod 2^64,
+ * lifted into [n lo, n lo + 2^64) per field when n (hi - lo) < 2^64 (then
+ * exact), else read as int64. */
+static mcn_err
+coord_finish_masked(mcn_agg_coord *c)
+{
+	size_t n = c->cfg.npeers, k = 0;
+	mpz_t base, width, t;
+	mcn_err rv;
+
+	if ((rv = coord_sums_alloc(c)) != MCN_OK) {
+		return rv;
+	}
+	mpz_inits(base, width, t, NULL);
+	for (size_t f = 0; f < c->nfields && rv == MCN_OK; f++) {
+		const mcn_pack_field *F = &c->fields[f];
+		int lift;
+		agg_mpz_set_i64(base, F->lo);
+		mpz_mul_ui(base, base, n); /* n lo */
+		agg_mpz_set_i64(width, F->hi);
+		agg_mpz_set_i64(t, F->lo);
+		mpz_sub(width, width, t);
+		mpz_mul_ui(width, width, n);           /* n (hi - lo) */
+		lift = mpz_sizeinbase(width, 2) <= 64; /* width < 2^64 */
+		for (size_t j = 0; j < F->count; j++, k++) {
+			uint64_t s = 0;
+			for (size_t i = 0; i < n; i++) {
+				s += c->sites[i].masked[k];
+			}
+			if (!lift) {
+				agg_mpz_set_i64(c->sums[k], (int64_t)s);
+				continue;
+			}
+			/* s - n lo mod 2^64 is the offset above n lo. */
+			mpz_fdiv_r_2exp(t, base, 64);
+			s -= (uint64_t)mpz_get_ui(t);
+			agg_mpz_set_u64(t, s);
+			if (mpz_cmp(t, width) > 0) {
+				rv = MCN_EOVERFLOW;
+				break;
+			}
+			mpz_add(c->sums[k], base, t);
+		}
+	}
+	mpz_clears(base, width, t, NULL);
+	return rv;
+}
+
+static mcn_err
+coord_finish_plain(mcn_agg_coord *c)
+{
+	mpz_t t;
+	mcn_err rv;
+
+	if ((rv = coord_sums_alloc(c)) != MCN_OK) {
+		return rv;
+	}
+	mpz_init(t);
+	for (size_t i = 0; i < c->cfg.npeers; i++) {
+		if (c->sites[i].status != MCN_AGG_SITE_CONTRIBUTED) {
+			continue;
+		}
+		for (size_t k = 0; k < c->nvalues; k++) {
+			agg_mpz_set_i64(t, c->sites[i].plain[k]);
+			mpz_add(c->sums[k], c->sums[k], t);
+		}
+	}
+	mpz_clear(t);
+	return MCN_OK;
+}
+
+/* paillier round 1 -> 2: products over C and one DECRYPT per member. */
+static mcn_err
+coord_send_decrypt(mcn_agg_coord *c, uint64_t now_ms, mcn_agg_outbox *ob)
+{
+	const mcn_paillier_pk *pk = mcn_tpaillier_pk(c->cfg.tpub);
+	mcn_blob *envs = NULL;
+	size_t ne = 0;
+	mcn_message m;
+	mcn_err rv = MCN_ENOMEM;
+
+	if ((c->products = agg_mpz_array(c->ncts)) == NULL ||
+	    (envs = mcn_alloc(c->ncontrib * sizeof(*envs))) == NULL) {
+		goto out;
+	}
+	for (size_t i = 0; i < c->cfg.npeers; i++) {
+		const struct coord_site *s = &c->sites[i];
+		if (!s->in_sum) {
+			continue;
+		}
+		for (size_t j = 0; j < c->ncts; j++) {
+			if (ne == 0) {
+				mpz_set(c->products[j], s->cts[j]);
+			} else {
+				mcn_paillier_ee_add(pk, c->products[j],
+				    c->products[j], s->cts[j]);
+			}
+		}
+		envs[ne].data = s->env;
+		envs[ne].len = s->envlen;
+		ne++;
+	}
+	memset(&m, 0, sizeof(m));
+	memcpy(m.h.query_id, c->qid, sizeof(c->qid));
+	m.h.round = 2;
+	m.h.type = MCN_MSG_DECRYPT;
+	m.h.timestamp_ms = now_ms;
+	m.u.decrypt.contributions = envs;
+	m.u.decrypt.ncontributions = ne;
+	m.u.decrypt.products = c->products;
+	m.u.decrypt.nproducts = c->ncts;
+	c->phase = MCN_AGG_ROUND2;
+	c->rounds = 2;
+	rv = MCN_OK;
+	for (size_t i = 0; i < c->cfg.npeers && rv == MCN_OK; i++) {
+		uint8_t *b;
+		size_t len;
+		if (!c->sites[i].in_sum) {
+			continue;
+		}
+		c->sites[i].r2 = R2_PENDING;
+		if ((rv = mcn_msg_seal(&b, &len, &m, c->cfg.signer, c->cfg.tpub,
+		         c->cfg.rng)) == MCN_OK) {
+			rv = coord_push(c, ob, i, b, len);
+		}
+	}
+out:
+	mcn_free(envs, c->ncontrib * sizeof(*envs));
+	return rv;
+}
+
+/* paillier round 2 done: combine t valid partials per ciphertext. */
+static mcn_err
+coord_finish_paillier(mcn_agg_coord *c)
+{
+	unsigned t = mcn_tpaillier_threshold(c->cfg.tpub);
+	mcn_tpaillier_partial *use = NULL;
+	mpz_t *packed = NULL;
+	size_t nv = 0;
+	mcn_err rv = MCN_ENOMEM;
+
+	for (size_t i = 0; i < c->cfg.npeers; i++) {
+		nv += c->sites[i].parts != NULL;
+	}
+	if (nv < t) {
+		return MCN_ETOOFEW;
+	}
+	if ((use = mcn_alloc(nv * sizeof(*use))) == NULL ||
+	    (packed = agg_mpz_array(c->ncts)) == NULL ||
+	    (rv = coord_sums_alloc(c)) != MCN_OK) {
+		goto out;
+	}
+	for (size_t j = 0; j < c->ncts; j++) {
+		size_t k = 0;
+		for (size_t i = 0; i < c->cfg.npeers; i++) {
+			if (c->sites[i].parts != NULL) {
+				use[k++] = c->sites[i].parts[j]; /* shallow */
+			}
+		}
+		rv = mcn_tpaillier_combine(c->cfg.tpub, packed[j],
+		    c->products[j], use, k, 1, NULL, NULL);
+		if (rv != MCN_OK) {
+			goto out;
+		}
+	}
+	rv = mcn_unpack(c->pl, c->sums, (const mpz_t *)packed, c->nvalues,
+	    c->ncontrib);
+out:
+	mcn_free(use, nv * sizeof(*use));
+	agg_mpz_array_free(packed, c->ncts, 0);
+	return rv;
+}
+
+/* Moves to the next round or the end once no site of this round is
+ * pending. */
+static mcn_err
+coord_advance(mcn_agg_coord *c, uint64_t now_ms, mcn_agg_outbox *ob)
+{
+	unsigned contributed = 0, need;
+	char what[160];
+	mcn_err rv;
+
+	if (c->phase == MCN_AGG_ROUND1) {
+		for (size_t i = 0; i < c->cfg.npeers; i++) {
+			if (c->sites[i].status == MCN_AGG_SITE_PENDING) {
+				return MCN_OK;
+			}
+			contributed += c->sites[i].in_sum;
+		}
+		c->ncontrib = contributed;
+		switch (c->cfg.mode) {
+		case MCN_AGG_MASKED:
+			if (contributed < c->cfg.npeers) {
+				coord_fail(c, MCN_ETOOFEW,
+				    "masked mode needs every site");
+				return MCN_OK;
+			}
+			rv = coord_finish_masked(c);
+			break;
+		case MCN_AGG_PLAIN:
+			need = c->cfg.min_sites > 1 ? c->cfg.min_sites : 1;
+			if (contributed < need) {
+				snprintf(what, sizeof(what),
+				    "fewer than %u "
+				    "sites contributed",
+				    need);
+				coord_fail(c, MCN_ETOOFEW, what);
+				return MCN_OK;
+			}
+			rv = coord_finish_plain(c);
+			break;
+		default:
+			need = mcn_tpaillier_threshold(c->cfg.tpub);
+			if (c->cfg.min_sites > need) {
+				need = c->cfg.min_sites;
+			}
+			if (contributed < need) {
+				snprintf(what, sizeof(what),
+				    "fewer than %u "
+				    "sites contributed",
+				    need);
+				coord_fail(c, MCN_ETOOFEW, what);
+				return MCN_OK;
+			}
+			return coord_send_decrypt(c, now_ms, ob);
+		}
+	} else if (c->phase == MCN_AGG_ROUND2) {
+		for (size_t i = 0; i < c->cfg.npeers; i++) {
+			if (c->sites[i].r2 == R2_PENDING) {
+				return MCN_OK;
+			}
+		}
+		rv = coord_finish_paillier(c);
+		if (rv == MCN_ETOOFEW) {
+			snprintf(what, sizeof(what),
+			    "fewer than %u valid "
+			    "partial decryptions",
+			    mcn_tpaillier_threshold(c->cfg.tpub));
+			coord_fail(c, rv, what);
+			return MCN_OK;
+		}
+	} else {
+		return MCN_OK;
+	}
+	if (rv == MCN_ENOMEM) {
+		return rv;
+	}
+	if (rv != MCN_OK) {
+		/* The decrypted or unmasked sum is outside what the declared
+		 * ranges allow: some site sent a malformed vector. */
+		snprintf(what, sizeof(what),
+		    "the sum is inconsistent with the "
+		    "declared value ranges (%s)",
+		    mcn_strerror(rv));
+		coord_fail(c, rv, what);
+		return MCN_OK;
+	}
+	c->phase = MCN_AGG_DONE;
+	return MCN_OK;
+}
+
+static void
+coord_take_contribution(mcn_agg_coord *c, size_t from, mcn_message *m,
+    const uint8_t *msg, size_t len)
+{
+	struct coord_site *s = &c->sites[from];
+	mcn_msg_contribution *k = &m->u.contribution;
+
+	if (k->mode != (uint32_t)c->cfg.mode || k->nvalues != c->nvalues ||
+	    memcmp(k->layout_digest, c->digest, sizeof(c->digest)) != 0) {
+		coord_site_fail(c, from, MCN_AGG_SITE_INVALID, MCN_EPROTO,
+		    "contribution uses another mode or vector layout");
+		return;
+	}
+	switch (c->cfg.mode) {
+	case MCN_AGG_PAILLIER:
+		if (k->ncts != c->ncts) {
+			coord_site_fail(c, from, MCN_AGG_SITE_INVALID,
+			    MCN_EPROTO, "wrong number of ciphertexts");
+			return;
+		}
+		if ((s->env = mcn_alloc(len)) == NULL) {
+			coord_site_fail(c, from, MCN_AGG_SITE_INVALID,
+			    MCN_ENOMEM, "out of memory");
+			return;
+		}
+		memcpy(s->env, msg, len);
+		s->envlen = len;
+		s->cts = k->cts; /* take ownership */
+		k->cts = NULL;
+		k->ncts = 0;
+		break;
+	case MCN_AGG_MASKED:
+		s->masked = k->masked;
+		k->masked = NULL;
+		k->nmasked = 0;
+		break;
+	case MCN_AGG_PLAIN: {
+		size_t q = 0;
+		for (size_t f = 0; f < c->nfields; f++) {
+			for (size_t j = 0; j < c->fields[f].count; j++, q++) {
+				if (k->plain[q] < c->fields[f].lo ||
+				    k->plain[q] > c->fields[f].hi) {
+					coord_site_fail(c, from,
+					    MCN_AGG_SITE_INVALID, MCN_ERANGE,
+					    "a value is outside its declared "
+					    "range");
+					return;
+				}
+			}
+		}
+		s->plain = k->plain;
+		k->plain = NULL;
+		k->nplain = 0;
+		break;
+	}
+	}
+	s->status = MCN_AGG_SITE_CONTRIBUTED;
+	s->in_sum = 1;
+}
+
+static void
+coord_take_partials(mcn_agg_coord *c, size_t from, mcn_message *m)
+{
+	struct coord_site *s = &c->sites[from];
+	mcn_msg_partials *p = &m->u.partials;
+	mcn_err *status;
+	mcn_err rv;
+
+	if (p->nparts != c->ncts) {
+		coord_site_fail(c, from, MCN_AGG_SITE_INVALID, MCN_EPROTO,
+		    "wrong number of partial decryptions");
+		return;
+	}
+	for (size_t j = 0; j < p->nparts; j++) {
+		if (p->parts[j].index != from + 1) {
+			coord_site_fail(c, from, MCN_AGG_SITE_INVALID,
+			    MCN_EPARTY,
+			    "partial decryption made with "
+			    "another site's share index");
+			return;
+		}
+	}
+	if ((status = mcn_alloc(p->nparts * sizeof(*status))) == NULL) {
+		coord_site_fail(c, from, MCN_AGG_SITE_INVALID, MCN_ENOMEM,
+		    "out of memory");
+		return;
+	}
+	rv = mcn_tpaillier_verify_vec(c->cfg.tpub, (const mpz_t *)c->products,
+	    p->parts, p->nparts, status);
+	mcn_free(status, p->nparts * sizeof(*status));
+	if (rv != MCN_OK) {
+		coord_site_fail(c, from, MCN_AGG_SITE_INVALID, rv,
+		    "partial decryption proof does not verify");
+		return;
+	}
+	s->parts = p->parts; /* take ownership */
+	p->parts = NULL;
+	p->nparts = 0;
+	s->r2 = R2_DONE;
+}
+
+mcn_err
+mcn_agg_coord_on_reply(mcn_agg_coord *c, size_t from, const uint8_t *msg,
+    size_t len, uint64_t now_ms, mcn_agg_outbox *ob)
+{
+	static const uint8_t zero[MCN_QUERY_ID_BYTES];
+	char r[MCN_MSG_REASON_MAX + 1];
+	char reason[AGG_REASON];
+	struct coord_site *s;
+	unsigned round;
+	mcn_open_opts o;
+	mcn_message m;
+	mcn_err rv;
+
+	MCN_MUST(c != NULL && ob != NULL && from < c->cfg.npeers);
+	c->bytes_in += len;
+	if (!c->started || c->phase == MCN_AGG_DONE ||
+	    c->phase == MCN_AGG_FAILED) {
+		return MCN_OK; /* late */
+	}
+	s = &c->sites[from];
+	round = c->phase == MCN_AGG_ROUND2 ? 2 : 1;
+	if ((round == 1 && s->status != MCN_AGG_SITE_PENDING) ||
+	    (round == 2 && s->r2 != R2_PENDING)) {
+		return MCN_OK; /* duplicate, or not asked this round */
+	}
+	memset(&o, 0, sizeof(o));
+	o.max_len = c->cfg.max_message;
+	o.verifier = c->cfg.verifier;
+	o.role = MCN_ROLE_NODE;
+	o.sender = c->cfg.peers[from].id;
+	o.tpub = c->cfg.tpub;
+	o.now_ms = now_ms;
+	o.max_skew_ms = UINT64_MAX; /* freshness comes from our query id */
+	if ((rv = mcn_msg_open(&m, msg, len, &o, r, sizeof(r))) != MCN_OK) {
+		agg_cat(reason, sizeof(reason), "reply rejected: ", r);
+		coord_site_fail(c, from, MCN_AGG_SITE_INVALID, rv, reason);
+		return coord_advance(c, now_ms, ob);
+	}
+	if (m.h.type == MCN_MSG_ERROR) {
+		/* A node that could not read our request answers with what
+		 * it could decode (maybe a zero query id / round). */
+		if (memcmp(m.h.query_id, c->qid, sizeof(c->qid)) != 0 &&
+		    memcmp(m.h.query_id, zero, sizeof(zero)) != 0) {
+			coord_site_fail(c, from, MCN_AGG_SITE_INVALID,
+			    MCN_EROUND, "error reply for another query");
+		} else if (m.h.round != 0 && m.h.round < round) {
+			mcn_msg_clear(&m);
+			return MCN_OK; /* a late reply to round 1 */
+		} else {
+			coord_site_fail(c, from, MCN_AGG_SITE_REFUSED,
+			    m.u.error.code, m.u.error.reason);
+		}
+	} else if (memcmp(m.h.query_id, c->qid, sizeof(c->qid)) != 0) {
+		coord_site_fail(c, from, MCN_AGG_SITE_INVALID, MCN_EROUND,
+		    "reply for another query");
+	} else if (m.h.round < round) {
+		mcn_msg_clear(&m);
+		return MCN_OK; /* a duplicate of its round-1 reply */
+	} else if (round == 1 && m.h.type == MCN_MSG_CONTRIBUTION &&
+	    m.h.round == 1) {
+		coord_take_contribution(c, from, &m, msg, len);
+	} else if (round == 2 && m.h.type == MCN_MSG_PARTIALS &&
+	    m.h.round == 2) {
+		coord_take_partials(c, from, &m);
+	} else {
+		coord_site_fail(c, from, MCN_AGG_SITE_INVALID, MCN_EPROTO,
+		    "unexpected reply type or round");
+	}
+	mcn_msg_clear(&m);
+	return coord_advance(c, now_ms, ob);
+}
+
+mcn_err
+mcn_agg_coord_on_timeout(mcn_agg_coord *c, size_t from, uint64_t now_ms,
+    mcn_agg_outbox *ob)
+{
+	struct coord_site *s;
+
+	MCN_MUST(c != NULL && ob != NULL && from < c->cfg.npeers);
+	if (!c->started || c->phase == MCN_AGG_DONE ||
+	    c->phase == MCN_AGG_FAILED) {
+		return MCN_OK;
+	}
+	s = &c->sites[from];
+	if (c->phase == MCN_AGG_ROUND1 && s->status == MCN_AGG_SITE_PENDING) {
+		coord_site_fail(c, from, MCN_AGG_SITE_TIMEOUT, MCN_ETIMEDOUT,
+		    "no contribution in time");
+	} else if (c->phase == MCN_AGG_ROUND2 && s->r2 == R2_PENDING) {
+		coord_site_fail(c, from, MCN_AGG_SITE_TIMEOUT, MCN_ETIMEDOUT,
+		    "no partial decryption in time (its contribution is in "
+		    "the sum)");
+	} else {
+		return MCN_OK;
+	}
+	return coord_advance(c, now_ms, ob);
+}
+
+mcn_agg_phase
+mcn_agg_coord_phase(const mcn_agg_coord *c)
+{
+	return c->phase;
+}
+
+const mpz_t *
+mcn_agg_coord_sums(const mcn_agg_coord *c, size_t *nvalues)
+{
+	if (c->phase != MCN_AGG_DONE) {
+		if (nvalues != NULL) {
+			*nvalues = 0;
+		}
+		return NULL;
+	}
+	if (nvalues != NULL) {
+		*nvalues = c->nvalues;
+	}
+	return (const mpz_t *)c->sums;
+}
+
+unsigned
+mcn_agg_coord_ncontributors(const mcn_agg_coord *c)
+{
+	return c->ncontrib;
+}
+
+mcn_agg_site_status
+mcn_agg_coord_site(const mcn_agg_coord *c, size_t i, mcn_err *code,
+    const char **reason)
+{
+	MCN_MUST(i < c->cfg.npeers);
+	if (code != NULL) {
+		*code = c->sites[i].code;
+	}
+	if (reason != NULL) {
+		*reason = c->sites[i].reason;
+	}
+	return c->sites[i].status;
+}
+
+int
+mcn_agg_coord_site_in_sum(const mcn_agg_coord *c, size_t i)
+{
+	MCN_MUST(i < c->cfg.npeers);
+	return c->phase == MCN_AGG_DONE && c->sites[i].in_sum;
+}
+
+mcn_err
+mcn_agg_coord_error(const mcn_agg_coord *c, const char **message)
+{
+	if (message != NULL) {
+		*message = c->phase == MCN_AGG_FAILED ? c->errmsg : "";
+	}
+	return c->phase == MCN_AGG_FAILED ? c->err : MCN_OK;
+}
+
+const uint8_t *
+mcn_agg_coord_query_id(const mcn_agg_coord *c)
+{
+	return c->qid;
+}
+
+void
+mcn_agg_coord_stats(const mcn_agg_coord *c, uint64_t *bytes_out,
+    uint64_t *bytes_in, unsigned *rounds)
+{
+	if (bytes_out != NULL) {
+		*bytes_out = c->bytes_out;
+	}
+	if (bytes_in != NULL) {
+		*bytes_in = c->bytes_in;
+	}
+	if (rounds != NULL) {
+		*rounds = c->rounds;
+	}
+}

@@ -1,0 +1,650 @@
+/*
+ * tests/node/test_net.c - the NNG tls+tcp transport on loopback.
+ *
+ * Servers bind port 0 and report the port they got. Each runs an echo
+ * thread that answers request r with "<tag>:" || (r XOR 0x5a) so a reply
+ * proves which server saw which request. Certificates are the test-only ones
+ * in tests/data/net (see make-certs.sh there).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include <nng/nng.h>
+
+#include "node/net.h"
+#include "node/util.h"
+#include "test.h"
+
+#define NETDIR MCN_TEST_DATA_DIR "/net/"
+#define MAXMSG (64u * 1024)
+
+static const mcn_net_tls tls_site1 = { NETDIR "test/ca.crt",
+	NETDIR "test/site1.crt", NETDIR "test/site1.key" };
+static const mcn_net_tls tls_alice = { NETDIR "test/ca.crt",
+	NETDIR "test/alice.crt", NETDIR "test/alice.key" };
+/* Clients that trust the right CA but hold a foreign certificate. */
+static const mcn_net_tls tls_mallory = { NETDIR "test/ca.crt",
+	NETDIR "other/mallory.crt", NETDIR "other/mallory.key" };
+static const mcn_net_tls tls_fake_site1 = { NETDIR "test/ca.crt",
+	NETDIR "other/site1.crt", NETDIR "other/site1.key" };
+
+struct echo {
+	mcn_net_server *s;
+	pthread_t th;
+	atomic_bool stop;
+	atomic_uint delivered; /* requests the server saw */
+	atomic_bool silent;    /* receive but never reply */
+	_Atomic size_t pad;    /* extra reply bytes (reply-size tests) */
+	char tag[16];
+	int port;
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* The reply the echo server sends for req. Caller frees with free(). */
+static uint8_t *
+echo_expect(const char *tag, const uint8_t *req, size_t len, size_t pad,
+    size_t *outlen)
+{
+	size_t tl = strlen(tag);
+	uint8_t *r = malloc(tl + 1 + len + pad + 1);
+
+	memcpy(r, tag, tl);
+	r[tl] = ':';
+	for (size_t i = 0; i < len; i++)
+		r[tl + 1 + i] = req[i] ^ 0x5a;
+	memset(r + tl + 1 + len, 'p', pad);
+	*outlen = tl + 1 + len + pad;
+	return (r);
+}
+
+static void *
+echo_main(void *arg)
+{
+	struct echo *e = arg;
+
+	while (!atomic_load(&e->stop)) {
+		uint8_t *m, *r;
+		size_t len, rl;
+		mcn_err rv = mcn_net_server_recv(e->s, &m, &len, 50);
+
+		if (rv == MCN_ETIMEDOUT)
+			continue;
+		if (rv != MCN_OK)
+			break;
+		atomic_fetch_add(&e->delivered, 1);
+		if (!atomic_load(&e->silent)) {
+			r = echo_expect(e->tag, m, len, atomic_load(&e->pad),
+			    &rl);
+			if (mcn_net_server_reply(e->s, r, rl) != MCN_OK)
+				fprintf(stderr, "echo: reply failed\n");
+			free(r);
+		}
+		mcn_net_free(m, len);
+	}
+	return (NULL);
+}
+
+static mcn_err
+echo_start(struct echo *e, const mcn_net_tls *tls, size_t max,
+    const char *tag)
+{
+	char err[MCN_ERRMSG] = "";
+	mcn_err rv;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->tag, sizeof(e->tag), "%s", tag);
+	rv = mcn_net_server_open(&e->s,
+	    tls != NULL ? "tls+tcp://127.0.0.1:0" : "tcp://127.0.0.1:0", tls,
+	    max, err, sizeof(err));
+	if (rv != MCN_OK) {
+		fprintf(stderr, "server open: %s\n", err);
+		return (rv);
+	}
+	if ((rv = mcn_net_server_port(e->s, &e->port)) != MCN_OK ||
+	    e->port <= 0) {
+		mcn_net_server_close(e->s);
+		return (rv != MCN_OK ? rv : MCN_EINVAL);
+	}
+	if (pthread_create(&e->th, NULL, echo_main, e) != 0) {
+		mcn_net_server_close(e->s);
+		return (MCN_ESYS);
+	}
+	return (MCN_OK);
+}
+
+static void
+echo_stop(struct echo *e)
+{
+	atomic_store(&e->stop, true);
+	pthread_join(e->th, NULL);
+	mcn_net_server_close(e->s);
+	e->s = NULL;
+}
+
+static mcn_err
+client_to(mcn_net_client **c, int port, const mcn_net_tls *tls, size_t max)
+{
+	char url[64], err[MCN_ERRMSG] = "";
+	mcn_err rv;
+
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d",
+	    tls != NULL ? "tls+tcp" : "tcp", port);
+	rv = mcn_net_client_open(c, url, tls, max, err, sizeof(err));
+	if (rv != MCN_OK)
+		fprintf(stderr, "client open: %s\n", err);
+	return (rv);
+}
+
+/* One request to one client; checks the reply against the echo rule. */
+static void
+check_one(mcn_net_client *c, const char *tag, const uint8_t *req, size_t len,
+    int timeout_ms)
+{
+	uint8_t *resp = NULL, *want;
+	size_t resplen = 0, wantlen;
+	mcn_err st = MCN_EINVAL;
+	uint8_t *const reqs[1] = { (uint8_t *)req };
+
+	CHECK_OK(mcn_net_exchange(&c, 1, reqs, &len, &resp, &resplen, &st,
+	    timeout_ms));
+	CHECK_ERR(st, MCN_OK);
+	want = echo_expect(tag, req, len, 0, &wantlen);
+	CHECK_U64_EQ(resplen, wantlen);
+	CHECK(resp != NULL && resplen == wantlen &&
+	    memcmp(resp, want, wantlen) == 0);
+	free(want);
+	mcn_net_free(resp, resplen);
+}
+
+/* One request expected to fail; returns its status and the elapsed ms. */
+static mcn_err
+fail_one(mcn_net_client *c, const uint8_t *req, size_t len, int timeout_ms,
+    uint64_t *elapsed)
+{
+	uint8_t *resp = (uint8_t *)"x";
+	size_t resplen = 99;
+	mcn_err st = MCN_OK;
+	uint8_t *const reqs[1] = { (uint8_t *)req };
+	uint64_t t0 = now_ms();
+
+	CHECK_OK(mcn_net_exchange(&c, 1, reqs, &len, &resp, &resplen, &st,
+	    timeout_ms));
+	*elapsed = now_ms() - t0;
+	CHECK(resp == NULL);
+	CHECK_U64_EQ(resplen, 0);
+	return (st);
+}
+
+static void
+test_roundtrip(void)
+{
+	struct echo e;
+	mcn_net_client *c = NULL;
+	mcn_net_stats cs;
+	static const uint8_t hello[] = "hello";
+
+	REQUIRE_OK(echo_start(&e, &tls_site1, MAXMSG, "site1"));
+	if (client_to(&c, e.port, &tls_alice, MAXMSG) != MCN_OK) {
+		CHECK(0);
+		echo_stop(&e);
+		return;
+	}
+	check_one(c, "site1", hello, 5, 5000);
+	/* The same client again, and an empty request. */
+	check_one(c, "site1", hello + 1, 3, 5000);
+	check_one(c, "site1", hello, 0, 5000);
+	CHECK_U64_EQ(atomic_load(&e.delivered), 3);
+
+	mcn_net_client_stats(c, &cs);
+	CHECK_U64_EQ(cs.msgs_sent, 3);
+	CHECK_U64_EQ(cs.bytes_sent, 8);
+	CHECK_U64_EQ(cs.msgs_recv, 3);
+	CHECK_U64_EQ(cs.bytes_recv, 8 + 3 * 6); /* "site1:" per reply */
+	echo_stop(&e);
+	mcn_net_client_close(c);
+}
+
+static void
+test_server_stats(void)
+{
+	struct echo e;
+	mcn_net_client *c = NULL;
+	mcn_net_stats ss;
+	static const uint8_t abc[] = "abc";
+
+	REQUIRE_OK(echo_start(&e, &tls_site1, MAXMSG, "s"));
+	if (client_to(&c, e.port, &tls_alice, MAXMSG) == MCN_OK) {
+		check_one(c, "s", abc, 3, 5000);
+		check_one(c, "s", abc, 2, 5000);
+	}
+	atomic_store(&e.stop, true);
+	pthread_join(e.th, NULL);
+	mcn_net_server_stats(e.s, &ss);
+	CHECK_U64_EQ(ss.msgs_recv, 2);
+	CHECK_U64_EQ(ss.bytes_recv, 5);
+	CHECK_U64_EQ(ss.msgs_sent, 2);
+	CHECK_U64_EQ(ss.bytes_sent, 5 + 2 * 2);
+	mcn_net_server_close(e.s);
+	mcn_net_client_close(c);
+}
+
+/* Three servers, one exchange to all of them at once. */
+static void
+test_three(void)
+{
+	struct echo e[3];
+	mcn_net_client *c[3] = { NULL, NULL, NULL };
+	uint8_t r0[] = "to-a", r1[] = "to-bb", r2[2000];
+	uint8_t *const req[3] = { r0, r1, r2 };
+	const size_t reqlen[3] = { 4, 5, sizeof(r2) };
+	uint8_t *resp[3];
+	size_t resplen[3];
+	mcn_err st[3];
+	const char *tags[3] = { "a", "b", "c" };
+	int up = 0;
+
+	for (size_t i = 0; i < sizeof(r2); i++)
+		r2[i] = (uint8_t)(i * 7);
+	for (int i = 0; i < 3; i++) {
+		if (echo_start(&e[i], &tls_site1, MAXMSG, tags[i]) != MCN_OK)
+			break;
+		up++;
+		if (client_to(&c[i], e[i].port, &tls_alice, MAXMSG) != MCN_OK)
+			break;
+	}
+	CHECK(up == 3 && c[2] != NULL);
+	if (up == 3 && c[2] != NULL) {
+		/* Twice: first dials, second reuses the connections. */
+		for (int round = 0; round < 2; round++) {
+			uint64_t t0 = now_ms();
+
+			CHECK_OK(mcn_net_exchange(c, 3, req, reqlen, resp,
+			    resplen, st, 5000));
+			CHECK(now_ms() - t0 < 5000);
+			for (int i = 0; i < 3; i++) {
+				size_t wl;
+				uint8_t *w = echo_expect(tags[i], req[i],
+				    reqlen[i], 0, &wl);
+
+				CHECK_ERR(st[i], MCN_OK);
+				CHECK_U64_EQ(resplen[i], wl);
+				CHECK(resp[i] != NULL && resplen[i] == wl &&
+				    memcmp(resp[i], w, wl) == 0);
+				free(w);
+				mcn_net_free(resp[i], resplen[i]);
+			}
+		}
+		for (int i = 0; i < 3; i++)
+			CHECK_U64_EQ(atomic_load(&e[i].delivered), 2);
+	}
+	for (int i = 0; i < up; i++)
+		echo_stop(&e[i]);
+	for (int i = 0; i < 3; i++)
+		mcn_net_client_close(c[i]);
+}
+
+/* A node that is down: its slot times out, the others succeed, and the
+ * whole exchange takes about the timeout. Also a skipped slot and a NULL
+ * client. */
+static void
+test_one_down(void)
+{
+	struct echo e[2], dead;
+	mcn_net_client *c[5] = { NULL, NULL, NULL, NULL, NULL };
+	uint8_t r[] = "ping";
+	uint8_t *const req[5] = { r, r, r, NULL, r };
+	const size_t reqlen[5] = { 4, 4, 4, 0, 4 };
+	uint8_t *resp[5];
+	size_t resplen[5];
+	mcn_err st[5];
+	int dead_port;
+	const int timeout = 1500;
+
+	/* A port nobody listens on: bind one, then close it. */
+	REQUIRE_OK(echo_start(&dead, &tls_site1, MAXMSG, "dead"));
+	dead_port = dead.port;
+	echo_stop(&dead);
+	REQUIRE_OK(echo_start(&e[0], &tls_site1, MAXMSG, "a"));
+	if (echo_start(&e[1], &tls_site1, MAXMSG, "b") != MCN_OK) {
+		CHECK(0);
+		echo_stop(&e[0]);
+		return;
+	}
+	CHECK_OK(client_to(&c[0], e[0].port, &tls_alice, MAXMSG));
+	CHECK_OK(client_to(&c[1], dead_port, &tls_alice, MAXMSG));
+	CHECK_OK(client_to(&c[2], e[1].port, &tls_alice, MAXMSG));
+	CHECK_OK(client_to(&c[3], e[1].port, &tls_alice, MAXMSG));
+	/* c[4] stays NULL: no connection to that node. */
+
+	uint64_t t0 = now_ms();
+	CHECK_OK(mcn_net_exchange(c, 5, req, reqlen, resp, resplen, st,
+	    timeout));
+	uint64_t el = now_ms() - t0;
+	CHECK(el + 50 >= (uint64_t)timeout);
+	CHECK(el < (uint64_t)timeout + 2000);
+	CHECK_ERR(st[0], MCN_OK);
+	CHECK_ERR(st[1], MCN_ETIMEDOUT);
+	CHECK_ERR(st[2], MCN_OK);
+	CHECK_ERR(st[3], MCN_OK); /* skipped */
+	CHECK_ERR(st[4], MCN_ECLOSED);
+	CHECK(resp[0] != NULL && resplen[0] == 6 &&
+	    memcmp(resp[0], "a:", 2) == 0);
+	CHECK(resp[1] == NULL && resplen[1] == 0);
+	CHECK(resp[2] != NULL && resplen[2] == 6 &&
+	    memcmp(resp[2], "b:", 2) == 0);
+	CHECK(resp[3] == NULL && resplen[3] == 0);
+	CHECK(resp[4] == NULL && resplen[4] == 0);
+	for (int i = 0; i < 5; i++)
+		mcn_net_free(resp[i], resplen[i]);
+	CHECK_U64_EQ(atomic_load(&e[1].delivered), 1);
+
+	/* The node comes back on a new port: a fresh client reaches it. */
+	echo_stop(&e[0]);
+	echo_stop(&e[1]);
+	for (int i = 0; i < 5; i++)
+		mcn_net_client_close(c[i]);
+}
+
+/* Clients whose certificate comes from another CA never get through. */
+static void
+test_foreign_client(void)
+{
+	struct echo e;
+	mcn_net_client *c = NULL, *ok = NULL;
+	static const uint8_t r[] = "let me in";
+	uint64_t el;
+
+	REQUIRE_OK(echo_start(&e, &tls_site1, MAXMSG, "site1"));
+	CHECK_OK(client_to(&c, e.port, &tls_mallory, MAXMSG));
+	if (c != NULL) {
+		CHECK_ERR(fail_one(c, r, 9, 1000, &el), MCN_ETIMEDOUT);
+		CHECK(el < 1000 + 2000);
+		mcn_net_client_close(c);
+		c = NULL;
+	}
+	/* Same subject as the real site1, wrong issuer. */
+	CHECK_OK(client_to(&c, e.port, &tls_fake_site1, MAXMSG));
+	if (c != NULL) {
+		CHECK_ERR(fail_one(c, r, 9, 1000, &el), MCN_ETIMEDOUT);
+		CHECK(el < 1000 + 2000);
+	}
+	CHECK_U64_EQ(atomic_load(&e.delivered), 0);
+	/* The server is still fine for a proper client. */
+	CHECK_OK(client_to(&ok, e.port, &tls_alice, MAXMSG));
+	if (ok != NULL)
+		check_one(ok, "site1", r, 9, 5000);
+	CHECK_U64_EQ(atomic_load(&e.delivered), 1);
+	echo_stop(&e);
+	mcn_net_client_close(c);
+	mcn_net_client_close(ok);
+}
+
+/* A server whose certificate comes from another CA: the client refuses it
+ * (the server itself would accept the client, so only the client's check
+ * is at work). */
+static void
+test_foreign_server(void)
+{
+	struct echo e;
+	mcn_net_client *c = NULL;
+	static const uint8_t r[] = "secret-ish";
+	uint64_t el;
+
+	REQUIRE_OK(echo_start(&e, &tls_fake_site1, MAXMSG, "fake"));
+	CHECK_OK(client_to(&c, e.port, &tls_alice, MAXMSG));
+	if (c != NULL) {
+		CHECK_ERR(fail_one(c, r, 10, 1000, &el), MCN_ETIMEDOUT);
+		CHECK(el < 1000 + 2000);
+	}
+	CHECK_U64_EQ(atomic_load(&e.delivered), 0);
+	echo_stop(&e);
+	mcn_net_client_close(c);
+}
+
+/* Requests above the server's max_message are never delivered. */
+static void
+test_too_big(void)
+{
+	struct echo e;
+	mcn_net_client *c = NULL;
+	const size_t max = 1000;
+	uint8_t *big = malloc(100000);
+	uint64_t el;
+
+	memset(big, 0xab, 100000);
+	REQUIRE_OK(echo_start(&e, &tls_site1, max, "s"));
+	CHECK_OK(client_to(&c, e.port, &tls_alice, MAXMSG));
+	if (c != NULL) {
+		check_one(c, "s", big, max, 5000); /* exactly at the limit */
+		CHECK_U64_EQ(atomic_load(&e.delivered), 1);
+		/* One byte over: within NNG's header slack, dropped by us. */
+		CHECK_ERR(fail_one(c, big, max + 1, 800, &el), MCN_ETIMEDOUT);
+		CHECK(el < 800 + 2000);
+		/* Far over: NNG drops it and closes the connection. */
+		mcn_err st = fail_one(c, big, 100000, 800, &el);
+		CHECK(st != MCN_OK);
+		CHECK(el < 800 + 2000);
+		CHECK_U64_EQ(atomic_load(&e.delivered), 1);
+		/* The client recovers (reconnects) for normal requests. */
+		check_one(c, "s", big, 10, 5000);
+		CHECK_U64_EQ(atomic_load(&e.delivered), 2);
+	}
+	echo_stop(&e);
+	mcn_net_client_close(c);
+	free(big);
+}
+
+/* Replies above the client's max_message are refused. */
+static void
+test_reply_too_big(void)
+{
+	struct echo e;
+	mcn_net_client *c = NULL;
+	static const uint8_t r[] = "0123456789";
+	uint64_t el;
+
+	REQUIRE_OK(echo_start(&e, &tls_site1, MAXMSG, "s"));
+	CHECK_OK(client_to(&c, e.port, &tls_alice, 20));
+	if (c != NULL) {
+		/* "s:" + 10 bytes + 8 pad = 20: at the limit. */
+		atomic_store(&e.pad, 8);
+		uint8_t *resp;
+		size_t len = 10, resplen;
+		mcn_err st;
+		uint8_t *const req[1] = { (uint8_t *)r };
+
+		CHECK_OK(mcn_net_exchange(&c, 1, req, &len, &resp, &resplen,
+		    &st, 5000));
+		CHECK_ERR(st, MCN_OK);
+		CHECK_U64_EQ(resplen, 20);
+		mcn_net_free(resp, resplen);
+		atomic_store(&e.pad, 9); /* 21 bytes */
+		CHECK_ERR(fail_one(c, r, 10, 5000, &el), MCN_ETOOBIG);
+		atomic_store(&e.pad, 10000); /* far over: NNG drops the connection */
+		CHECK(fail_one(c, r, 10, 800, &el) != MCN_OK);
+		CHECK(el < 800 + 2000);
+	}
+	echo_stop(&e);
+	mcn_net_client_close(c);
+}
+
+/* A server that receives and never answers: the wait is bounded. */
+static void
+test_timeout(void)
+{
+	struct echo e;
+	mcn_net_client *c = NULL;
+	static const uint8_t r[] = "q";
+	uint64_t el;
+
+	REQUIRE_OK(echo_start(&e, &tls_site1, MAXMSG, "s"));
+	atomic_store(&e.silent, true);
+	CHECK_OK(client_to(&c, e.port, &tls_alice, MAXMSG));
+	if (c != NULL) {
+		CHECK_ERR(fail_one(c, r, 1, 700, &el), MCN_ETIMEDOUT);
+		CHECK(el + 50 >= 700);
+		CHECK(el < 700 + 2000);
+		CHECK_U64_EQ(atomic_load(&e.delivered), 1);
+		/* timeout 0: fails at once. */
+		CHECK_ERR(fail_one(c, r, 1, 0, &el), MCN_ETIMEDOUT);
+		CHECK(el < 2000);
+		/* A late reply to an abandoned request is not taken for the
+		 * answer to the next one. */
+		atomic_store(&e.silent, false);
+		check_one(c, "s", (const uint8_t *)"next", 4, 5000);
+	}
+	echo_stop(&e);
+	mcn_net_client_close(c);
+}
+
+static void
+test_plain_tcp(void)
+{
+	struct echo e;
+	mcn_net_client *c = NULL;
+
+	REQUIRE_OK(echo_start(&e, NULL, MAXMSG, "plain"));
+	CHECK_OK(client_to(&c, e.port, NULL, MAXMSG));
+	if (c != NULL)
+		check_one(c, "plain", (const uint8_t *)"xyz", 3, 5000);
+	echo_stop(&e);
+	mcn_net_client_close(c);
+}
+
+static void *
+shutdown_later(void *arg)
+{
+	struct timespec ts = { 0, 200 * 1000000 };
+
+	nanosleep(&ts, NULL);
+	mcn_net_server_shutdown(arg);
+	return (NULL);
+}
+
+static void
+test_server_api(void)
+{
+	mcn_net_server *s = NULL;
+	char err[MCN_ERRMSG];
+	uint8_t *m = (uint8_t *)"x";
+	size_t len = 7;
+	pthread_t th;
+	uint64_t t0;
+
+	REQUIRE_OK(mcn_net_server_open(&s, "tls+tcp://127.0.0.1:0",
+	    &tls_site1, MAXMSG, err, sizeof(err)));
+	CHECK_ERR(mcn_net_server_reply(s, (const uint8_t *)"r", 1),
+	    MCN_ESTATE);
+	t0 = now_ms();
+	CHECK_ERR(mcn_net_server_recv(s, &m, &len, 0), MCN_ETIMEDOUT);
+	CHECK(m == NULL && len == 0);
+	CHECK_ERR(mcn_net_server_recv(s, &m, &len, 100), MCN_ETIMEDOUT);
+	CHECK(now_ms() - t0 >= 95 && now_ms() - t0 < 2000);
+	/* Shutdown from another thread wakes a blocked recv. */
+	CHECK(pthread_create(&th, NULL, shutdown_later, s) == 0);
+	t0 = now_ms();
+	CHECK_ERR(mcn_net_server_recv(s, &m, &len, 10000), MCN_ECLOSED);
+	CHECK(now_ms() - t0 < 5000);
+	pthread_join(th, NULL);
+	mcn_net_server_shutdown(s); /* idempotent */
+	CHECK_ERR(mcn_net_server_recv(s, &m, &len, 10), MCN_ECLOSED);
+	mcn_net_server_close(s);
+	mcn_net_server_close(NULL);
+	mcn_net_client_close(NULL);
+	mcn_net_server_shutdown(NULL);
+	CHECK_OK(mcn_net_exchange(NULL, 0, NULL, NULL, NULL, NULL, NULL, 0));
+}
+
+static void
+test_open_errors(void)
+{
+	mcn_net_server *s = NULL, *s2 = NULL;
+	mcn_net_client *c = NULL;
+	char err[MCN_ERRMSG], url[64];
+	int port = 0;
+	mcn_net_tls bad;
+
+	CHECK_ERR(mcn_net_server_open(&s, "tcp://127.0.0.1:0", &tls_site1,
+	    MAXMSG, err, sizeof(err)), MCN_EINVAL);
+	CHECK(strstr(err, "tcp://127.0.0.1:0") != NULL);
+	CHECK_ERR(mcn_net_server_open(&s, "tls+tcp://127.0.0.1:0", NULL,
+	    MAXMSG, err, sizeof(err)), MCN_EINVAL);
+	CHECK_ERR(mcn_net_client_open(&c, "ws://127.0.0.1:1", &tls_alice,
+	    MAXMSG, err, sizeof(err)), MCN_EINVAL);
+	CHECK_ERR(mcn_net_server_open(&s, "tls+tcp://127.0.0.1:0", &tls_site1,
+	    0, err, sizeof(err)), MCN_EINVAL);
+	CHECK_ERR(mcn_net_client_open(&c, "tls+tcp://127.0.0.1:1", &tls_alice,
+	    MCN_NET_MAX_MESSAGE + 1, err, sizeof(err)), MCN_EINVAL);
+	CHECK_ERR(mcn_net_client_open(&c, "tls+tcp://127.0.0.1:notaport",
+	    &tls_alice, MAXMSG, err, sizeof(err)), MCN_EINVAL);
+	CHECK(strstr(err, "notaport") != NULL);
+	CHECK_ERR(mcn_net_client_open(&c, "tls+tcp://127.0.0.1:65536",
+	    &tls_alice, MAXMSG, err, sizeof(err)), MCN_EINVAL);
+	CHECK_ERR(mcn_net_client_open(&c, "tls+tcp://127.0.0.1",
+	    &tls_alice, MAXMSG, err, sizeof(err)), MCN_EINVAL);
+	CHECK_ERR(mcn_net_server_open(&s, "tcp://:80", NULL, MAXMSG, err,
+	    sizeof(err)), MCN_EINVAL);
+	CHECK_ERR(mcn_net_server_open(&s, "tls+tcp://[::1", &tls_site1,
+	    MAXMSG, err, sizeof(err)), MCN_EINVAL);
+	CHECK(c == NULL && s == NULL);
+
+	bad = tls_site1;
+	bad.ca_path = NETDIR "test/missing.crt";
+	CHECK_ERR(mcn_net_server_open(&s, "tls+tcp://127.0.0.1:0", &bad,
+	    MAXMSG, err, sizeof(err)), (mcn_err)(MCN_ESYS | ENOENT));
+	CHECK(strstr(err, "missing.crt") != NULL);
+	bad = tls_site1;
+	bad.ca_path = NETDIR "test/ca.key"; /* a key, not a certificate */
+	CHECK_ERR(mcn_net_server_open(&s, "tls+tcp://127.0.0.1:0", &bad,
+	    MAXMSG, err, sizeof(err)), MCN_ECERT);
+	CHECK(strstr(err, "test/ca.key") != NULL);
+	CHECK(strstr(err, "PRIVATE") == NULL);
+	bad = tls_site1;
+	bad.cert_path = NETDIR "test/site1.key";
+	CHECK_ERR(mcn_net_client_open(&c, "tls+tcp://127.0.0.1:1", &bad,
+	    MAXMSG, err, sizeof(err)), MCN_ECERT);
+	bad = tls_site1;
+	bad.key_path = NETDIR "test/site1.crt";
+	CHECK_ERR(mcn_net_server_open(&s, "tls+tcp://127.0.0.1:0", &bad,
+	    MAXMSG, err, sizeof(err)), MCN_EKEY);
+	CHECK(strstr(err, "site1.crt") != NULL);
+	bad = tls_site1;
+	bad.key_path = NETDIR "test/alice.key"; /* valid key, wrong one */
+	CHECK_ERR(mcn_net_client_open(&c, "tls+tcp://127.0.0.1:1", &bad,
+	    MAXMSG, err, sizeof(err)), MCN_EKEY);
+	CHECK(strstr(err, "alice.key") != NULL &&
+	    strstr(err, "site1.crt") != NULL);
+	CHECK(c == NULL && s == NULL);
+
+	/* A port in use. */
+	REQUIRE_OK(mcn_net_server_open(&s, "tls+tcp://127.0.0.1:0", &tls_site1,
+	    MAXMSG, err, sizeof(err)));
+	CHECK_OK(mcn_net_server_port(s, &port));
+	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", port);
+	CHECK_ERR(mcn_net_server_open(&s2, url, &tls_site1, MAXMSG, err,
+	    sizeof(err)), (mcn_err)(MCN_ENNG | NNG_EADDRINUSE));
+	CHECK(s2 == NULL);
+	CHECK(strstr(err, url) != NULL);
+	mcn_net_server_close(s);
+}
+
+MCNT_MAIN({ "roundtrip", test_roundtrip },
+    { "server_stats", test_server_stats }, { "three", test_three },
+    { "one_down", test_one_down }, { "foreign_client", test_foreign_client },
+    { "foreign_server", test_foreign_server }, { "too_big", test_too_big },
+    { "reply_too_big", test_reply_too_big }, { "timeout", test_timeout },
+    { "plain_tcp", test_plain_tcp }, { "server_api", test_server_api },
+    { "open_errors", test_open_errors })

@@ -1,0 +1,1890 @@
+/*
+ * tests/node/test_query.c - the query language end to end: compile, local
+ * evaluation on three in-memory "sites", slot-wise summing (what the
+ * network does), pooled results compared with statistics computed here
+ * directly from the generated rows (counts and sums exact, means and
+ * variances two-pass in double within 1e-9); layouts and limbs; every
+ * error class; a mutation fuzz loop; stats known values; timing.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/query.h"
+#include "node/stats.h"
+#include "test.h"
+
+#define NSITES 3
+#define R_LIMIT 10000000u
+#define BIG53 9007199254740992LL /* 2^53 */
+
+static const mcn_query_limits LIM = { R_LIMIT, NSITES };
+
+/* ---------------------------------------------------------------- */
+/* test data */
+
+typedef struct {
+	int has_age, has_bmi, has_lab, has_big, has_diag, has_adm;
+	int64_t age, bmi, lab, big;    /* bmi, lab: exact X (x * 10^d) */
+	int sex, smoker, region, ward; /* level index, -1 missing */
+	char diag[8];
+	char adm[11];
+} row;
+
+static const char *const SEX[] = { "F", "M" };
+static const char *const SMOKER[] = { "never", "former", "current" };
+static const char *const REGION[] = { "north", "south", "east", "west" };
+static const char *const DIAG[] = { "E11.9", "E11.65", "E10.1", "I10",
+	"J45.909", "C50.911" };
+
+static mcn_dict *g_dict;
+static sqlite3 *g_site[NSITES];
+static row *g_rows;
+static size_t g_nrows;
+static size_t g_site_rows[NSITES];
+
+static const char SCHEMA[] =
+    "CREATE TABLE patients (age INTEGER, "
+    "bmi REAL, lab REAL, big INTEGER, sex TEXT, smoker TEXT, region TEXT, "
+    "ward TEXT, diagnosis TEXT, admitted TEXT)";
+
+static char *
+dict_json(void)
+{
+	size_t cap = 64 * 1024, k = 0;
+	char *s = malloc(cap);
+
+	k += (size_t)snprintf(s + k, cap - k,
+	    "{\"name\": \"test\", "
+	    "\"version\": 1, \"table\": \"patients\", \"columns\": ["
+	    "{\"name\": \"age\", \"type\": \"integer\", \"min\": 0, "
+	    "\"max\": 120, \"sensitivity\": 2},"
+	    "{\"name\": \"bmi\", \"type\": \"real\", \"min\": 10, "
+	    "\"max\": 80, \"decimals\": 1, \"sensitivity\": 2},"
+	    "{\"name\": \"lab\", \"type\": \"real\", \"min\": -50, "
+	    "\"max\": 50, \"decimals\": 3, \"sensitivity\": 2},"
+	    "{\"name\": \"big\", \"type\": \"integer\", "
+	    "\"min\": -9007199254740992, \"max\": 9007199254740992, "
+	    "\"sensitivity\": 2},"
+	    "{\"name\": \"sex\", \"type\": \"categorical\", "
+	    "\"levels\": [\"F\", \"M\"], \"sensitivity\": 2},"
+	    "{\"name\": \"smoker\", \"type\": \"categorical\", "
+	    "\"levels\": [\"never\", \"former\", \"current\"], "
+	    "\"sensitivity\": 2},"
+	    "{\"name\": \"region\", \"type\": \"categorical\", "
+	    "\"levels\": [\"north\", \"south\", \"east\", \"west\"], "
+	    "\"sensitivity\": 1},"
+	    "{\"name\": \"ward\", \"type\": \"categorical\", \"levels\": [");
+	for (int i = 0; i < 1000; i++) {
+		k += (size_t)snprintf(s + k, cap - k, "%s\"w%03d\"",
+		    i ? ", " : "", i);
+	}
+	snprintf(s + k, cap - k,
+	    "], \"sensitivity\": 1},"
+	    "{\"name\": \"diagnosis\", \"type\": \"code\", "
+	    "\"code_system\": \"ICD-10\", \"sensitivity\": 4},"
+	    "{\"name\": \"admitted\", \"type\": \"date\", "
+	    "\"min\": \"2000-01-01\", \"max\": \"2030-12-31\", "
+	    "\"sensitivity\": 3}]}");
+	return s;
+}
+
+static uint32_t
+rnd(mcn_rng *rng)
+{
+	uint32_t v = 0;
+
+	if (mcn_rng_bytes(rng, &v, sizeof(v)) != MCN_OK) {
+		abort();
+	}
+	return v;
+}
+
+static int64_t
+rnd_range(mcn_rng *rng, int64_t lo, int64_t hi) /* inclusive */
+{
+	uint64_t span = (uint64_t)(hi - lo) + 1, v;
+
+	v = ((uint64_t)rnd(rng) << 32) | rnd(rng);
+	return lo + (int64_t)(span ? v % span : v);
+}
+
+static void
+gen_row(mcn_rng *rng, row *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->has_age = rnd(rng) % 10 != 0;
+	w->age = rnd_range(rng, 0, 120);
+	w->has_bmi = rnd(rng) % 10 != 0;
+	w->bmi = rnd_range(rng, 100, 800);
+	w->has_lab = rnd(rng) % 8 != 0;
+	w->lab = rnd_range(rng, -50000, 50000);
+	w->has_big = rnd(rng) % 10 != 0;
+	/* near the extremes, both signs, so that S1 and S2 need limbs */
+	w->big = rnd(rng) % 2 ? BIG53 - rnd_range(rng, 0, 1000000) :
+	                        -BIG53 + rnd_range(rng, 0, 3000000000LL);
+	w->sex = rnd(rng) % 12 == 0 ? -1 : (int)(rnd(rng) % 2);
+	w->smoker = rnd(rng) % 12 == 0 ? -1 : (int)(rnd(rng) % 3);
+	w->region = rnd(rng) % 15 == 0 ? -1 : (int)(rnd(rng) % 4);
+	w->ward = rnd(rng) % 20 == 0 ? -1 : (int)(rnd(rng) % 1000);
+	w->has_diag = rnd(rng) % 9 != 0;
+	snprintf(w->diag, sizeof(w->diag), "%s", DIAG[rnd(rng) % 6]);
+	w->has_adm = rnd(rng) % 10 != 0;
+	mcn_date_format(w->adm, (int32_t)rnd_range(rng, 10957, 22279));
+}
+
+static int
+db_insert(sqlite3 *db, const row *rows, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	char ward[16];
+	int ok = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db,
+	        "INSERT INTO patients VALUES (?, ?, ?, ?, "
+	        "?, ?, ?, ?, ?, ?)",
+	        -1, &st, NULL) == SQLITE_OK;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		const row *w = &rows[i];
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (w->has_age)
+			sqlite3_bind_int64(st, 1, w->age);
+		if (w->has_bmi)
+			sqlite3_bind_double(st, 2, (double)w->bmi / 10.0);
+		if (w->has_lab)
+			sqlite3_bind_double(st, 3, (double)w->lab / 1000.0);
+		if (w->has_big)
+			sqlite3_bind_int64(st, 4, w->big);
+		if (w->sex >= 0)
+			sqlite3_bind_text(st, 5, SEX[w->sex], -1,
+			    SQLITE_STATIC);
+		if (w->smoker >= 0)
+			sqlite3_bind_text(st, 6, SMOKER[w->smoker], -1,
+			    SQLITE_STATIC);
+		if (w->region >= 0)
+			sqlite3_bind_text(st, 7, REGION[w->region], -1,
+			    SQLITE_STATIC);
+		if (w->ward >= 0) {
+			snprintf(ward, sizeof(ward), "w%03d", w->ward);
+			sqlite3_bind_text(st, 8, ward, -1, SQLITE_TRANSIENT);
+		}
+		if (w->has_diag)
+			sqlite3_bind_text(st, 9, w->diag, -1, SQLITE_STATIC);
+		if (w->has_adm)
+			sqlite3_bind_text(st, 10, w->adm, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+static sqlite3 *
+db_new(void)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+	    sqlite3_exec(db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "cannot create test db\n");
+		exit(1);
+	}
+	return db;
+}
+
+static int
+setup(void)
+{
+	static int done;
+	char err[512];
+	char *js;
+	mcn_rng *rng;
+
+	if (done) {
+		return g_dict != NULL;
+	}
+	done = 1;
+	js = dict_json();
+	if (mcn_dict_parse(&g_dict, js, strlen(js), err, sizeof(err)) !=
+	    MCN_OK) {
+		fprintf(stderr, "dictionary: %s\n", err);
+		free(js);
+		return 0;
+	}
+	free(js);
+	rng = mcnt_rng(42);
+	g_nrows = 0;
+	for (int s = 0; s < NSITES; s++) {
+		g_site_rows[s] = 200 + 60 * (size_t)s;
+		g_nrows += g_site_rows[s];
+	}
+	g_rows = calloc(g_nrows, sizeof(*g_rows));
+	for (size_t i = 0; i < g_nrows; i++) {
+		gen_row(rng, &g_rows[i]);
+	}
+	mcn_rng_free(rng);
+	size_t off = 0;
+	for (int s = 0; s < NSITES; s++) {
+		g_site[s] = db_new();
+		if (!db_insert(g_site[s], g_rows + off, g_site_rows[s])) {
+			fprintf(stderr, "insert failed\n");
+			return 0;
+		}
+		off += g_site_rows[s];
+	}
+	return 1;
+}
+
+/* ---------------------------------------------------------------- */
+/* running a query over the three sites */
+
+/* Compiles text, evaluates it at every site, sums slot-wise and builds
+ * the result. NULL (after a failed check) on any error. */
+static struct mcn_query_result *
+run3(const char *text, const mcn_query_limits *lim, mcn_query **qout)
+{
+	mcn_query *q = NULL;
+	struct mcn_query_result *r = NULL;
+	const mcn_agg_layout *L;
+	int64_t *v = NULL;
+	mpz_t *sums = NULL;
+	char err[512];
+	mcn_err rv;
+
+	rv = mcn_query_compile(&q, text, g_dict, lim, err, sizeof(err));
+	CHECK_OK(rv);
+	if (rv != MCN_OK) {
+		fprintf(stderr, "  query: %s\n  error: %s\n", text, err);
+		return NULL;
+	}
+	L = mcn_query_layout(q);
+	v = calloc(L->nvalues, sizeof(*v));
+	sums = calloc(L->nvalues, sizeof(*sums));
+	for (size_t i = 0; i < L->nvalues; i++) {
+		mpz_init(sums[i]);
+	}
+	for (int s = 0; s < NSITES; s++) {
+		rv = mcn_query_local(q, g_site[s], v, err, sizeof(err));
+		CHECK_OK(rv);
+		if (rv != MCN_OK) {
+			fprintf(stderr, "  query: %s\n  local: %s\n", text,
+			    err);
+			goto out;
+		}
+		/* every slot inside its field's range */
+		size_t k = 0;
+		for (size_t f = 0; f < L->nfields; f++) {
+			for (size_t c = 0; c < L->fields[f].count; c++, k++) {
+				if (v[k] < L->fields[f].lo ||
+				    v[k] > L->fields[f].hi) {
+					MCNT_FAIL("slot %zu out of range", k);
+				}
+			}
+		}
+		CHECK(k == L->nvalues);
+		for (size_t i = 0; i < L->nvalues; i++) {
+			if (v[i] >= 0) {
+				mpz_add_ui(sums[i], sums[i],
+				    (unsigned long)v[i]);
+			} else {
+				mpz_sub_ui(sums[i], sums[i],
+				    (unsigned long)-v[i]);
+			}
+		}
+	}
+	CHECK_OK(
+	    mcn_query_result(&r, q, (const mpz_t *)sums, L->nvalues, NSITES));
+out:
+	for (size_t i = 0; i < L->nvalues; i++) {
+		mpz_clear(sums[i]);
+	}
+	free(sums);
+	free(v);
+	if (qout != NULL && r != NULL) {
+		*qout = q;
+	} else {
+		mcn_query_free(q);
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------- */
+/* the reference: direct computation over the generated rows */
+
+typedef int (*pred_fn)(const row *w);
+
+static int
+col_num(const row *w, const char *col, int64_t *x, unsigned *d)
+{
+	*d = 0;
+	if (strcmp(col, "age") == 0) {
+		*x = w->age;
+		return w->has_age;
+	}
+	if (strcmp(col, "bmi") == 0) {
+		*x = w->bmi;
+		*d = 1;
+		return w->has_bmi;
+	}
+	if (strcmp(col, "lab") == 0) {
+		*x = w->lab;
+		*d = 3;
+		return w->has_lab;
+	}
+	if (strcmp(col, "big") == 0) {
+		*x = w->big;
+		return w->has_big;
+	}
+	abort();
+}
+
+static int
+col_cat(const row *w, const char *col)
+{
+	if (strcmp(col, "sex") == 0)
+		return w->sex;
+	if (strcmp(col, "smoker") == 0)
+		return w->smoker;
+	if (strcmp(col, "region") == 0)
+		return w->region;
+	if (strcmp(col, "ward") == 0)
+		return w->ward;
+	abort();
+}
+
+static int
+col_present(const row *w, const char *col)
+{
+	int64_t x;
+	unsigned d;
+
+	if (strcmp(col, "diagnosis") == 0)
+		return w->has_diag;
+	if (strcmp(col, "admitted") == 0)
+		return w->has_adm;
+	if (strcmp(col, "sex") == 0 || strcmp(col, "smoker") == 0 ||
+	    strcmp(col, "region") == 0 || strcmp(col, "ward") == 0)
+		return col_cat(w, col) >= 0;
+	return col_num(w, col, &x, &d);
+}
+
+/* group index of w under r's GROUP BY, or -1 */
+static long
+row_group(const struct mcn_query_result *r, const row *w)
+{
+	long g = 0;
+
+	for (size_t j = 0; j < r->ngroup_cols; j++) {
+		const mcn_column *c = mcn_dict_find(g_dict, r->group_cols[j]);
+		int k = col_cat(w, r->group_cols[j]);
+		if (k < 0) {
+			return -1;
+		}
+		g = g * (long)c->nlevels + k;
+	}
+	return g;
+}
+
+static int
+close_to(double a, double b)
+{
+	return fabs(a - b) <= 1e-9 * fabs(b) + 1e-12;
+}
+
+static void
+i128_text(char *out, size_t len, __int128 v, unsigned d)
+{
+	char tmp[64];
+	int k = 0, neg = v < 0;
+	unsigned __int128 u =
+	    neg ? -(unsigned __int128)v : (unsigned __int128)v;
+
+	do {
+		tmp[k++] = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u != 0 || k <= (int)d);
+	size_t o = 0;
+	if (neg)
+		out[o++] = '-';
+	while (k > 0) {
+		out[o++] = tmp[--k];
+		if (k == (int)d && d > 0)
+			out[o++] = '.';
+	}
+	out[o] = '\0';
+	(void)len;
+}
+
+static void
+check_output(const struct mcn_query_result *r, size_t oi, pred_fn pred)
+{
+	const mcn_query_output *o = &r->outputs[oi];
+
+	for (size_t g = 0; g < r->ngroups; g++) {
+		const mcn_query_cell *c = &o->cells[g];
+		int64_t n = 0, nx = 0;
+		__int128 s1 = 0;
+		double sum = 0, ss = 0;
+		unsigned d = 0;
+		int64_t *cnt = NULL;
+		size_t ncnt = 0;
+
+		if (o->kind == MCN_QUERY_HISTOGRAM) {
+			ncnt = o->bins + 2;
+		} else if (o->kind == MCN_QUERY_TABLE) {
+			ncnt = o->nrows * o->ncols;
+		}
+		cnt = calloc(ncnt + 1, sizeof(*cnt));
+		/* pass 1 */
+		for (size_t i = 0; i < g_nrows; i++) {
+			const row *w = &g_rows[i];
+			int64_t x;
+			if (!pred(w) || row_group(r, w) != (long)g)
+				continue;
+			n++;
+			switch (o->kind) {
+			case MCN_QUERY_COUNT: break;
+			case MCN_QUERY_COUNT_X:
+				nx += col_present(w, o->column);
+				break;
+			case MCN_QUERY_SUM:
+			case MCN_QUERY_MEAN:
+			case MCN_QUERY_VAR:
+			case MCN_QUERY_SD:
+				if (col_num(w, o->column, &x, &d)) {
+					nx++;
+					s1 += x;
+					sum += (double)x / pow(10, d);
+				}
+				break;
+			case MCN_QUERY_HISTOGRAM:
+				if (col_num(w, o->column, &x, &d)) {
+					double sc = pow(10, d);
+					int64_t lo = llround(o->lo * sc);
+					int64_t hi = llround(o->hi * sc);
+					size_t k;
+					nx++;
+					if (x < lo)
+						k = o->bins;
+					else if (x >= hi)
+						k = o->bins + 1;
+					else
+						k = (size_t)((__int128)(x -
+						                 lo) *
+						    o->bins / (hi - lo));
+					cnt[k]++;
+				}
+				break;
+			case MCN_QUERY_TABLE: {
+				int a = col_cat(w, o->column);
+				int b = o->column2 ? col_cat(w, o->column2) : 0;
+				if (a >= 0 && b >= 0) {
+					nx++;
+					cnt[(size_t)a * o->ncols + (size_t)b]++;
+				}
+				break;
+			}
+			}
+		}
+		double mean = nx ? sum / (double)nx : 0;
+		/* pass 2 */
+		for (size_t i = 0; i < g_nrows &&
+		     (o->kind == MCN_QUERY_VAR || o->kind == MCN_QUERY_SD);
+		     i++) {
+			const row *w = &g_rows[i];
+			int64_t x;
+			if (!pred(w) || row_group(r, w) != (long)g)
+				continue;
+			if (col_num(w, o->column, &x, &d)) {
+				double dx = (double)x / pow(10, d) - mean;
+				ss += dx * dx;
+			}
+		}
+		switch (o->kind) {
+		case MCN_QUERY_COUNT:
+			CHECK_U64_EQ(c->n, n);
+			CHECK(c->value == (double)n);
+			break;
+		case MCN_QUERY_COUNT_X: CHECK_U64_EQ(c->n, nx); break;
+		case MCN_QUERY_SUM: {
+			char want[64];
+			CHECK_U64_EQ(c->n, nx);
+			i128_text(want, sizeof(want), s1, d);
+			CHECK(c->exact != NULL && strcmp(c->exact, want) == 0);
+			if (c->exact == NULL || strcmp(c->exact, want) != 0)
+				fprintf(stderr, "  sum %s: %s != %s\n", o->name,
+				    c->exact ? c->exact : "(null)", want);
+			CHECK(close_to(c->value, sum));
+			break;
+		}
+		case MCN_QUERY_MEAN:
+			CHECK_U64_EQ(c->n, nx);
+			CHECK(c->null == (nx == 0));
+			if (nx > 0) {
+				CHECK(close_to(c->value, mean));
+			}
+			break;
+		case MCN_QUERY_VAR:
+		case MCN_QUERY_SD:
+			CHECK_U64_EQ(c->n, nx);
+			CHECK(c->null == (nx < 2));
+			if (nx >= 2) {
+				double var = ss / (double)(nx - 1);
+				double want =
+				    o->kind == MCN_QUERY_VAR ? var : sqrt(var);
+				CHECK(close_to(c->value, want));
+				if (!close_to(c->value, want))
+					fprintf(stderr,
+					    "  %s: %.17g != %.17g\n", o->name,
+					    c->value, want);
+			}
+			break;
+		case MCN_QUERY_HISTOGRAM:
+		case MCN_QUERY_TABLE:
+			CHECK_U64_EQ(c->n, nx);
+			CHECK(memcmp(c->counts, cnt, ncnt * sizeof(*cnt)) == 0);
+			if (o->kind == MCN_QUERY_TABLE && o->cols != NULL) {
+				double st, p;
+				unsigned df;
+				int ok = mcn_stats_chi2_indep(cnt, o->nrows,
+				    o->ncols, &st, &df, &p);
+				CHECK(c->has_chi2 == ok);
+				/* the statistic by hand, in double */
+				double tot = 0, x2 = 0;
+				for (size_t k = 0; k < ncnt; k++)
+					tot += (double)cnt[k];
+				for (size_t a = 0; a < o->nrows && ok; a++) {
+					double ra = 0;
+					for (size_t b = 0; b < o->ncols; b++)
+						ra += (double)
+						    cnt[a * o->ncols + b];
+					for (size_t b = 0; b < o->ncols; b++) {
+						double cb = 0, e, ob;
+						for (size_t k = 0; k < o->nrows;
+						     k++)
+							cb += (double)
+							    cnt[k * o->ncols +
+							        b];
+						e = ra * cb / tot;
+						ob = (double)
+						    cnt[a * o->ncols + b];
+						if (e > 0)
+							x2 += (ob - e) *
+							    (ob - e) / e;
+					}
+				}
+				if (ok) {
+					CHECK(close_to(c->chi2, x2));
+					CHECK(c->chi2_df == df);
+					CHECK(close_to(c->chi2_p,
+					    mcn_stats_chi2_sf(x2, df)));
+				}
+			}
+			break;
+		}
+		free(cnt);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* predicates of the test queries (SQL three-valued logic: a comparison
+ * with a missing value is never true, nor is its negation) */
+
+static int
+p_all(const row *w)
+{
+	(void)w;
+	return 1;
+}
+static int
+p_q2(const row *w)
+{
+	return w->has_age && w->age >= 40 && w->sex == 0;
+}
+static int
+p_q3(const row *w)
+{
+	return w->has_bmi && w->bmi < 255;
+}
+static int
+p_q4(const row *w)
+{
+	return w->smoker == 0 || w->smoker == 1;
+}
+static int
+p_q5(const row *w)
+{
+	return w->has_diag && strncmp(w->diag, "E11", 3) == 0;
+}
+static int
+p_q6(const row *w)
+{
+	return w->has_age && w->age >= 30 && w->age <= 60 && w->has_adm &&
+	    strcmp(w->adm, "2010-01-01") >= 0;
+}
+static int
+p_q7(const row *w)
+{
+	/* NOT (age > 50) OR region <> 'north' */
+	return (w->has_age && !(w->age > 50)) ||
+	    (w->region >= 0 && w->region != 0);
+}
+static int
+p_q8(const row *w)
+{
+	return w->sex < 0 || (w->smoker >= 0 && w->smoker != 2);
+}
+static int
+p_q9(const row *w)
+{
+	return w->has_age && (w->age <= 20 || w->age >= 100);
+}
+static int
+p_q10(const row *w)
+{
+	/* age = 42 OR (age != 43 AND age <= 10) */
+	return w->has_age && (w->age == 42 || (w->age != 43 && w->age <= 10));
+}
+static int
+p_q11(const row *w)
+{
+	return (w->has_diag && strcmp(w->diag, "I10") == 0) ||
+	    (w->has_adm && strcmp(w->adm, "2005-01-01") >= 0 &&
+	        strcmp(w->adm, "2006-12-31") <= 0);
+}
+static int
+p_q12(const row *w)
+{
+	return w->has_age && (w->age < 20 || w->age > 80) && w->has_diag &&
+	    w->diag[0] != 'E';
+}
+static int
+p_q14(const row *w)
+{
+	return !w->has_age;
+}
+static int
+p_q15(const row *w)
+{
+	return w->has_lab && w->lab > -10500 && w->lab <= 20250;
+}
+static int
+p_q16(const row *w)
+{
+	/* NOT (sex = 'F' OR age > 60): both parts known and false */
+	return w->sex == 1 && w->has_age && w->age <= 60;
+}
+static int
+p_q17(const row *w)
+{
+	return w->has_adm &&
+	    (strcmp(w->adm, "2001-02-03") == 0 ||
+	        strcmp(w->adm, "2010-10-10") == 0 ||
+	        strcmp(w->adm, "2001-01-01") < 0);
+}
+static int
+p_q18(const row *w)
+{
+	return ((w->ward >= 100 && w->ward < 200) || w->ward == 999) &&
+	    w->has_big;
+}
+static int
+p_q19(const row *w)
+{
+	return w->has_age && w->age > 118;
+}
+
+static const struct {
+	const char *text;
+	pred_fn pred;
+	size_t ngroups;
+} QUERIES[] = {
+	{ "SELECT count(), count(age), sum(age), mean(age), var(age), "
+	  "sd(age) FROM patients",
+	    p_all, 1 },
+	{ "select COUNT(*), Mean(bmi), var(bmi), sum(bmi), sum(lab), "
+	  "mean(lab), sd(lab) from patients where age >= 40 and sex = 'F'",
+	    p_q2, 1 },
+	{ "SELECT mean(age) AS m, count() FROM patients WHERE bmi < 25.5 "
+	  "GROUP BY smoker",
+	    p_q3, 3 },
+	{ "SELECT count(), histogram(age, 0, 100, 10), histogram(bmi, 15, "
+	  "40.5, 5) FROM patients WHERE smoker IN ('never', 'former') "
+	  "GROUP BY sex",
+	    p_q4, 2 },
+	{ "SELECT table(sex, smoker), table(region) FROM patients WHERE "
+	  "diagnosis LIKE 'e11%'",
+	    p_q5, 1 },
+	{ "SELECT count() FROM patients WHERE age BETWEEN 30 AND 60 AND "
+	  "admitted >= '2010-01-01'",
+	    p_q6, 1 },
+	{ "SELECT count(), mean(age) FROM patients WHERE NOT (age > 50) OR "
+	  "region <> 'north' GROUP BY region, sex",
+	    p_q7, 8 },
+	{ "SELECT count(), var(big), mean(big), sum(big), sd(big) FROM "
+	  "patients WHERE sex IS NULL OR smoker NOT IN ('current')",
+	    p_q8, 1 },
+	{ "SELECT count(age), count(sex), count(diagnosis), count() FROM "
+	  "patients WHERE age < 20.5 OR age > 99.5",
+	    p_q9, 1 },
+	{ "SELECT count() FROM patients WHERE age = 42 OR age != 43 AND "
+	  "age <= 10",
+	    p_q10, 1 },
+	{ "SELECT count(), count(admitted) FROM patients WHERE diagnosis = "
+	  "'I10' OR admitted BETWEEN '2005-01-01' AND '2006-12-31'",
+	    p_q11, 1 },
+	{ "SELECT count() FROM patients WHERE age NOT BETWEEN 20 AND 80 AND "
+	  "diagnosis NOT LIKE 'E%';",
+	    p_q12, 1 },
+	{ "SELECT histogram(lab, -50, 50, 7), table(region, smoker) FROM "
+	  "patients GROUP BY sex, smoker",
+	    p_all, 6 },
+	{ "SELECT count(), count(bmi), mean(bmi) FROM patients WHERE age IS "
+	  "NULL",
+	    p_q14, 1 },
+	{ "SELECT sum(lab), mean(lab), var(lab) FROM patients WHERE lab > "
+	  "-10.5 AND lab <= 20.25",
+	    p_q15, 1 },
+	{ "SELECT count(), mean(bmi) FROM patients WHERE NOT (sex = 'F' OR "
+	  "age > 60)",
+	    p_q16, 1 },
+	{ "SELECT count() FROM patients WHERE admitted IN ('2001-02-03', "
+	  "'2010-10-10') OR admitted < '2001-01-01'",
+	    p_q17, 1 },
+	{ "SELECT count(), mean(age), var(bmi) FROM patients GROUP BY sex, "
+	  "smoker, region",
+	    p_all, 24 },
+	{ "SELECT sum(big), var(big) FROM patients WHERE (ward LIKE 'w1%' OR "
+	  "ward = 'w999') AND big IS NOT NULL",
+	    p_q18, 1 },
+	{ "SELECT mean(age), var(age), sd(age), sum(age) FROM patients "
+	  "WHERE age > 118 GROUP BY smoker",
+	    p_q19, 3 },
+};
+
+static void
+test_queries(void)
+{
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(QUERIES) / sizeof(QUERIES[0]); i++) {
+		mcn_query *q = NULL;
+		struct mcn_query_result *r = run3(QUERIES[i].text, &LIM, &q);
+		if (r == NULL) {
+			fprintf(stderr, "  query %zu failed\n", i);
+			continue;
+		}
+		unsigned long f0 = mcnt_failures;
+		CHECK(r->ngroups == QUERIES[i].ngroups);
+		CHECK(r->nsites == NSITES);
+		CHECK(r->noutputs == mcn_query_naggs(q));
+		for (size_t o = 0; o < r->noutputs; o++) {
+			check_output(r, o, QUERIES[i].pred);
+		}
+		if (mcnt_failures != f0) {
+			fprintf(stderr, "  in query %zu: %s\n", i,
+			    QUERIES[i].text);
+		}
+		mcn_query_result_free(r);
+		mcn_query_free(q);
+	}
+}
+
+/* Names, group order and the notes. */
+static void
+test_names_groups(void)
+{
+	mcn_query *q = NULL;
+	struct mcn_query_result *r;
+
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+	r = run3("SELECT count(*), count(age), mean(bmi) AS avg_bmi, "
+	         "histogram(bmi, 10.0, +40.50, 3), table(sex,smoker), "
+	         "table(region) FROM patients GROUP BY smoker, sex",
+	    &LIM, &q);
+	if (r == NULL) {
+		return;
+	}
+	static const char *const names[] = { "count()", "count(age)", "avg_bmi",
+		"histogram(bmi,10,40.5,3)", "table(sex,smoker)",
+		"table(region)" };
+	CHECK(r->noutputs == 6);
+	for (size_t i = 0; i < 6 && i < r->noutputs; i++) {
+		CHECK(strcmp(r->outputs[i].name, names[i]) == 0);
+	}
+	CHECK(r->outputs[0].kind == MCN_QUERY_COUNT);
+	CHECK(r->outputs[0].column == NULL);
+	CHECK(r->outputs[1].kind == MCN_QUERY_COUNT_X);
+	CHECK(r->outputs[2].kind == MCN_QUERY_MEAN);
+	CHECK(strcmp(r->outputs[2].column, "bmi") == 0);
+	CHECK(strcmp(r->outputs[4].column2, "smoker") == 0);
+	CHECK(r->outputs[3].bins == 3 && r->outputs[3].lo == 10.0 &&
+	    r->outputs[3].hi == 40.5);
+	CHECK(r->outputs[3].edges[1] == 20.166666666666668 ||
+	    fabs(r->outputs[3].edges[1] - 20.1666666666667) < 1e-9);
+	/* groups: smoker outermost, sex inner */
+	CHECK(r->ngroups == 6 && r->ngroup_cols == 2);
+	CHECK(strcmp(r->group_cols[0], "smoker") == 0);
+	CHECK(strcmp(r->group_levels[0], "never") == 0 &&
+	    strcmp(r->group_levels[1], "F") == 0);
+	CHECK(strcmp(r->group_levels[2], "never") == 0 &&
+	    strcmp(r->group_levels[3], "M") == 0);
+	CHECK(strcmp(r->group_levels[10], "current") == 0 &&
+	    strcmp(r->group_levels[11], "M") == 0);
+	for (size_t o = 0; o < r->noutputs; o++) {
+		check_output(r, o, p_all);
+	}
+	/* introspection */
+	CHECK(mcn_query_ncolumns(q) == 5); /* age bmi sex smoker region */
+	CHECK(strcmp(mcn_query_column(q, 0)->name, "age") == 0);
+	CHECK(strcmp(mcn_query_column(q, 4)->name, "region") == 0);
+	const char *nm = NULL;
+	CHECK(mcn_query_agg(q, 2, &nm) == MCN_QUERY_MEAN &&
+	    strcmp(nm, "avg_bmi") == 0);
+	CHECK(mcn_query_ngroups(q) == 6);
+	CHECK(!mcn_query_has_where(q));
+	int found = 0;
+	for (size_t i = 0; i < r->nnotes; i++) {
+		found |= strstr(r->notes[i], "GROUP BY") != NULL;
+	}
+	CHECK(found);
+	mcn_query_result_free(r);
+	mcn_query_free(q);
+}
+
+/* Plain text and JSON renderings. */
+static void
+test_print_json(void)
+{
+	mcn_query *q = NULL;
+	struct mcn_query_result *r;
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+	r = run3("SELECT count(), sum(bmi), mean(age), var(age), "
+	         "histogram(age, 0, 120, 4), table(sex, smoker), table(region) "
+	         "FROM patients WHERE age > 118 OR age < 3 GROUP BY sex",
+	    &LIM, &q);
+	if (r == NULL) {
+		return;
+	}
+	FILE *f = open_memstream(&buf, &len);
+	mcn_query_result_print(r, f);
+	fclose(f);
+	CHECK(strstr(buf, "count()") != NULL);
+	CHECK(strstr(buf, "sum(bmi)") != NULL);
+	CHECK(strstr(buf, "[0, 30)") != NULL);
+	CHECK(strstr(buf, ">= 120") != NULL);
+	CHECK(strstr(buf, "[sex=M]") != NULL);
+	CHECK(strstr(buf, "chi-square") != NULL);
+	CHECK(strstr(buf, "notes:") != NULL);
+	CHECK(strstr(buf, r->outputs[1].cells[0].exact) != NULL);
+	if (getenv("MCNT_VERBOSE") != NULL) {
+		fputs(buf, stderr);
+	}
+	free(buf);
+
+	json_t *j = mcn_query_result_json(r);
+	CHECK(j != NULL);
+	if (j != NULL) {
+		json_t *res = json_object_get(j, "results");
+		CHECK(
+		    json_integer_value(json_object_get(j, "sites")) == NSITES);
+		CHECK(json_array_size(res) == 7);
+		json_t *o0 = json_array_get(res, 0);
+		CHECK(strcmp(json_string_value(json_object_get(o0, "name")),
+		          "count()") == 0);
+		CHECK(json_is_null(json_object_get(o0, "column")));
+		json_t *g1 = json_array_get(json_object_get(o0, "groups"), 1);
+		CHECK(strcmp(json_string_value(json_object_get(
+		                 json_object_get(g1, "group"), "sex")),
+		          "M") == 0);
+		CHECK(json_integer_value(json_object_get(g1, "value")) ==
+		    r->outputs[0].cells[1].n);
+		json_t *o2 = json_array_get(res, 2);
+		CHECK(
+		    strcmp(json_string_value(json_object_get(o2, "aggregate")),
+		        "mean") == 0);
+		CHECK(strcmp(json_string_value(json_object_get(o2, "column")),
+		          "age") == 0);
+		json_t *v2 = json_object_get(
+		    json_array_get(json_object_get(o2, "groups"), 0), "value");
+		CHECK(json_is_real(v2) &&
+		    json_real_value(v2) == r->outputs[2].cells[0].value);
+		json_t *h = json_object_get(
+		    json_array_get(
+		        json_object_get(json_array_get(res, 4), "groups"), 0),
+		    "value");
+		CHECK(json_array_size(json_object_get(h, "edges")) == 5);
+		CHECK(json_array_size(json_object_get(h, "counts")) == 4);
+		CHECK(json_integer_value(json_object_get(h, "above")) ==
+		    r->outputs[4].cells[0].counts[5]);
+		json_t *t = json_object_get(
+		    json_array_get(
+		        json_object_get(json_array_get(res, 5), "groups"), 0),
+		    "value");
+		CHECK(json_array_size(json_object_get(t, "rows")) == 2);
+		CHECK(json_array_size(json_object_get(t, "cols")) == 3);
+		CHECK(json_integer_value(json_array_get(
+		          json_array_get(json_object_get(t, "counts"), 1),
+		          2)) == r->outputs[5].cells[0].counts[5]);
+		json_t *cs = json_object_get(t, "chi_square");
+		CHECK(json_is_null(cs) ||
+		    json_is_real(json_object_get(cs, "p_value")));
+		json_t *t1 = json_object_get(
+		    json_array_get(
+		        json_object_get(json_array_get(res, 6), "groups"), 0),
+		    "value");
+		CHECK(json_array_size(json_object_get(t1, "rows")) == 4);
+		char *s = json_dumps(j, JSON_COMPACT);
+		CHECK(s != NULL && strstr(s, "\"notes\"") != NULL);
+		free(s);
+		json_decref(j);
+	}
+	mcn_query_result_free(r);
+	mcn_query_free(q);
+}
+
+/* ---------------------------------------------------------------- */
+/* layouts and limbs */
+
+static void
+test_layout(void)
+{
+	mcn_query *a = NULL, *b = NULL;
+	char err[512];
+	const char *text =
+	    "SELECT count(), mean(age), var(bmi), "
+	    "histogram(age, 0, 100, 10), table(sex, smoker), sum(lab) FROM "
+	    "patients WHERE age > 10 GROUP BY region";
+
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+	REQUIRE_OK(mcn_query_compile(&a, text, g_dict, &LIM, err, sizeof(err)));
+	REQUIRE_OK(mcn_query_compile(&b,
+	    "select count( ) , mean ( age ),var("
+	    "bmi),histogram(age,0.0,100,10),table(sex,smoker),sum(lab) from "
+	    "patients where age>10 group by region",
+	    g_dict, &LIM, err, sizeof(err)));
+	const mcn_agg_layout *la = mcn_query_layout(a),
+	                     *lb = mcn_query_layout(b);
+	CHECK(la->nfields == lb->nfields && la->nvalues == lb->nvalues);
+	CHECK(la->nfields > 0 &&
+	    memcmp(la->fields, lb->fields, la->nfields * sizeof(*la->fields)) ==
+	        0);
+	/* per group: 1 + (n, S1) + (n, S1, S2) + 12 + 6 + (n, S1) */
+	CHECK(la->nvalues == 4 * (1 + 2 + 3 + 12 + 6 + 2));
+	size_t tot = 0;
+	for (size_t i = 0; i < la->nfields; i++) {
+		tot += la->fields[i].count;
+		if (i > 0) {
+			CHECK(la->fields[i].lo != la->fields[i - 1].lo ||
+			    la->fields[i].hi != la->fields[i - 1].hi);
+		}
+	}
+	CHECK(tot == la->nvalues);
+	/* first group: count, then n_age [0,R], S1_age [0, 120 R] */
+	CHECK(la->fields[0].count == 2 && la->fields[0].lo == 0 &&
+	    la->fields[0].hi == (int64_t)R_LIMIT);
+	CHECK(la->fields[1].count == 1 && la->fields[1].lo == 0 &&
+	    la->fields[1].hi == 120LL * R_LIMIT);
+	/* then n_bmi, S1_bmi [0, 800 R], S2_bmi [0, 640000 R] */
+	CHECK(la->fields[2].count == 1 && la->fields[2].hi == (int64_t)R_LIMIT);
+	CHECK(la->fields[3].count == 1 && la->fields[3].hi == 800LL * R_LIMIT);
+	CHECK(
+	    la->fields[4].count == 1 && la->fields[4].hi == 640000LL * R_LIMIT);
+	/* 12 bins + 6 cells + n_lab: one run of counts */
+	CHECK(la->fields[5].count == 19 && la->fields[5].lo == 0 &&
+	    la->fields[5].hi == (int64_t)R_LIMIT);
+	/* S1_lab [-50000 R, 50000 R] */
+	CHECK(la->fields[6].count == 1 &&
+	    la->fields[6].lo == -50000LL * R_LIMIT &&
+	    la->fields[6].hi == 50000LL * R_LIMIT);
+
+	mcn_agg_layout cp;
+	REQUIRE_OK(mcn_query_layout_copy(&cp, a));
+	CHECK(cp.nfields == la->nfields && cp.nvalues == la->nvalues &&
+	    memcmp(cp.fields, la->fields, cp.nfields * sizeof(*cp.fields)) ==
+	        0);
+	mcn_free(cp.fields, cp.nfields * sizeof(*cp.fields));
+	mcn_query_free(a);
+	mcn_query_free(b);
+
+	/* count() alone: one slot; the scan is a plain count(*) */
+	REQUIRE_OK(mcn_query_compile(&a, "SELECT count() FROM patients", g_dict,
+	    &LIM, err, sizeof(err)));
+	la = mcn_query_layout(a);
+	CHECK(la->nfields == 1 && la->nvalues == 1 &&
+	    la->fields[0].count == 1 && la->fields[0].lo == 0 &&
+	    la->fields[0].hi == (int64_t)R_LIMIT);
+	int64_t v = -1;
+	CHECK_OK(mcn_query_local(a, g_site[0], &v, err, sizeof(err)));
+	CHECK_U64_EQ(v, g_site_rows[0]);
+	mcn_query_free(a);
+}
+
+static void
+test_limbs(void)
+{
+	mcn_query *q = NULL;
+	char err[512];
+	const int64_t R = R_LIMIT, M40 = (1LL << 40) - 1;
+
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+	/* |X| <= 2^53: S1 bound R 2^53 ~ 2^76 and S2 bound R 2^106 exceed
+	 * 2^62 / N: S1 takes 2 limbs (top in [-R 2^13, R 2^13]), S2 takes 3
+	 * (top in [0, R 2^26]). */
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT sum(big), var(big) FROM "
+	    "patients",
+	    g_dict, &LIM, err, sizeof(err)));
+	const mcn_agg_layout *L = mcn_query_layout(q);
+	CHECK(L->nvalues == 6);
+	CHECK(L->nfields == 5);
+	if (L->nfields == 5) {
+		CHECK(L->fields[0].count == 1 && L->fields[0].lo == 0 &&
+		    L->fields[0].hi == R);
+		CHECK(L->fields[1].count == 1 && L->fields[1].lo == 0 &&
+		    L->fields[1].hi == M40);
+		CHECK(L->fields[2].count == 1 && L->fields[2].lo == -R * 8192 &&
+		    L->fields[2].hi == R * 8192);
+		CHECK(L->fields[3].count == 2 && L->fields[3].lo == 0 &&
+		    L->fields[3].hi == M40);
+		CHECK(L->fields[4].count == 1 && L->fields[4].lo == 0 &&
+		    L->fields[4].hi == R << 26);
+	}
+	/* one site's vector: the limbs are its exact sums */
+	int64_t v[6];
+	__int128 s1 = 0;
+	unsigned __int128 s2 = 0;
+	int64_t n = 0;
+	CHECK_OK(mcn_query_local(q, g_site[0], v, err, sizeof(err)));
+	for (size_t i = 0; i < g_site_rows[0]; i++) {
+		if (g_rows[i].has_big) {
+			n++;
+			s1 += g_rows[i].big;
+			s2 += (unsigned __int128)((__int128)g_rows[i].big *
+			    g_rows[i].big);
+		}
+	}
+	CHECK(v[0] == n);
+	CHECK(v[1] >= 0 && v[1] <= M40);
+	CHECK((__int128)v[1] + ((__int128)v[2] << 40) == s1);
+	unsigned __int128 r2 =
+	    (unsigned __int128)v[3] + ((unsigned __int128)v[4] << 40);
+	CHECK(v[5] > 0); /* S2 ~ 2^106 * n: its top limb is in use */
+	/* S2 may exceed 2^128 only with > 4 rows at 2^62; here it fits */
+	r2 += (unsigned __int128)v[5] << 80;
+	CHECK(r2 == s2);
+	mcn_query_free(q);
+
+	/* pooled: exact sums and variance through the limbs, in
+	 * test_queries; here once more with few sites so that S1 is one slot */
+	mcn_query_limits small = { 1000, 3 };
+	REQUIRE_OK(mcn_query_compile(&q, "SELECT sum(age) FROM patients",
+	    g_dict, &small, err, sizeof(err)));
+	L = mcn_query_layout(q);
+	CHECK(L->nvalues == 2 && L->nfields == 2 && L->fields[1].hi == 120000);
+	mcn_query_free(q);
+}
+
+/* ---------------------------------------------------------------- */
+/* local evaluation: refusals and data checks */
+
+static void
+test_local_errors(void)
+{
+	mcn_query *q = NULL;
+	mcn_query_limits small = { 100, 3 };
+	char err[512];
+	int64_t v[64];
+
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+	/* more rows than max_rows_per_site */
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT count(), mean(age) FROM "
+	    "patients",
+	    g_dict, &small, err, sizeof(err)));
+	memset(v, 0x55, sizeof(v));
+	CHECK_ERR(mcn_query_local(q, g_site[0], v, err, sizeof(err)),
+	    MCN_EREFUSED);
+	CHECK(strstr(err, "more rows than") != NULL);
+	CHECK(v[0] == 0 && v[1] == 0 && v[2] == 0);
+	mcn_query_free(q);
+
+	/* values that break the dictionary */
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT mean(age) FROM patients "
+	    "GROUP BY sex",
+	    g_dict, &LIM, err, sizeof(err)));
+	sqlite3 *db = db_new();
+	CHECK(sqlite3_exec(db,
+	          "INSERT INTO patients (age, sex) VALUES "
+	          "(30, 'F'), (200, 'M')",
+	          NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_ERR(mcn_query_local(q, db, v, err, sizeof(err)), MCN_EDATA);
+	CHECK(strstr(err, "'age'") != NULL && strstr(err, "range") != NULL);
+	CHECK(strstr(err, "200") == NULL);
+	CHECK(v[0] == 0 && v[1] == 0);
+	CHECK(sqlite3_exec(db,
+	          "UPDATE patients SET age = 40 WHERE age = 200;"
+	          " UPDATE patients SET sex = 'X' WHERE sex = 'M'",
+	          NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_ERR(mcn_query_local(q, db, v, err, sizeof(err)), MCN_EDATA);
+	CHECK(strstr(err, "'sex'") != NULL && strstr(err, "level") != NULL);
+	CHECK(sqlite3_exec(db,
+	          "UPDATE patients SET sex = 'M' WHERE sex = 'X';"
+	          " UPDATE patients SET age = 'abc' WHERE age = 40",
+	          NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_ERR(mcn_query_local(q, db, v, err, sizeof(err)), MCN_EDATA);
+	CHECK(strstr(err, "non-numeric") != NULL);
+	CHECK(sqlite3_exec(db,
+	          "UPDATE patients SET age = 40 WHERE age = "
+	          "'abc'",
+	          NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_OK(mcn_query_local(q, db, v, err, sizeof(err)));
+	/* groups F, M: n, S1 each */
+	CHECK(v[0] == 1 && v[1] == 30 && v[2] == 1 && v[3] == 40);
+	sqlite3_close(db);
+
+	/* no such table / column */
+	db = NULL;
+	CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
+	CHECK_ERR(mcn_query_local(q, db, v, err, sizeof(err)), MCN_EDATA);
+	CHECK(strstr(err, "patients") != NULL);
+	CHECK(sqlite3_exec(db, "CREATE TABLE patients (age INTEGER)", NULL,
+	          NULL, NULL) == SQLITE_OK);
+	CHECK_ERR(mcn_query_local(q, db, v, err, sizeof(err)), MCN_EDATA);
+	CHECK(strstr(err, "sex") != NULL);
+	sqlite3_close(db);
+	mcn_query_free(q);
+}
+
+/* ---------------------------------------------------------------- */
+/* compile errors */
+
+static const struct {
+	const char *text;
+	mcn_err code;
+	const char *msg;
+} ERRORS[] = {
+	{ "", MCN_EQUERY,
+	    "syntax error at position 1 (near end of query): "
+	    "expected SELECT" },
+	{ "SELECT", MCN_EQUERY,
+	    "syntax error at position 7 (near end of "
+	    "query): expected an aggregate" },
+	{ "SELECT age FROM patients", MCN_EQUERY,
+	    "syntax error at position "
+	    "8 (near 'age'): expected an aggregate" },
+	{ "SELECT max(age) FROM patients", MCN_EQUERY,
+	    "position 8 (near "
+	    "'max')" },
+	{ "SELECT count( FROM patients", MCN_EQUERY,
+	    "syntax error at "
+	    "position 15 (near 'FROM'): expected a column name, '*' or ')'" },
+	{ "SELECT count() patients", MCN_EQUERY,
+	    "position 16 (near "
+	    "'patients'): expected ',' or FROM" },
+	{ "SELECT count() FROM patients WHERE", MCN_EQUERY,
+	    "position 35 "
+	    "(near end of query): expected a column name, NOT or '('" },
+	{ "SELECT count() FROM patients WHERE age > 1 extra", MCN_EQUERY,
+	    "position 44 (near 'extra'): expected AND, OR, GROUP BY or end of "
+	    "query" },
+	{ "SELECT count() FROM patients WHERE age @ 1", MCN_EQUERY,
+	    "position 40 (near '@'): unexpected character" },
+	{ "SELECT count() FROM patients WHERE diagnosis = 'E11", MCN_EQUERY,
+	    "position 48: unterminated string" },
+	{ "SELECT count() FROM patients WHERE age 1", MCN_EQUERY,
+	    "position 40 (near '1'): expected a comparison operator" },
+	{ "SELECT count() FROM patients WHERE age NOT 1", MCN_EQUERY,
+	    "expected BETWEEN, IN or LIKE after NOT" },
+	{ "SELECT count() FROM patients WHERE age BETWEEN 1 OR 2", MCN_EQUERY,
+	    "position 50 (near 'OR'): expected AND (of BETWEEN)" },
+	{ "SELECT count() FROM patients WHERE (age > 1", MCN_EQUERY,
+	    "position 44 (near end of query): expected ')', AND or OR" },
+	{ "SELECT count() FROM patients GROUP sex", MCN_EQUERY,
+	    "position 36 (near 'sex'): expected BY" },
+	{ "SELECT count() FROM patients GROUP BY sex smoker", MCN_EQUERY,
+	    "position 43 (near 'smoker'): expected ',' or end of query" },
+	{ "SELECT count() AS FROM patients", MCN_EQUERY,
+	    "expected an output name after AS" },
+	{ "SELECT mean(agee) FROM patients", MCN_EQUERY,
+	    "unknown column 'agee' at position 13" },
+	{ "SELECT mean(AGE) FROM patients", MCN_EQUERY,
+	    "unknown column 'AGE' at position 13 (column names are "
+	    "lower-case)" },
+	{ "SELECT count() FROM people", MCN_EQUERY,
+	    "unknown table 'people' at position 21 (the dictionary's table is "
+	    "'patients')" },
+	{ "SELECT mean(sex) FROM patients", MCN_EQUERY,
+	    "mean needs an integer or real column; 'sex' (position 13) is "
+	    "categorical" },
+	{ "SELECT histogram(diagnosis, 0, 1, 2) FROM patients", MCN_EQUERY,
+	    "histogram needs an integer or real column" },
+	{ "SELECT count() FROM patients WHERE sex = 'Q'", MCN_EQUERY,
+	    "'Q' is not a level of column 'sex' (levels: F, M)" },
+	{ "SELECT count() FROM patients WHERE smoker IN ('never', 'Never')",
+	    MCN_EQUERY,
+	    "'Never' is not a level of column 'smoker' (levels: "
+	    "never, former, current)" },
+	{ "SELECT count() FROM patients WHERE age = 'x'", MCN_EQUERY,
+	    "column 'age' is integer: expected a number at position 42" },
+	{ "SELECT count() FROM patients WHERE age = 12.5", MCN_EQUERY,
+	    "the number at position 42 is not an integer" },
+	{ "SELECT count() FROM patients WHERE age IN (1, 2.5)", MCN_EQUERY,
+	    "the number at position 47 is not an integer" },
+	{ "SELECT count() FROM patients WHERE sex = 1", MCN_EQUERY,
+	    "column 'sex' is categorical: expected a quoted level" },
+	{ "SELECT count() FROM patients WHERE bmi > 'a'", MCN_EQUERY,
+	    "column 'bmi' is real: expected a number" },
+	{ "SELECT count() FROM patients WHERE sex < 'F'", MCN_EQUERY,
+	    "operator '<' cannot be used with categorical column 'sex'" },
+	{ "SELECT count() FROM patients WHERE sex BETWEEN 'F' AND 'M'",
+	    MCN_EQUERY, "operator 'BETWEEN' cannot be used with categorical" },
+	{ "SELECT count() FROM patients WHERE admitted = '2020-02-30'",
+	    MCN_EQUERY,
+	    "column 'admitted' is a date: expected 'YYYY-MM-DD' at "
+	    "position 47" },
+	{ "SELECT count() FROM patients WHERE admitted < 2020", MCN_EQUERY,
+	    "expected 'YYYY-MM-DD'" },
+	{ "SELECT count() FROM patients WHERE diagnosis = 11", MCN_EQUERY,
+	    "column 'diagnosis' is a code: expected a quoted string" },
+	{ "SELECT count() FROM patients WHERE age LIKE '1%'", MCN_EQUERY,
+	    "LIKE needs a code or categorical column; 'age' is integer" },
+	{ "SELECT count() FROM patients WHERE diagnosis LIKE 'E1_%'",
+	    MCN_EQUERY,
+	    "LIKE pattern at position 51 must be literal characters"
+	    " followed by one trailing '%'" },
+	{ "SELECT count() FROM patients WHERE diagnosis LIKE 'E%1'", MCN_EQUERY,
+	    "LIKE pattern at position 51" },
+	{ "SELECT count() FROM patients WHERE diagnosis LIKE 'E11'", MCN_EQUERY,
+	    "LIKE pattern at position 51" },
+	{ "SELECT count() FROM patients WHERE diagnosis LIKE E", MCN_EQUERY,
+	    "position 51 (near 'E'): expected a quoted pattern" },
+	{ "SELECT histogram(age, 10, 0, 5) FROM patients", MCN_EQUERY,
+	    "histogram lower bound (position 23) must be less than its upper "
+	    "bound" },
+	{ "SELECT histogram(age, 1, 1.0, 5) FROM patients", MCN_EQUERY,
+	    "must be less than its upper bound" },
+	{ "SELECT histogram(age, 0, 10, 0) FROM patients", MCN_EQUERY,
+	    "histogram bins at position 30 must be an integer from 1 to 1000" },
+	{ "SELECT histogram(age, 0, 10, 1001) FROM patients", MCN_EQUERY,
+	    "must be an integer from 1 to 1000" },
+	{ "SELECT histogram(age, 0, 10, 2.5) FROM patients", MCN_EQUERY,
+	    "must be an integer from 1 to 1000" },
+	{ "SELECT histogram(age, 0.0000000001, 10, 2) FROM patients",
+	    MCN_EQUERY, "histogram bound at position 23 has too many digits" },
+	{ "SELECT histogram(age, 0, 10) FROM patients", MCN_EQUERY,
+	    "position 28 (near ')'): expected ','" },
+	{ "SELECT histogram(age, 'a', 10, 2) FROM patients", MCN_EQUERY,
+	    "expected a number (histogram lower bound)" },
+	{ "SELECT count() FROM patients GROUP BY age", MCN_EQUERY,
+	    "GROUP BY column 'age' (position 39) is integer; only categorical "
+	    "columns can be grouped on" },
+	{ "SELECT count() FROM patients GROUP BY sex, sex", MCN_EQUERY,
+	    "GROUP BY column 'sex' given twice (position 44)" },
+	{ "SELECT count() FROM patients GROUP BY ward, region, smoker",
+	    MCN_EQUERY, "GROUP BY gives more than 10000 groups (position 53)" },
+	{ "SELECT count() FROM patients GROUP BY sex, smoker, region, ward",
+	    MCN_EQUERY, "GROUP BY takes at most 3 columns (position 60)" },
+	{ "SELECT mean(age), count(), mean(age) FROM patients", MCN_EQUERY,
+	    "duplicate output name 'mean(age)' (outputs 1 and 3" },
+	{ "SELECT count() AS x, mean(age) AS x FROM patients", MCN_EQUERY,
+	    "duplicate output name 'x'" },
+	{ "SELECT count(*), count() FROM patients", MCN_EQUERY,
+	    "duplicate output name 'count()'" },
+	{ "SELECT table(age) FROM patients", MCN_EQUERY,
+	    "table needs categorical columns; 'age' is integer" },
+	{ "SELECT table(sex, sex) FROM patients", MCN_EQUERY,
+	    "table needs two different columns (position 19)" },
+	{ "SELECT table(ward, region) FROM patients GROUP BY ward, smoker",
+	    MCN_EQUERY,
+	    "query needs 12000000 values, more than the limit of "
+	    "1048576" },
+	{ "SELECT histogram(age, 0, 1, 1000), histogram(bmi, 10, 11, 1000), "
+	  "histogram(lab, 0, 1, 1000) FROM patients GROUP BY ward",
+	    MCN_EQUERY, "query needs 3006000 values" },
+};
+
+static void
+test_errors(void)
+{
+	mcn_query *q = NULL;
+	char err[512];
+
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(ERRORS) / sizeof(ERRORS[0]); i++) {
+		memset(err, 0, sizeof(err));
+		mcn_err rv = mcn_query_compile(&q, ERRORS[i].text, g_dict, &LIM,
+		    err, sizeof(err));
+		CHECK_ERR(rv, ERRORS[i].code);
+		CHECK(q == NULL);
+		CHECK(strstr(err, ERRORS[i].msg) != NULL);
+		if (rv != ERRORS[i].code ||
+		    strstr(err, ERRORS[i].msg) == NULL) {
+			fprintf(stderr,
+			    "  query: %s\n  got:   %s\n  want:  %s\n",
+			    ERRORS[i].text, err, ERRORS[i].msg);
+		}
+		mcn_query_free(q);
+		q = NULL;
+	}
+
+	/* generated texts: limits on size, nesting, IN lists, conditions */
+	size_t cap = MCN_QUERY_MAX_TEXT + 64;
+	char *t = malloc(cap);
+	size_t k;
+
+	memset(t, ' ', cap);
+	memcpy(t, "SELECT count() FROM patients", 28);
+	t[MCN_QUERY_MAX_TEXT + 1] = '\0';
+	CHECK_ERR(mcn_query_compile(&q, t, g_dict, &LIM, err, sizeof(err)),
+	    MCN_EQUERY);
+	CHECK(strstr(err, "longer than 16384 bytes") != NULL);
+	t[MCN_QUERY_MAX_TEXT] = '\0'; /* exactly at the limit: fine */
+	CHECK_OK(mcn_query_compile(&q, t, g_dict, &LIM, err, sizeof(err)));
+	mcn_query_free(q);
+	q = NULL;
+
+	k = (size_t)snprintf(t, cap, "SELECT count() FROM patients WHERE ");
+	for (int i = 0; i < 70; i++)
+		t[k++] = '(';
+	snprintf(t + k, cap - k, "age > 1");
+	CHECK_ERR(mcn_query_compile(&q, t, g_dict, &LIM, err, sizeof(err)),
+	    MCN_EQUERY);
+	CHECK(strstr(err, "nested too deeply at position") != NULL);
+
+	k = (size_t)snprintf(t, cap, "SELECT count() FROM patients WHERE ");
+	for (int i = 0; i < 70; i++)
+		k += (size_t)snprintf(t + k, cap - k, "NOT ");
+	snprintf(t + k, cap - k, "age > 1");
+	CHECK_ERR(mcn_query_compile(&q, t, g_dict, &LIM, err, sizeof(err)),
+	    MCN_EQUERY);
+	CHECK(strstr(err, "nested too deeply") != NULL);
+
+	k = (size_t)snprintf(t, cap,
+	    "SELECT count() FROM patients WHERE "
+	    "age IN (0");
+	for (int i = 1; i <= 1000; i++)
+		k += (size_t)snprintf(t + k, cap - k, ",%d", i % 10);
+	snprintf(t + k, cap - k, ")");
+	CHECK_ERR(mcn_query_compile(&q, t, g_dict, &LIM, err, sizeof(err)),
+	    MCN_EQUERY);
+	CHECK(strstr(err, "too many values in the IN list") != NULL);
+
+	k = (size_t)snprintf(t, cap,
+	    "SELECT count() FROM patients WHERE "
+	    "age > 0");
+	for (int i = 0; i < 256; i++)
+		k += (size_t)snprintf(t + k, cap - k, " OR age=%d", i % 100);
+	CHECK_ERR(mcn_query_compile(&q, t, g_dict, &LIM, err, sizeof(err)),
+	    MCN_EQUERY);
+	CHECK(strstr(err, "too many conditions in WHERE (more than 256)") !=
+	    NULL);
+
+	k = (size_t)snprintf(t, cap, "SELECT count()");
+	for (int i = 0; i < 100; i++)
+		k += (size_t)snprintf(t + k, cap - k, ", count() AS c%d", i);
+	snprintf(t + k, cap - k, " FROM patients");
+	CHECK_ERR(mcn_query_compile(&q, t, g_dict, &LIM, err, sizeof(err)),
+	    MCN_EQUERY);
+	CHECK(strstr(err, "more than 100 outputs") != NULL);
+
+	/* a 64-character alias is one too many */
+	k = (size_t)snprintf(t, cap, "SELECT count() AS ");
+	for (int i = 0; i < 64; i++)
+		t[k++] = 'a';
+	snprintf(t + k, cap - k, " FROM patients");
+	CHECK_ERR(mcn_query_compile(&q, t, g_dict, &LIM, err, sizeof(err)),
+	    MCN_EQUERY);
+	CHECK(strstr(err, "longer than 63 characters") != NULL);
+	free(t);
+
+	/* limits */
+	mcn_query_limits bad = { 0, 3 };
+	CHECK_ERR(mcn_query_compile(&q, "SELECT count() FROM patients", g_dict,
+	              &bad, err, sizeof(err)),
+	    MCN_EINVAL);
+	bad.max_rows_per_site = (UINT64_C(1) << 40) + 1;
+	CHECK_ERR(mcn_query_compile(&q, "SELECT count() FROM patients", g_dict,
+	              &bad, err, sizeof(err)),
+	    MCN_EINVAL);
+	bad.max_rows_per_site = 10;
+	bad.nsites = 0;
+	CHECK_ERR(mcn_query_compile(&q, "SELECT count() FROM patients", g_dict,
+	              &bad, err, sizeof(err)),
+	    MCN_EINVAL);
+	bad.nsites = MCN_AGG_MAX_NODES + 1;
+	CHECK_ERR(mcn_query_compile(&q, "SELECT count() FROM patients", g_dict,
+	              &bad, err, sizeof(err)),
+	    MCN_EINVAL);
+	CHECK(q == NULL);
+	/* a NULL message buffer is allowed */
+	CHECK_ERR(mcn_query_compile(&q, "SELECT", g_dict, &LIM, NULL, 0),
+	    MCN_EQUERY);
+}
+
+/* mcn_query_result's own checks. */
+static void
+test_result_errors(void)
+{
+	mcn_query *q = NULL;
+	struct mcn_query_result *r = NULL;
+	char err[256];
+	mpz_t s[3];
+
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT count(), mean(age) FROM "
+	    "patients",
+	    g_dict, &LIM, err, sizeof(err)));
+	for (int i = 0; i < 3; i++)
+		mpz_init_set_ui(s[i], 5);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 2, 3), MCN_EINVAL);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 0), MCN_EINVAL);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 4), MCN_EINVAL);
+	mpz_set_si(s[0], -1);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 3), MCN_ERANGE);
+	mpz_set_ui(s[0], 3 * (unsigned long)R_LIMIT + 1);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 3), MCN_ERANGE);
+	CHECK(r == NULL);
+	/* n = 0: mean is null */
+	mpz_set_ui(s[0], 7);
+	mpz_set_ui(s[1], 0);
+	mpz_set_ui(s[2], 0);
+	REQUIRE_OK(mcn_query_result(&r, q, (const mpz_t *)s, 3, 2));
+	CHECK(r->nsites == 2);
+	CHECK(r->outputs[0].cells[0].n == 7);
+	CHECK(
+	    r->outputs[1].cells[0].null == 1 && r->outputs[1].cells[0].n == 0);
+	json_t *j = mcn_query_result_json(r);
+	json_t *v = json_object_get(
+	    json_array_get(
+	        json_object_get(
+	            json_array_get(json_object_get(j, "results"), 1), "groups"),
+	        0),
+	    "value");
+	CHECK(json_is_null(v));
+	json_decref(j);
+	mcn_query_result_free(r);
+	for (int i = 0; i < 3; i++)
+		mpz_clear(s[i]);
+	mcn_query_free(q);
+}
+
+/* ---------------------------------------------------------------- */
+/* fuzz: random mutations of valid queries never crash and give OK or
+ * MCN_EQUERY; those that compile also evaluate and pool. */
+
+static const char *const FUZZ_TOKENS[] = {
+	"(",
+	")",
+	"'",
+	"''",
+	",",
+	" AND ",
+	" OR ",
+	" NOT ",
+	" IN ",
+	"%",
+	"-",
+	"+",
+	".",
+	"1",
+	"-0.5",
+	"99999999999999999999",
+	"count(",
+	"*",
+	" GROUP BY ",
+	"sex",
+	"age",
+	"'F'",
+	"'E11%'",
+	" BETWEEN ",
+	"=",
+	"<>",
+	"!=",
+	"<=",
+	">",
+	" IS NULL",
+	";",
+	"\x01",
+	"\xc3\xa9",
+	"\"",
+	" LIKE ",
+	" WHERE ",
+	"table(",
+	"histogram(",
+	"ward",
+	"'2010-01-01'",
+};
+
+static void
+test_fuzz(void)
+{
+	mcn_rng *rng;
+	char buf[1024], err[512];
+	unsigned long ok = 0, bad = 0;
+	int iters =
+	    getenv("MCNT_FUZZ_ITERS") ? atoi(getenv("MCNT_FUZZ_ITERS")) : 20000;
+
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+	rng = mcnt_rng(7);
+	for (int it = 0; it < iters; it++) {
+		size_t qi = rnd(rng) % (sizeof(QUERIES) / sizeof(QUERIES[0]));
+		size_t n = strlen(QUERIES[qi].text);
+		memcpy(buf, QUERIES[qi].text, n + 1);
+		int nmut = 1 + (int)(rnd(rng) % 2);
+		if (rnd(rng) % 4 == 0) {
+			/* splice: this query up to a space, another from a
+			 * space (mostly valid, differently combined) */
+			const char *o = QUERIES[rnd(rng) %
+			    (sizeof(QUERIES) / sizeof(QUERIES[0]))]
+			                    .text;
+			const char *sp = strchr(o + rnd(rng) % strlen(o), ' ');
+			size_t at = rnd(rng) % n;
+			while (at > 0 && buf[at] != ' ')
+				at--;
+			if (sp != NULL && at + strlen(sp) + 1 < sizeof(buf)) {
+				memcpy(buf + at, sp, strlen(sp) + 1);
+				n = strlen(buf);
+			}
+			nmut = (int)(rnd(rng) % 2);
+		}
+		for (int m = 0; m < nmut && n > 0; m++) {
+			size_t at = rnd(rng) % n;
+			switch (rnd(rng) % 5) {
+			case 0: /* replace a byte, mostly printable */
+				buf[at] =
+				    (char)(rnd(rng) % 8 ? 32 + rnd(rng) % 95 :
+				                          1 + rnd(rng) % 255);
+				break;
+			case 1: /* delete a span */ {
+				size_t l = 1 + rnd(rng) % 8;
+				if (at + l > n)
+					l = n - at;
+				memmove(buf + at, buf + at + l, n - at - l + 1);
+				n -= l;
+				break;
+			}
+			case 2: /* insert a token */ {
+				const char *tk = FUZZ_TOKENS[rnd(rng) %
+				    (sizeof(FUZZ_TOKENS) /
+				        sizeof(FUZZ_TOKENS[0]))];
+				size_t l = strlen(tk);
+				if (n + l + 1 < sizeof(buf)) {
+					memmove(buf + at + l, buf + at,
+					    n - at + 1);
+					memcpy(buf + at, tk, l);
+					n += l;
+				}
+				break;
+			}
+			case 3: /* truncate */
+				buf[at] = '\0';
+				n = at;
+				break;
+			default: /* duplicate a span */ {
+				size_t l = 1 + rnd(rng) % 16;
+				if (at + l > n)
+					l = n - at;
+				if (n + l + 1 < sizeof(buf)) {
+					memmove(buf + at + l, buf + at,
+					    n - at + 1);
+					n += l;
+				}
+				break;
+			}
+			}
+		}
+		mcn_query *q = NULL;
+		mcn_err rv =
+		    mcn_query_compile(&q, buf, g_dict, &LIM, err, sizeof(err));
+		if (rv != MCN_OK && rv != MCN_EQUERY) {
+			MCNT_FAIL("fuzz: %s -> %d (%s)", buf, (int)rv, err);
+		}
+		if (rv == MCN_EQUERY && err[0] == '\0') {
+			MCNT_FAIL("fuzz: no message for %s", buf);
+		}
+		if (rv != MCN_OK) {
+			bad++;
+			continue;
+		}
+		ok++;
+		const mcn_agg_layout *L = mcn_query_layout(q);
+		int64_t *v = calloc(L->nvalues, sizeof(*v));
+		mcn_err lr = mcn_query_local(q, g_site[it % NSITES], v, err,
+		    sizeof(err));
+		if (lr != MCN_OK) {
+			MCNT_FAIL("fuzz local: %s -> %d (%s)", buf, (int)lr,
+			    err);
+		} else {
+			mpz_t *s = malloc(L->nvalues * sizeof(*s));
+			struct mcn_query_result *r = NULL;
+			for (size_t i = 0; i < L->nvalues; i++)
+				mpz_init_set_si(s[i], v[i]);
+			mcn_err rr = mcn_query_result(&r, q, (const mpz_t *)s,
+			    L->nvalues, 1);
+			if (rr != MCN_OK) {
+				MCNT_FAIL("fuzz result: %s -> %d", buf,
+				    (int)rr);
+			}
+			mcn_query_result_free(r);
+			for (size_t i = 0; i < L->nvalues; i++)
+				mpz_clear(s[i]);
+			free(s);
+		}
+		free(v);
+		mcn_query_free(q);
+	}
+	mcn_rng_free(rng);
+	fprintf(stderr, "  fuzz: %lu compiled, %lu refused\n", ok, bad);
+	CHECK(ok > 0 && bad > 0);
+}
+
+/* Allocation failure at every mcn_alloc of compile and result: a clean
+ * MCN_ENOMEM and no leak (ASan's leak checker). */
+static void
+test_alloc_failures(void)
+{
+	const char *text =
+	    "SELECT count(), mean(age), var(big), "
+	    "histogram(bmi, 10, 80, 7), table(sex, smoker) FROM patients "
+	    "WHERE age > 10 AND diagnosis LIKE 'E1%' GROUP BY region";
+	char err[256];
+	unsigned long n, total;
+	int nomem = 0;
+
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+	mcn_alloc_fail_at(0);
+	mcn_query *q = NULL;
+	CHECK_OK(mcn_query_compile(&q, text, g_dict, &LIM, err, sizeof(err)));
+	mcn_query_free(q);
+	total = mcn_alloc_fail_at(0);
+	for (n = 1; n <= total + 1; n++) {
+		mcn_alloc_fail_at(n);
+		mcn_err rv =
+		    mcn_query_compile(&q, text, g_dict, &LIM, err, sizeof(err));
+		mcn_alloc_fail_at(0);
+		if (rv == MCN_ENOMEM) {
+			nomem++;
+			CHECK(q == NULL);
+		} else {
+			CHECK_OK(rv);
+			mcn_query_free(q);
+		}
+	}
+	CHECK(nomem > 0);
+
+	/* local and result */
+	REQUIRE_OK(mcn_query_compile(&q, text, g_dict, &LIM, err, sizeof(err)));
+	const mcn_agg_layout *L = mcn_query_layout(q);
+	int64_t *v = calloc(L->nvalues, sizeof(*v));
+	mpz_t *s = malloc(L->nvalues * sizeof(*s));
+	mcn_alloc_fail_at(0);
+	CHECK_OK(mcn_query_local(q, g_site[1], v, err, sizeof(err)));
+	total = mcn_alloc_fail_at(0);
+	for (n = 1; n <= total; n++) {
+		mcn_alloc_fail_at(n);
+		mcn_err rv = mcn_query_local(q, g_site[1], v, err, sizeof(err));
+		mcn_alloc_fail_at(0);
+		CHECK(rv == MCN_ENOMEM || rv == MCN_OK);
+	}
+	CHECK_OK(mcn_query_local(q, g_site[1], v, err, sizeof(err)));
+	for (size_t i = 0; i < L->nvalues; i++)
+		mpz_init_set_si(s[i], v[i]);
+	struct mcn_query_result *r = NULL;
+	CHECK_OK(mcn_query_result(&r, q, (const mpz_t *)s, L->nvalues, 1));
+	mcn_query_result_free(r);
+	total = mcn_alloc_fail_at(0);
+	nomem = 0;
+	for (n = 1; n <= total + 1; n++) {
+		r = NULL;
+		mcn_alloc_fail_at(n);
+		mcn_err rv =
+		    mcn_query_result(&r, q, (const mpz_t *)s, L->nvalues, 1);
+		mcn_alloc_fail_at(0);
+		if (rv == MCN_ENOMEM) {
+			nomem++;
+			CHECK(r == NULL);
+		} else {
+			CHECK_OK(rv);
+		}
+		mcn_query_result_free(r);
+	}
+	CHECK(nomem > 0);
+	for (size_t i = 0; i < L->nvalues; i++)
+		mpz_clear(s[i]);
+	free(s);
+	free(v);
+	mcn_query_free(q);
+}
+
+/* ---------------------------------------------------------------- */
+/* stats */
+
+static void
+test_stats(void)
+{
+	double st, p;
+	unsigned df;
+
+	CHECK(fabs(mcn_stats_chi2_sf(3.841458820694124, 1) - 0.05) < 1e-9);
+	CHECK(fabs(mcn_stats_chi2_sf(10, 4) - 0.040427681994512805) < 1e-9);
+	CHECK(mcn_stats_chi2_sf(0, 3) == 1.0);
+	/* df = 2: exp(-x/2); df = 1: erfc(sqrt(x/2)); df = 10: Poisson sum */
+	static const double xs[] = { 0.01, 0.5, 1, 2.5, 7, 19.3, 50, 120 };
+	for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
+		double x = xs[i], e = exp(-x / 2), t = 1, s = 0;
+		CHECK(fabs(mcn_stats_chi2_sf(x, 2) - e) <= 1e-13 * e);
+		double w = erfc(sqrt(x / 2));
+		CHECK(fabs(mcn_stats_chi2_sf(x, 1) - w) <= 1e-12 * w);
+		for (int k = 0; k < 5; k++) {
+			s += t;
+			t *= (x / 2) / (k + 1);
+		}
+		CHECK(fabs(mcn_stats_chi2_sf(x, 10) - e * s) <= 1e-12 * e * s);
+		CHECK(fabs(mcn_stats_gamma_p(5, x / 2) +
+		          mcn_stats_gamma_q(5, x / 2) - 1) < 1e-14);
+	}
+	CHECK(fabs(mcn_stats_gamma_p(1, 1) - (1 - exp(-1))) < 1e-15);
+	CHECK(isnan(mcn_stats_gamma_q(0, 1)));
+	CHECK(isnan(mcn_stats_gamma_q(1, -1)));
+	CHECK(isnan(mcn_stats_chi2_sf(1, 0)));
+	/* large df stays accurate: mean df, p near 1/2 */
+	double pm = mcn_stats_chi2_sf(999999, 1000000);
+	CHECK(pm > 0.49 && pm < 0.51);
+
+	/* [[10, 20], [30, 40]]: X^2 = 4 (1/12 + 1/18 + 1/28 + 1/42) */
+	const int64_t t1[] = { 10, 20, 30, 40 };
+	CHECK(mcn_stats_chi2_indep(t1, 2, 2, &st, &df, &p) == 1);
+	CHECK(fabs(st - 4.0 * (1.0 / 12 + 1.0 / 18 + 1.0 / 28 + 1.0 / 42)) <
+	    1e-12);
+	CHECK(df == 1);
+	CHECK(fabs(p - erfc(sqrt(st / 2))) < 1e-12);
+	/* an empty row and column drop out of df; E = 0 cells skipped */
+	const int64_t t2[] = { 10, 0, 20, 0, 0, 0, 30, 0, 40 };
+	CHECK(mcn_stats_chi2_indep(t2, 3, 3, &st, &df, &p) == 1);
+	CHECK(df == 1);
+	CHECK(fabs(st - 4.0 * (1.0 / 12 + 1.0 / 18 + 1.0 / 28 + 1.0 / 42)) <
+	    1e-12);
+	const int64_t t3[] = { 5, 7, 0, 0 };
+	st = -1;
+	CHECK(mcn_stats_chi2_indep(t3, 2, 2, &st, &df, &p) == 0);
+	CHECK(st == -1);
+}
+
+/* ---------------------------------------------------------------- */
+/* speed: 100,000 rows */
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void
+test_speed(void)
+{
+	const size_t N = 100000;
+	mcn_query *q = NULL;
+	char err[256];
+	row *rows = calloc(N, sizeof(*rows));
+	mcn_rng *rng = mcnt_rng(9);
+	sqlite3 *db = db_new();
+
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+	for (size_t i = 0; i < N; i++)
+		gen_row(rng, &rows[i]);
+	mcn_rng_free(rng);
+	CHECK(db_insert(db, rows, N));
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT count(), mean(age), "
+	    "var(bmi), histogram(age, 0, 120, 12) FROM patients WHERE "
+	    "sex = 'F' AND age >= 18 GROUP BY smoker",
+	    g_dict, &LIM, err, sizeof(err)));
+	const mcn_agg_layout *L = mcn_query_layout(q);
+	int64_t *v = calloc(L->nvalues, sizeof(*v));
+	double best = 1e9;
+	for (int rep = 0; rep < 5; rep++) {
+		double t0 = now_ms();
+		CHECK_OK(mcn_query_local(q, db, v, err, sizeof(err)));
+		double t = now_ms() - t0;
+		best = t < best ? t : best;
+	}
+	int64_t want = 0;
+	for (size_t i = 0; i < N; i++)
+		want += rows[i].sex == 0 && rows[i].has_age &&
+		    rows[i].age >= 18 && rows[i].smoker == 1;
+	/* group 'former': slot 0 of the second group */
+	CHECK_U64_EQ(v[L->nvalues / 3], want);
+	fprintf(stderr, "  local evaluation, %zu rows: %.1f ms\n", N, best);
+	CHECK(best < 2000); /* generous: sanitizer builds are slow */
+	free(v);
+	mcn_query_free(q);
+	sqlite3_close(db);
+	free(rows);
+}
+
+static void
+test_teardown(void)
+{
+	for (int s = 0; s < NSITES; s++) {
+		CHECK(
+		    g_site[s] == NULL || sqlite3_close(g_site[s]) == SQLITE_OK);
+		g_site[s] = NULL;
+	}
+	mcn_dict_free(g_dict);
+	g_dict = NULL;
+	free(g_rows);
+	g_rows = NULL;
+}
+
+MCNT_MAIN({ "stats", test_stats }, { "queries", test_queries },
+    { "names_groups", test_names_groups }, { "print_json", test_print_json },
+    { "layout", test_layout }, { "limbs", test_limbs },
+    { "local_errors", test_local_errors }, { "errors", test_errors },
+    { "result_errors", test_result_errors }, { "fuzz", test_fuzz },
+    { "alloc_failures", test_alloc_failures }, { "speed", test_speed },
+    { "teardown", test_teardown })
