@@ -769,7 +769,7 @@ mcn_paillier_encrypt_vec(const mcn_paillier_pk *pk, mpz_t *c, const mpz_t *m,
 
 	MCN_MUST(mcn_rng_pool_size(pool) >= mcn_threads_max());
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (cnt > 1)
 #endif
 	for (long i = 0; i < cnt; i++) {
 		mcn_rng *rng = mcn_rng_pool_get(pool, mcn_omp_thread());
@@ -787,7 +787,7 @@ mcn_paillier_decrypt_vec(const mcn_paillier_sk *sk, mpz_t *m, const mpz_t *c,
 	const long cnt = (long)count;
 
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (cnt > 1)
 #endif
 	for (long i = 0; i < cnt; i++) {
 		mcn_err rv = mcn_paillier_decrypt(sk, m[i], c[i]);

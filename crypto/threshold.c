@@ -572,7 +572,7 @@ mcn_tpaillier_partial_decrypt_vec(const mcn_tpaillier_pub *pub,
 
 	MCN_MUST(mcn_rng_pool_size(pool) >= mcn_threads_max());
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (cnt > 1)
 #endif
 	for (long i = 0; i < cnt; i++) {
 		mcn_err rv = mcn_tpaillier_partial_decrypt(pub, sh, &out[i],
@@ -589,7 +589,7 @@ mcn_tpaillier_verify_vec(const mcn_tpaillier_pub *pub, const mpz_t *c,
 	const long cnt = (long)count;
 
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (cnt > 1)
 #endif
 	for (long i = 0; i < cnt; i++) {
 		status[i] = mcn_tpaillier_verify(pub, c[i], &parts[i]);

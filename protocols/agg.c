@@ -988,7 +988,8 @@ struct coord_site {
 	mpz_t *cts;                   /* paillier: its ciphertexts (ncts) */
 	uint64_t *masked;             /* masked: nvalues */
 	int64_t *plain;               /* plain: nvalues */
-	mcn_tpaillier_partial *parts; /* round 2: ncts, proofs verified */
+	mcn_tpaillier_partial *parts; /* round 2: ncts */
+	int verified;                 /* parts' proofs checked and valid */
 };
 
 struct mcn_agg_coord {
@@ -1388,6 +1389,74 @@ out:
 	return rv;
 }
 
+/* Verifies the proofs of the partial decryptions received, lazily: the
+ * proofs of t sites at a time in one OpenMP batch (all their ciphertexts
+ * at once), more sites only if some fail, until t sites are verified or
+ * none is left. A site whose proof fails is marked INVALID and its
+ * partials are dropped. Verifying the proof costs about as much as making
+ * it, so checking only the t partials the combination uses saves the
+ * querier (n - t) verifications per ciphertext. */
+static mcn_err
+coord_verify(mcn_agg_coord *c, unsigned t)
+{
+	size_t np = c->cfg.npeers, nc = c->ncts;
+	for (;;) {
+		unsigned have = 0;
+		size_t pick[MCN_AGG_MAX_NODES], k = 0;
+		for (size_t i = 0; i < np; i++) {
+			have += c->sites[i].parts != NULL && c->sites[i].verified;
+		}
+		for (size_t i = 0; i < np && have + k < t; i++) {
+			if (c->sites[i].parts != NULL && !c->sites[i].verified) {
+				pick[k++] = i;
+			}
+		}
+		if (have >= t || k == 0) {
+			return MCN_OK;
+		}
+		size_t n = k * nc;
+		mpz_t *cs = mcn_alloc(n * sizeof(*cs));
+		mcn_tpaillier_partial *ps = mcn_alloc(n * sizeof(*ps));
+		mcn_err *st = mcn_alloc(n * sizeof(*st));
+		if (cs == NULL || ps == NULL || st == NULL) {
+			mcn_free(cs, n * sizeof(*cs));
+			mcn_free(ps, n * sizeof(*ps));
+			mcn_free(st, n * sizeof(*st));
+			return MCN_ENOMEM;
+		}
+		for (size_t a = 0; a < k; a++) {
+			for (size_t j = 0; j < nc; j++) {
+				/* shallow copies: the batch only reads them */
+				memcpy(&cs[a * nc + j], &c->products[j], sizeof(mpz_t));
+				ps[a * nc + j] = c->sites[pick[a]].parts[j];
+			}
+		}
+		mcn_err rv = mcn_tpaillier_verify_vec(c->cfg.tpub,
+		    (const mpz_t *)cs, ps, n, st);
+		for (size_t a = 0; a < k && rv != MCN_ENOMEM; a++) {
+			struct coord_site *s = &c->sites[pick[a]];
+			mcn_err bad = MCN_OK;
+			for (size_t j = 0; j < nc && bad == MCN_OK; j++) {
+				bad = st[a * nc + j];
+			}
+			if (bad == MCN_OK) {
+				s->verified = 1;
+				continue;
+			}
+			agg_partials_free(s->parts, nc);
+			s->parts = NULL;
+			coord_site_fail(c, pick[a], MCN_AGG_SITE_INVALID, bad,
+			    "partial decryption proof does not verify");
+		}
+		mcn_free(cs, n * sizeof(*cs));
+		mcn_free(ps, n * sizeof(*ps));
+		mcn_free(st, n * sizeof(*st));
+		if (rv == MCN_ENOMEM) {
+			return rv;
+		}
+	}
+}
+
 /* paillier round 2 done: combine t valid partials per ciphertext. */
 static mcn_err
 coord_finish_paillier(mcn_agg_coord *c)
@@ -1398,8 +1467,12 @@ coord_finish_paillier(mcn_agg_coord *c)
 	size_t nv = 0;
 	mcn_err rv = MCN_ENOMEM;
 
+	if ((rv = coord_verify(c, t)) != MCN_OK) {
+		return rv;
+	}
+	rv = MCN_ENOMEM;
 	for (size_t i = 0; i < c->cfg.npeers; i++) {
-		nv += c->sites[i].parts != NULL;
+		nv += c->sites[i].parts != NULL && c->sites[i].verified;
 	}
 	if (nv < t) {
 		return MCN_ETOOFEW;
@@ -1412,7 +1485,7 @@ coord_finish_paillier(mcn_agg_coord *c)
 	for (size_t j = 0; j < c->ncts; j++) {
 		size_t k = 0;
 		for (size_t i = 0; i < c->cfg.npeers; i++) {
-			if (c->sites[i].parts != NULL) {
+			if (c->sites[i].parts != NULL && c->sites[i].verified) {
 				use[k++] = c->sites[i].parts[j]; /* shallow */
 			}
 		}
@@ -1583,8 +1656,6 @@ coord_take_partials(mcn_agg_coord *c, size_t from, mcn_message *m)
 {
 	struct coord_site *s = &c->sites[from];
 	mcn_msg_partials *p = &m->u.partials;
-	mcn_err *status;
-	mcn_err rv;
 
 	if (p->nparts != c->ncts) {
 		coord_site_fail(c, from, MCN_AGG_SITE_INVALID, MCN_EPROTO,
@@ -1600,19 +1671,8 @@ coord_take_partials(mcn_agg_coord *c, size_t from, mcn_message *m)
 			return;
 		}
 	}
-	if ((status = mcn_alloc(p->nparts * sizeof(*status))) == NULL) {
-		coord_site_fail(c, from, MCN_AGG_SITE_INVALID, MCN_ENOMEM,
-		    "out of memory");
-		return;
-	}
-	rv = mcn_tpaillier_verify_vec(c->cfg.tpub, (const mpz_t *)c->products,
-	    p->parts, p->nparts, status);
-	mcn_free(status, p->nparts * sizeof(*status));
-	if (rv != MCN_OK) {
-		coord_site_fail(c, from, MCN_AGG_SITE_INVALID, rv,
-		    "partial decryption proof does not verify");
-		return;
-	}
+	/* Proofs are checked when round 2 is complete, in one parallel batch
+	 * and only for as many sites as the threshold needs (coord_verify). */
 	s->parts = p->parts; /* take ownership */
 	p->parts = NULL;
 	p->nparts = 0;
