@@ -43,8 +43,10 @@
 
 #include "node/net.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <nng/nng.h>
@@ -336,6 +338,99 @@ out:
 	return (rv);
 }
 
+/*
+ * Closes an nng socket, waiting at most MCN_NET_CLOSE_TIMEOUT_MS.
+ *
+ * NNG 1.5.2 can hang in nng_close when a pipe of the socket is in the
+ * middle of writing a large message (its reaper thread waits forever for
+ * an aio task; upstream nng issue #1543, fixed after 1.5.2). The close runs
+ * in a detached thread; if it has not finished in time we give up on it
+ * and return, so the caller's shutdown stays bounded. The stuck thread
+ * keeps only the socket id and its own state, never caller memory.
+ */
+struct net_closer {
+	nng_socket sock;
+	nng_mtx *mtx;
+	nng_cv *cv;
+	bool done;
+	int refs; /* the closing thread and the waiter; under mtx */
+};
+
+static void
+net_closer_unref(struct net_closer *k)
+{
+	bool last;
+
+	nng_mtx_lock(k->mtx);
+	last = --k->refs == 0;
+	nng_mtx_unlock(k->mtx);
+	if (last) {
+		nng_cv_free(k->cv);
+		nng_mtx_free(k->mtx);
+		free(k);
+	}
+}
+
+static void *
+net_closer_main(void *arg)
+{
+	struct net_closer *k = arg;
+
+	nng_close(k->sock);
+	nng_mtx_lock(k->mtx);
+	k->done = true;
+	nng_cv_wake(k->cv);
+	nng_mtx_unlock(k->mtx);
+	net_closer_unref(k);
+	return (NULL);
+}
+
+static void
+net_close_socket(nng_socket sock)
+{
+	struct net_closer *k;
+	pthread_attr_t attr;
+	pthread_t th;
+	nng_time deadline;
+	int started = 0;
+
+	/* Plain malloc: the closing thread may outlive the caller. */
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		goto direct;
+	k->sock = sock;
+	k->refs = 2;
+	if (nng_mtx_alloc(&k->mtx) != 0)
+		goto direct;
+	if (nng_cv_alloc(&k->cv, k->mtx) != 0)
+		goto direct;
+	if (pthread_attr_init(&attr) == 0) {
+		if (pthread_attr_setdetachstate(&attr,
+		        PTHREAD_CREATE_DETACHED) == 0 &&
+		    pthread_create(&th, &attr, net_closer_main, k) == 0)
+			started = 1;
+		pthread_attr_destroy(&attr);
+	}
+	if (!started)
+		goto direct;
+	deadline = nng_clock() + MCN_NET_CLOSE_TIMEOUT_MS;
+	nng_mtx_lock(k->mtx);
+	while (!k->done && nng_cv_until(k->cv, deadline) != NNG_ETIMEDOUT)
+		;
+	nng_mtx_unlock(k->mtx);
+	net_closer_unref(k);
+	return;
+direct:
+	/* No thread: close in line (may block, see above). */
+	if (k != NULL) {
+		if (k->cv != NULL)
+			nng_cv_free(k->cv);
+		if (k->mtx != NULL)
+			nng_mtx_free(k->mtx);
+		free(k);
+	}
+	nng_close(sock);
+}
+
 /* ---- server ---------------------------------------------------------- */
 
 mcn_err
@@ -502,7 +597,7 @@ mcn_net_server_shutdown(mcn_net_server *s)
 		return;
 	/* Closes the listener and all connections too, and completes a
 	 * pending recv with NNG_ECLOSED. */
-	nng_close(s->sock);
+	net_close_socket(s->sock);
 }
 
 void
@@ -609,7 +704,7 @@ mcn_net_client_close(mcn_net_client *c)
 	if (c == NULL)
 		return;
 	MCN_MUST(!atomic_load(&c->busy));
-	nng_close(c->sock);
+	net_close_socket(c->sock);
 	mcn_free(c, sizeof(*c));
 }
 

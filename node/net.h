@@ -38,6 +38,8 @@
 #define MCN_NET_MAX_MESSAGE ((size_t)1 << 30)
 /* How long mcn_net_server_reply waits for the reply to be queued. */
 #define MCN_NET_REPLY_TIMEOUT_MS 10000
+/* Longest wait in a close or shutdown (see mcn_net_server_shutdown). */
+#define MCN_NET_CLOSE_TIMEOUT_MS 3000
 /* Client reconnect back-off after a failed dial or a dropped connection. */
 #define MCN_NET_RECONNECT_MIN_MS 50
 #define MCN_NET_RECONNECT_MAX_MS 500

@@ -34,10 +34,13 @@
  *
  * masked, one round: N_i -> Q CONTRIBUTION{v_i + M_i mod 2^64}, where
  *   M_i = mcn_mask_zero_sum over all other consortium nodes with label
- *   "mcn-agg-mask-v1" || query id (Bonawitz et al., CCS 2017, pairwise
- *   masks without dropout recovery), so sum_i M_i = 0 and Q learns only
- *   the sum, and only if all n nodes answer. A query id is used once per
- *   node: with the same masks twice, Q could difference two vectors.
+ *   "mcn-agg-mask-v1" || query id || SHA-256(query text) (Bonawitz et al.,
+ *   CCS 2017, pairwise masks without dropout recovery), so sum_i M_i = 0
+ *   and Q learns only the sum, and only if all n nodes answer. With the
+ *   same masks on two different vectors Q could difference them, so a
+ *   node answers a query id once; and because the label also binds the
+ *   query text, re-using an id after a node restart (which forgets the
+ *   ids it has seen) with another query yields fresh, unrelated masks.
  *
  * plain, one round: N_i -> Q CONTRIBUTION{v_i}; refused unless allowed.
  *
@@ -523,10 +526,10 @@ out:
 /* masked: out[i] = v[i] + M[i] mod 2^64, M = zero-sum mask for this
  * query over all other consortium nodes. */
 static mcn_err
-node_mask(mcn_agg_node *n, const uint8_t *qid, const int64_t *v, size_t nvalues,
-    uint64_t **out, char *why, size_t whylen)
+node_mask(mcn_agg_node *n, const uint8_t *qid, const char *text,
+    const int64_t *v, size_t nvalues, uint64_t **out, char *why, size_t whylen)
 {
-	uint8_t label[sizeof(AGG_MASK_LABEL) - 1 + MCN_QUERY_ID_BYTES];
+	uint8_t label[sizeof(AGG_MASK_LABEL) - 1 + MCN_QUERY_ID_BYTES + 32];
 	uint32_t ids[MCN_AGG_MAX_NODES];
 	uint8_t(*pubs)[MCN_X25519_BYTES] = NULL;
 	uint64_t *mask = NULL;
@@ -535,6 +538,13 @@ node_mask(mcn_agg_node *n, const uint8_t *qid, const int64_t *v, size_t nvalues,
 
 	memcpy(label, AGG_MASK_LABEL, sizeof(AGG_MASK_LABEL) - 1);
 	memcpy(label + sizeof(AGG_MASK_LABEL) - 1, qid, MCN_QUERY_ID_BYTES);
+	unsigned int hl = 0;
+	if (EVP_Digest(text, strlen(text),
+	        label + sizeof(AGG_MASK_LABEL) - 1 + MCN_QUERY_ID_BYTES, &hl,
+	        EVP_sha256(), NULL) != 1 || hl != 32) {
+		agg_set(why, whylen, "hash failure");
+		return MCN_ECRYPTO;
+	}
 	if ((pubs = mcn_alloc(n->cfg.npeers * MCN_X25519_BYTES)) == NULL ||
 	    (mask = mcn_alloc(nvalues * sizeof(uint64_t))) == NULL) {
 		goto out;
@@ -674,7 +684,7 @@ node_query(mcn_agg_node *n, const mcn_message *rq, uint64_t now_ms, uint8_t **re
 		    &m.u.contribution.ncts, why, whylen);
 		break;
 	case MCN_MSG_MODE_MASKED:
-		rv = node_mask(n, rq->h.query_id, values, L.nvalues,
+		rv = node_mask(n, rq->h.query_id, q->text, values, L.nvalues,
 		    &m.u.contribution.masked, why, whylen);
 		m.u.contribution.nmasked = L.nvalues;
 		break;

@@ -534,6 +534,72 @@ test_masked_values_hidden(void)
 	world_free(&w);
 }
 
+/* A node restart forgets the query ids it has seen. A querier re-using an
+ * id with another query must then get fresh masks (the label binds the
+ * text), or it could difference the two masked vectors. The plan gives the
+ * same values for any text, so equal masks would mean equal replies. */
+static void
+test_masked_id_reuse_after_restart(void)
+{
+	struct world w;
+	uint64_t first[NV];
+	int same = 0;
+	mcn_open_opts o;
+	const char *texts[2] = { "SELECT count() FROM t", "SELECT sum(x) FROM t" };
+
+	REQUIRE_OK(world_init(&w, MCN_AGG_MASKED, 0));
+	memset(&o, 0, sizeof(o));
+	o.max_len = 1 << 22;
+	o.verifier = &mcnt_verifier;
+	o.role = MCN_ROLE_NODE;
+	o.max_skew_ms = UINT64_MAX;
+	uint8_t qid0[MCN_QUERY_ID_BYTES];
+	for (int q = 0; q < 2; q++) {
+		mcn_agg_outbox ob = { 0 };
+		mcn_agg_coord_cfg cc = w.ccfg;
+		mcn_agg_coord *co = NULL;
+		uint8_t *b;
+		size_t l;
+		mcn_message m;
+		/* same seed: the same query id both times */
+		mcn_rng *r = mcnt_rng(777);
+		cc.rng = r;
+		cc.query_text = texts[q];
+		if (q == 1) {
+			/* restart node 0 */
+			mcn_agg_node_free(w.node[0]);
+			w.node[0] = NULL;
+			REQUIRE_OK(mcn_agg_node_new(&w.node[0], &w.ncfg[0]));
+		}
+		REQUIRE_OK(mcn_agg_coord_new(&co, &cc));
+		REQUIRE_OK(mcn_agg_coord_start(co, NOW, &ob));
+		if (q == 0) {
+			memcpy(qid0, mcn_agg_coord_query_id(co), sizeof(qid0));
+		} else {
+			CHECK(memcmp(qid0, mcn_agg_coord_query_id(co), sizeof(qid0)) == 0);
+		}
+		REQUIRE_OK(mcn_agg_node_handle(w.node[0], ob.msgs[0].bytes,
+		    ob.msgs[0].len, NOW, &b, &l, NULL, 0));
+		REQUIRE_OK(mcn_msg_open(&m, b, l, &o, NULL, 0));
+		CHECK(m.h.type == MCN_MSG_CONTRIBUTION);
+		CHECK_U64_EQ(m.u.contribution.nmasked, NV);
+		for (size_t k = 0; k < NV && m.u.contribution.nmasked == NV; k++) {
+			if (q == 0) {
+				first[k] = m.u.contribution.masked[k];
+			} else {
+				same += m.u.contribution.masked[k] == first[k];
+			}
+		}
+		mcn_msg_clear(&m);
+		mcn_free(b, l);
+		mcn_agg_outbox_clear(&ob);
+		mcn_agg_coord_free(co);
+		mcn_rng_free(r);
+	}
+	CHECK(same == 0);
+	world_free(&w);
+}
+
 static void
 test_paillier_node_down(void)
 {
@@ -1417,7 +1483,9 @@ test_cleanup(void)
 	CHECK(fx_pub == NULL);
 }
 
-MCNT_MAIN({ "paillier_sum", test_paillier_sum },
+MCNT_MAIN(
+    { "masked_id_reuse_after_restart", test_masked_id_reuse_after_restart },
+    { "paillier_sum", test_paillier_sum },
     { "masked_sum", test_masked_sum }, { "plain_sum", test_plain_sum },
     { "masked_values_hidden", test_masked_values_hidden },
     { "paillier_node_down", test_paillier_node_down },
