@@ -226,6 +226,7 @@ cmd_query_main(int argc, const char *argv[])
 		.verifier = mcn_pki_verifier(pki),
 		.max_message = cfg.max_message,
 		.rng = mcn_rng_system(),
+		.decrypt_spare = cfg.decrypt_spare,
 	};
 	if ((rv = mcn_agg_coord_new(&co, &ccfg)) != MCN_OK)
 		goto fail_rv;

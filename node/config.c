@@ -309,7 +309,7 @@ mcn_config_load(mcn_config *cfg, const char *path, char *err, size_t errlen)
 	static const char *const keys[] = { "id", "role", "listen", "ca", "cert",
 		"key", "consortium", "key_share", "mask_key", "store", "dictionary",
 		"allow_plain", "min_sites", "threads", "timeout_ms",
-		"max_message_bytes", "max_skew_ms", "log", NULL };
+		"max_message_bytes", "max_skew_ms", "log", "decrypt_spare", NULL };
 	memset(cfg, 0, sizeof(*cfg));
 	mcn_err rv;
 	json_t *root = cfg_load_json(path, err, errlen, &rv);
@@ -380,6 +380,14 @@ mcn_config_load(mcn_config *cfg, const char *path, char *err, size_t errlen)
 	if ((rv = cfg_uint(root, "max_skew_ms", 1000, 86400000, 300000, &v, path, err, errlen)) != MCN_OK)
 		goto out;
 	cfg->max_skew_ms = v;
+	if ((rv = cfg_uint(root, "decrypt_spare", 0, 128, 0, &v, path, err, errlen)) != MCN_OK)
+		goto out;
+	cfg->decrypt_spare = (unsigned)v;
+	if (node && json_object_get(root, "decrypt_spare") != NULL) {
+		mcn_msg(err, errlen, "%s: \"decrypt_spare\" is for querier configs, not a node's", path);
+		rv = MCN_EFORMAT;
+		goto out;
+	}
 	if ((rv = mcn_consortium_load(&cfg->consortium, cfg->consortium_path, err, errlen)) != MCN_OK)
 		goto out;
 	if (node && mcn_consortium_find(&cfg->consortium, cfg->id) < 0) {

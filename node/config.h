@@ -18,7 +18,11 @@
  * querier.json:
  *   {"id": "alice", "role": "querier", "ca": ..., "cert": ..., "key": ...,
  *    "consortium": ..., "dictionary": ..., "min_sites": 2,
- *    "timeout_ms": 30000, "max_message_bytes": 16777216}
+ *    "timeout_ms": 30000, "max_message_bytes": 16777216,
+ *    "decrypt_spare": 0}
+ *   (decrypt_spare: how many contributors beyond the threshold t are asked
+ *   for partial decryptions at once; 0 asks exactly t and falls back to
+ *   the others only if one fails, n asks all of them.)
  * consortium.json:
  *   {"name": "demo", "threshold": 2, "min_sites": 2,
  *    "max_rows_per_site": 10000000, "public_key": "consortium.pub",
@@ -72,6 +76,7 @@ typedef struct mcn_config {
 	unsigned timeout_ms;
 	size_t max_message;
 	uint64_t max_skew_ms;
+	unsigned decrypt_spare; /* querier: round-2 nodes asked beyond t (0) */
 	mcn_consortium consortium; /* loaded from consortium_path */
 } mcn_config;
 

@@ -826,6 +826,12 @@ mcn_net_exchange(mcn_net_client *const *clients, size_t n,
 			status[i] = MCN_ECLOSED;
 			continue;
 		}
+		if (reqlen[i] > clients[i]->max_message) {
+			/* The peer would drop it; never put it on the wire
+			 * (see net.h on oversized messages). */
+			status[i] = MCN_ETOOBIG;
+			continue;
+		}
 		if ((nrv = nng_aio_alloc(&x->aio, net_xch_cb, x)) != 0) {
 			rv = net_err(nrv);
 			goto out;

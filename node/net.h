@@ -18,7 +18,21 @@
  * Sizes. max_message bounds the body of a received message. NNG drops a
  * wire message above its receive limit before we see it (it closes the
  * connection), and this layer discards bodies above max_message, so an
- * oversized request is never delivered and its sender times out.
+ * oversized request is never delivered and its sender times out or sees
+ * the connection reset. A client also refuses to send a request above its
+ * own max_message, so parties configured with one consortium-wide limit
+ * never put an oversized message on the wire.
+ *
+ * Closing. NNG 1.5.2 can hang for good in nng_close when a connection of
+ * the socket is in the middle of writing a large message (upstream issue
+ * #1543, fixed after 1.5.2); e.g. closing a client whose request to a stuck
+ * node timed out while still being written. The close functions here wait
+ * at most MCN_NET_CLOSE_TIMEOUT_MS and then abandon that socket (a detached
+ * thread stays blocked in nng_close; other sockets keep working). With both
+ * ends of a connection in one process we also saw, rarely, a server socket
+ * stop serving after dropping an oversized message; with the ends in two
+ * processes (the deployment) it did not happen in 800 tries. Do not connect
+ * a node to itself over the network.
  *
  * Threads. NNG runs its own threads; SIGPIPE is not raised (NNG sends with
  * MSG_NOSIGNAL). Each server and each client is used by one thread at a time
@@ -114,12 +128,13 @@ void mcn_net_server_stats(const mcn_net_server *s, mcn_net_stats *out);
 /*
  * Closes the socket without freeing s, so that a mcn_net_server_recv blocked
  * in another thread returns MCN_ECLOSED promptly. Thread-safe and
- * idempotent; NULL is a no-op.
+ * idempotent; NULL is a no-op. Bounded by MCN_NET_CLOSE_TIMEOUT_MS.
  */
 void mcn_net_server_shutdown(mcn_net_server *s);
 
 /* Shuts down (if not done yet) and frees s. NULL is a no-op. Must not run
- * while another thread is inside a function on s. */
+ * while another thread is inside a function on s. Bounded by
+ * MCN_NET_CLOSE_TIMEOUT_MS (see "Closing" above). */
 void mcn_net_server_close(mcn_net_server *s);
 
 /*
@@ -130,8 +145,8 @@ void mcn_net_server_close(mcn_net_server *s);
  * presents its certificate (mutual TLS) and requires the server's to be
  * issued by tls->ca_path; no server-name check (see the top of this file).
  * Requests are never resent by NNG (resend time infinite): a resent request
- * would be refused as a replay by the node. max_message bounds reply
- * bodies. Errors as for mcn_net_server_open (no EADDRINUSE).
+ * would be refused as a replay by the node. max_message bounds request
+ * and reply bodies. Errors as for mcn_net_server_open (no EADDRINUSE).
  */
 mcn_err mcn_net_client_open(mcn_net_client **out, const char *url,
     const mcn_net_tls *tls, size_t max_message, char *err,
@@ -141,7 +156,7 @@ mcn_err mcn_net_client_open(mcn_net_client **out, const char *url,
 void mcn_net_client_stats(const mcn_net_client *c, mcn_net_stats *out);
 
 /* Closes the socket and frees c; an exchange must not be running on it.
- * NULL is a no-op. */
+ * NULL is a no-op. Bounded by MCN_NET_CLOSE_TIMEOUT_MS (see "Closing"). */
 void mcn_net_client_close(mcn_net_client *c);
 
 /*
@@ -150,10 +165,11 @@ void mcn_net_client_close(mcn_net_client *c);
  * timeout_ms (>= 0, total for the whole exchange, not per node) elapsed.
  * For each i: status[i] is MCN_OK with resp[i]/resplen[i] the reply (free
  * with mcn_net_free), or MCN_ETIMEDOUT (node down, TLS refused, request or
- * reply dropped, or too slow), MCN_ECLOSED (client NULL or closed),
- * MCN_ETOOBIG (reply body above the client's max_message),
- * MCN_ENNG|code (e.g. NNG_ECONNRESET: connection lost after sending) with
- * resp[i] = NULL, resplen[i] = 0. A skipped slot (req[i] == NULL) gets
+ * reply dropped, or too slow), MCN_ECLOSED (client NULL), MCN_ETOOBIG
+ * (request above the client's max_message: not sent; or reply body above
+ * it by less than NNG's header slack), MCN_ENNG|code (e.g. NNG_ECONNRESET:
+ * connection lost after sending, as when the peer or NNG dropped an
+ * oversized message) with resp[i] = NULL, resplen[i] = 0. A skipped slot (req[i] == NULL) gets
  * MCN_OK with resp[i] = NULL. Returns MCN_OK unless a local failure
  * (MCN_ENOMEM) prevented the exchange; then no resp[i] is allocated. The
  * same client must not appear twice, nor be in two exchanges at once.

@@ -1000,6 +1000,7 @@ struct coord_site {
 	int64_t *plain;               /* plain: nvalues */
 	mcn_tpaillier_partial *parts; /* round 2: ncts */
 	int verified;                 /* parts' proofs checked and valid */
+	unsigned arrival;             /* round-1 answer order, 1 = first */
 };
 
 struct mcn_agg_coord {
@@ -1021,6 +1022,9 @@ struct mcn_agg_coord {
 	size_t errcap;
 	uint64_t bytes_out, bytes_in;
 	unsigned rounds;
+	unsigned arrivals; /* round-1 answers so far (for arrival order) */
+	mcn_message dec;   /* paillier: the DECRYPT body, sent to each asked site */
+	mcn_blob *envs;    /* its contribution list (borrowed from sites) */
 };
 
 static void
@@ -1046,6 +1050,7 @@ mcn_agg_coord_free(mcn_agg_coord *c)
 		mcn_free(c->sites, c->cfg.npeers * sizeof(*c->sites));
 	}
 	agg_mpz_array_free(c->products, c->ncts, 0);
+	mcn_free(c->envs, c->ncontrib * sizeof(*c->envs));
 	agg_mpz_array_free(c->sums, c->nvalues, 0);
 	mcn_pack_layout_free(c->pl);
 	mcn_free(c->fields, c->nfields * sizeof(*c->fields));
@@ -1339,19 +1344,51 @@ coord_finish_plain(mcn_agg_coord *c)
 	return MCN_OK;
 }
 
-/* paillier round 1 -> 2: products over C and one DECRYPT per member. */
+/* Sends the DECRYPT to up to `want` contributors not asked yet, earliest
+ * round-1 answers first (they are the least loaded or nearest). */
+static mcn_err
+coord_ask_decrypt(mcn_agg_coord *c, unsigned want, mcn_agg_outbox *ob)
+{
+	mcn_err rv = MCN_OK;
+	while (want > 0 && rv == MCN_OK) {
+		size_t best = SIZE_MAX;
+		for (size_t i = 0; i < c->cfg.npeers; i++) {
+			const struct coord_site *s = &c->sites[i];
+			if (s->in_sum && s->r2 == R2_NONE &&
+			    (best == SIZE_MAX || s->arrival < c->sites[best].arrival)) {
+				best = i;
+			}
+		}
+		if (best == SIZE_MAX) {
+			break;
+		}
+		uint8_t *b;
+		size_t len;
+		c->sites[best].r2 = R2_PENDING;
+		if ((rv = mcn_msg_seal(&b, &len, &c->dec, c->cfg.signer,
+		         c->cfg.tpub, c->cfg.rng)) == MCN_OK) {
+			rv = coord_push(c, ob, best, b, len);
+		}
+		want--;
+	}
+	return rv;
+}
+
+/* paillier round 1 -> 2: products over C, and a DECRYPT (the product and
+ * every signed contribution) to t members of C plus decrypt_spare more.
+ * Only t partial decryptions are needed, so asking exactly t spares the
+ * other hospitals the work (a partial decryption with its proof costs
+ * three |n^2|-size exponentiations); if one of them fails, the others are
+ * asked in a further round (coord_advance). */
 static mcn_err
 coord_send_decrypt(mcn_agg_coord *c, uint64_t now_ms, mcn_agg_outbox *ob)
 {
 	const mcn_paillier_pk *pk = mcn_tpaillier_pk(c->cfg.tpub);
-	mcn_blob *envs = NULL;
 	size_t ne = 0;
-	mcn_message m;
-	mcn_err rv = MCN_ENOMEM;
 
 	if ((c->products = agg_mpz_array(c->ncts)) == NULL ||
-	    (envs = mcn_alloc(c->ncontrib * sizeof(*envs))) == NULL) {
-		goto out;
+	    (c->envs = mcn_alloc(c->ncontrib * sizeof(*c->envs))) == NULL) {
+		return MCN_ENOMEM;
 	}
 	for (size_t i = 0; i < c->cfg.npeers; i++) {
 		const struct coord_site *s = &c->sites[i];
@@ -1366,37 +1403,23 @@ coord_send_decrypt(mcn_agg_coord *c, uint64_t now_ms, mcn_agg_outbox *ob)
 				    c->products[j], s->cts[j]);
 			}
 		}
-		envs[ne].data = s->env;
-		envs[ne].len = s->envlen;
+		c->envs[ne].data = s->env;
+		c->envs[ne].len = s->envlen;
 		ne++;
 	}
-	memset(&m, 0, sizeof(m));
-	memcpy(m.h.query_id, c->qid, sizeof(c->qid));
-	m.h.round = 2;
-	m.h.type = MCN_MSG_DECRYPT;
-	m.h.timestamp_ms = now_ms;
-	m.u.decrypt.contributions = envs;
-	m.u.decrypt.ncontributions = ne;
-	m.u.decrypt.products = c->products;
-	m.u.decrypt.nproducts = c->ncts;
+	memset(&c->dec, 0, sizeof(c->dec));
+	memcpy(c->dec.h.query_id, c->qid, sizeof(c->qid));
+	c->dec.h.round = 2;
+	c->dec.h.type = MCN_MSG_DECRYPT;
+	c->dec.h.timestamp_ms = now_ms;
+	c->dec.u.decrypt.contributions = c->envs;
+	c->dec.u.decrypt.ncontributions = ne;
+	c->dec.u.decrypt.products = c->products;
+	c->dec.u.decrypt.nproducts = c->ncts;
 	c->phase = MCN_AGG_ROUND2;
 	c->rounds = 2;
-	rv = MCN_OK;
-	for (size_t i = 0; i < c->cfg.npeers && rv == MCN_OK; i++) {
-		uint8_t *b;
-		size_t len;
-		if (!c->sites[i].in_sum) {
-			continue;
-		}
-		c->sites[i].r2 = R2_PENDING;
-		if ((rv = mcn_msg_seal(&b, &len, &m, c->cfg.signer, c->cfg.tpub,
-		         c->cfg.rng)) == MCN_OK) {
-			rv = coord_push(c, ob, i, b, len);
-		}
-	}
-out:
-	mcn_free(envs, c->ncontrib * sizeof(*envs));
-	return rv;
+	return coord_ask_decrypt(c,
+	    mcn_tpaillier_threshold(c->cfg.tpub) + c->cfg.decrypt_spare, ob);
 }
 
 /* Verifies the proofs of the partial decryptions received, lazily: the
@@ -1572,6 +1595,26 @@ coord_advance(mcn_agg_coord *c, uint64_t now_ms, mcn_agg_outbox *ob)
 				return MCN_OK;
 			}
 		}
+		/* Enough valid partials? If not, ask contributors not asked
+		 * yet, as many as are missing. */
+		unsigned t = mcn_tpaillier_threshold(c->cfg.tpub), valid = 0;
+		if ((rv = coord_verify(c, t)) != MCN_OK) {
+			return rv;
+		}
+		for (size_t i = 0; i < c->cfg.npeers; i++) {
+			valid += c->sites[i].parts != NULL && c->sites[i].verified;
+		}
+		if (valid < t) {
+			size_t before = ob->n;
+			c->dec.h.timestamp_ms = now_ms;
+			if ((rv = coord_ask_decrypt(c, t - valid, ob)) != MCN_OK) {
+				return rv;
+			}
+			if (ob->n > before) {
+				c->rounds++;
+				return MCN_OK;
+			}
+		}
 		rv = coord_finish_paillier(c);
 		if (rv == MCN_ETOOFEW) {
 			snprintf(what, sizeof(what),
@@ -1659,6 +1702,7 @@ coord_take_contribution(mcn_agg_coord *c, size_t from, mcn_message *m,
 	}
 	s->status = MCN_AGG_SITE_CONTRIBUTED;
 	s->in_sum = 1;
+	s->arrival = ++c->arrivals;
 }
 
 static void

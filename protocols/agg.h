@@ -190,6 +190,11 @@ typedef struct mcn_agg_coord_cfg {
 	const mcn_verifier *verifier;    /* checks node replies */
 	size_t max_message;
 	mcn_rng *rng;                    /* query id and nonces */
+	/* paillier: contributors asked for partial decryptions in round 2
+	 * beyond the t needed (0: exactly t, the earliest round-1 answers;
+	 * the others are asked in a further round only if some of those fail
+	 * or time out). */
+	unsigned decrypt_spare;
 } mcn_agg_coord_cfg;
 
 typedef enum {

@@ -203,9 +203,11 @@ main(int argc, char **argv)
 	}
 	p.timeout_ms = 10000;
 	mcn_net_tls tls = { p.cfg.ca, p.cfg.cert, p.cfg.key };
+	/* The client's own limit is raised so that it will send the
+	 * oversized message: the check under test is the node's. */
 	for (int i = 0; i < 2; i++)
 		if (mcn_net_client_open(&p.cl[i], p.cfg.consortium.nodes[i].url, &tls,
-		        p.cfg.max_message, err, sizeof(err)) != MCN_OK) {
+		        4 * p.cfg.max_message, err, sizeof(err)) != MCN_OK) {
 			fprintf(stderr, "probe: %s\n", err);
 			return (2);
 		}

@@ -214,6 +214,9 @@ fixture(void)
 #define NOW 1700000000000ULL
 
 static unsigned world_seed;
+/* decrypt_spare of the coordinator: most tests ask every contributor in
+ * round 2 (so each can be checked); the "asks t" tests set 0. */
+static unsigned world_spare = NN;
 
 struct world {
 	mcn_agg_peer peers[NN];
@@ -297,6 +300,7 @@ world_init(struct world *w, mcn_agg_mode mode, int allow_plain)
 	w->ccfg.verifier = &mcnt_verifier;
 	w->ccfg.max_message = 1 << 22;
 	w->ccfg.rng = w->rng;
+	w->ccfg.decrypt_spare = world_spare;
 	return mcn_agg_coord_new(&w->coord, &w->ccfg);
 }
 
@@ -697,6 +701,67 @@ test_plan_refusal(void)
 	CHECK_ERR(code, MCN_EQUERY);
 	CHECK(reason != NULL &&
 	    strcmp(reason, "column not allowed for this role") == 0);
+	world_free(&w);
+}
+
+/* How many nodes were asked to decrypt (handled 2 requests). */
+static unsigned
+nodes_decrypting(struct world *w)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < NN; i++) {
+		mcn_agg_stats st;
+		mcn_agg_node_stats(w->node[i], &st);
+		k += st.requests == 2;
+	}
+	return k;
+}
+
+/* By default round 2 asks exactly t contributors, the earliest answers. */
+static void
+test_decrypt_asks_t(void)
+{
+	struct world w;
+	uint64_t bo, bi;
+	unsigned rounds = 0;
+
+	world_spare = 0;
+	REQUIRE_OK(world_init(&w, MCN_AGG_PAILLIER, 0));
+	world_spare = NN;
+	world_run(&w);
+	CHECK_U64_EQ(mcn_agg_coord_phase(w.coord), MCN_AGG_DONE);
+	CHECK_U64_EQ(mcn_agg_coord_ncontributors(w.coord), NN);
+	check_sums(&w, all_in);
+	CHECK_U64_EQ(nodes_decrypting(&w), T);
+	mcn_agg_coord_stats(w.coord, &bo, &bi, &rounds);
+	CHECK_U64_EQ(rounds, 2);
+	world_free(&w);
+}
+
+/* One of the t asked fails in round 2: the coordinator asks another
+ * contributor in a further round; the failed one stays in the sum. */
+static void
+test_decrypt_fallback(void)
+{
+	struct world w;
+	uint64_t bo, bi;
+	unsigned rounds = 0;
+	mcn_err code;
+
+	world_spare = 0;
+	REQUIRE_OK(world_init(&w, MCN_AGG_PAILLIER, 0));
+	world_spare = NN;
+	w.drop_r2[0] = 1; /* site1 answered first in round 1, so it is asked */
+	world_run(&w);
+	CHECK_U64_EQ(mcn_agg_coord_phase(w.coord), MCN_AGG_DONE);
+	check_sums(&w, all_in);
+	CHECK_U64_EQ(nodes_decrypting(&w), T + 1);
+	mcn_agg_coord_stats(w.coord, &bo, &bi, &rounds);
+	CHECK_U64_EQ(rounds, 3);
+	CHECK_U64_EQ(mcn_agg_coord_site(w.coord, 0, &code, NULL),
+	    MCN_AGG_SITE_TIMEOUT);
+	CHECK_ERR(code, MCN_ETIMEDOUT);
+	CHECK(mcn_agg_coord_site_in_sum(w.coord, 0) == 1);
 	world_free(&w);
 }
 
@@ -1485,6 +1550,8 @@ test_cleanup(void)
 
 MCNT_MAIN(
     { "masked_id_reuse_after_restart", test_masked_id_reuse_after_restart },
+    { "decrypt_asks_t", test_decrypt_asks_t },
+    { "decrypt_fallback", test_decrypt_fallback },
     { "paillier_sum", test_paillier_sum },
     { "masked_sum", test_masked_sum }, { "plain_sum", test_plain_sum },
     { "masked_values_hidden", test_masked_values_hidden },
