@@ -90,18 +90,12 @@ static mcn_err
 net_err(int rv)
 {
 	switch (rv) {
-	case 0:
-		return (MCN_OK);
-	case NNG_ETIMEDOUT:
-		return (MCN_ETIMEDOUT);
-	case NNG_ECLOSED:
-		return (MCN_ECLOSED);
-	case NNG_ENOMEM:
-		return (MCN_ENOMEM);
-	case NNG_ESTATE:
-		return (MCN_ESTATE);
-	default:
-		return ((mcn_err)(MCN_ENNG | rv));
+	case 0: return (MCN_OK);
+	case NNG_ETIMEDOUT: return (MCN_ETIMEDOUT);
+	case NNG_ECLOSED: return (MCN_ECLOSED);
+	case NNG_ENOMEM: return (MCN_ENOMEM);
+	case NNG_ESTATE: return (MCN_ESTATE);
+	default: return ((mcn_err)(MCN_ENNG | rv));
 	}
 }
 
@@ -180,8 +174,8 @@ net_check_args(const char *url, const mcn_net_tls *tls, size_t max_message,
 	if (!(tls != NULL && strncmp(url, tlsp, sizeof(tlsp) - 1) == 0) &&
 	    !(tls == NULL && strncmp(url, tcpp, sizeof(tcpp) - 1) == 0)) {
 		mcn_msg(err, errlen, "%s: %s", url,
-		    tls != NULL ? "TLS needs a tls+tcp:// url"
-		                : "without TLS only tcp:// urls are allowed");
+		    tls != NULL ? "TLS needs a tls+tcp:// url" :
+		                  "without TLS only tcp:// urls are allowed");
 		return (MCN_EINVAL);
 	}
 	/* NNG resolves a non-numeric or out-of-range port only when it
@@ -204,8 +198,8 @@ net_read_pem(uint8_t **buf, size_t *len, const char *path, const char *what,
 		mcn_msg(err, errlen, "%s file %s: larger than %u bytes", what,
 		    path, NET_PEM_MAX);
 	else if (rv != MCN_OK)
-		mcn_msg(err, errlen, "%s file %s: cannot read (%s)", what,
-		    path, mcn_strerror(rv));
+		mcn_msg(err, errlen, "%s file %s: cannot read (%s)", what, path,
+		    mcn_strerror(rv));
 	return (rv);
 }
 
@@ -242,7 +236,7 @@ net_check_pem(const mcn_net_tls *tls, const uint8_t *ca, size_t calen,
 	}
 	BIO_free(bio);
 	rv = MCN_EKEY;
-	/* An empty passphrase callback result: encrypted keys are refused. */
+	/* Passphrase "" and no prompt: an encrypted key fails here. */
 	if ((bio = BIO_new_mem_buf(key, (int)keylen)) == NULL ||
 	    (pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"")) ==
 	        NULL) {
@@ -271,8 +265,8 @@ out:
  * nng_tls_config_free.
  */
 static mcn_err
-net_tls_config(nng_tls_config **out, nng_tls_mode mode,
-    const mcn_net_tls *tls, char *err, size_t errlen)
+net_tls_config(nng_tls_config **out, nng_tls_mode mode, const mcn_net_tls *tls,
+    char *err, size_t errlen)
 {
 	nng_tls_config *cfg = NULL;
 	uint8_t *ca = NULL, *cert = NULL, *key = NULL;
@@ -284,15 +278,15 @@ net_tls_config(nng_tls_config **out, nng_tls_mode mode,
 	MCN_MUST(tls->ca_path != NULL && tls->cert_path != NULL &&
 	    tls->key_path != NULL);
 	*out = NULL;
-	if ((rv = net_read_pem(&ca, &calen, tls->ca_path, "CA", err,
-	         errlen)) != MCN_OK ||
+	if ((rv = net_read_pem(&ca, &calen, tls->ca_path, "CA", err, errlen)) !=
+	        MCN_OK ||
 	    (rv = net_read_pem(&cert, &certlen, tls->cert_path, "certificate",
 	         err, errlen)) != MCN_OK ||
 	    (rv = net_read_pem(&key, &keylen, tls->key_path, "key", err,
 	         errlen)) != MCN_OK)
 		goto out;
-	if ((rv = net_check_pem(tls, ca, calen, cert, certlen, key, keylen,
-	         err, errlen)) != MCN_OK)
+	if ((rv = net_check_pem(tls, ca, calen, cert, certlen, key, keylen, err,
+	         errlen)) != MCN_OK)
 		goto out;
 
 	if ((nrv = nng_tls_config_alloc(&cfg, mode)) != 0) {
@@ -300,18 +294,26 @@ net_tls_config(nng_tls_config **out, nng_tls_mode mode,
 		mcn_msg(err, errlen, "TLS config: %s", nng_strerror(nrv));
 		goto out;
 	}
-	if ((nrv = nng_tls_config_auth_mode(cfg,
-	         NNG_TLS_AUTH_MODE_REQUIRED)) != 0) {
+	if ((nrv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) !=
+	    0) {
 		rv = net_err(nrv);
 		mcn_msg(err, errlen, "TLS auth mode: %s", nng_strerror(nrv));
+		goto out;
+	}
+	/* TLS 1.2 at least; 1.3 where the engine has it (mbedTLS 2.28 does
+	 * not, and clamps). */
+	if ((nrv = nng_tls_config_version(cfg, NNG_TLS_1_2, NNG_TLS_1_3)) !=
+	    0) {
+		rv = net_err(nrv);
+		mcn_msg(err, errlen, "TLS version: %s", nng_strerror(nrv));
 		goto out;
 	}
 	/* mcn_file_read NUL-terminates, as nng wants ASCIIZ PEM. mbedTLS
 	 * picks the CRL blocks out of the same text (as nng_tls_config_ca_file
 	 * does). */
-	crl = strstr((const char *)ca, "-----BEGIN X509 CRL-----") != NULL
-	    ? (const char *)ca
-	    : NULL;
+	crl = strstr((const char *)ca, "-----BEGIN X509 CRL-----") != NULL ?
+	    (const char *)ca :
+	    NULL;
 	if ((nrv = nng_tls_config_ca_chain(cfg, (const char *)ca, crl)) != 0) {
 		rv = MCN_ECERT;
 		mcn_msg(err, errlen, "CA file %s: rejected by TLS engine (%s)",
@@ -342,11 +344,11 @@ out:
  * Closes an nng socket, waiting at most MCN_NET_CLOSE_TIMEOUT_MS.
  *
  * NNG 1.5.2 can hang in nng_close when a pipe of the socket is in the
- * middle of writing a large message (its reaper thread waits forever for
- * an aio task; upstream nng issue #1543, fixed after 1.5.2). The close runs
- * in a detached thread; if it has not finished in time we give up on it
- * and return, so the caller's shutdown stays bounded. The stuck thread
- * keeps only the socket id and its own state, never caller memory.
+ * middle of writing a message: its reaper thread waits forever for an aio
+ * task (net.h, "Closing"). The close runs in a detached thread; if it has
+ * not finished in time we give up on it and return, so the caller's
+ * shutdown stays bounded. The stuck thread keeps only the socket id and
+ * its own state, never caller memory.
  */
 struct net_closer {
 	nng_socket sock;
@@ -445,8 +447,7 @@ mcn_net_server_open(mcn_net_server **out, const char *url,
 
 	MCN_MUST(out != NULL && url != NULL);
 	*out = NULL;
-	if ((rv = net_check_args(url, tls, max_message, err, errlen)) !=
-	    MCN_OK)
+	if ((rv = net_check_args(url, tls, max_message, err, errlen)) != MCN_OK)
 		return (rv);
 	if (tls != NULL &&
 	    (rv = net_tls_config(&cfg, NNG_TLS_MODE_SERVER, tls, err,
@@ -475,9 +476,8 @@ mcn_net_server_open(mcn_net_server **out, const char *url,
 	    (cfg != NULL &&
 	        (nrv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG,
 	             cfg)) != 0)) {
-		rv = nrv == NNG_EADDRINVAL || nrv == NNG_EINVAL
-		    ? MCN_EINVAL
-		    : net_err(nrv);
+		rv = nrv == NNG_EADDRINVAL || nrv == NNG_EINVAL ? MCN_EINVAL :
+		                                                  net_err(nrv);
 		mcn_msg(err, errlen, "%s: %s", url, nng_strerror(nrv));
 		goto out;
 	}
@@ -495,7 +495,7 @@ out:
 		nng_tls_config_free(cfg); /* the listener holds its own */
 	if (s != NULL) {
 		if (sock_open)
-			nng_close(s->sock);
+			net_close_socket(s->sock);
 		if (s->aio != NULL)
 			nng_aio_free(s->aio);
 		mcn_free(s, sizeof(*s));
@@ -532,8 +532,8 @@ mcn_net_server_recv(mcn_net_server *s, uint8_t **msg, size_t *len,
 
 		/* NNG_DURATION_ZERO polls: fails at once if nothing waits. */
 		nng_aio_set_timeout(s->aio,
-		    now >= deadline ? NNG_DURATION_ZERO
-		                    : (nng_duration)(deadline - now));
+		    now >= deadline ? NNG_DURATION_ZERO :
+		                      (nng_duration)(deadline - now));
 		nng_recv_aio(s->sock, s->aio);
 		nng_aio_wait(s->aio);
 		if ((nrv = nng_aio_result(s->aio)) != 0)
@@ -624,8 +624,7 @@ mcn_net_client_open(mcn_net_client **out, const char *url,
 
 	MCN_MUST(out != NULL && url != NULL);
 	*out = NULL;
-	if ((rv = net_check_args(url, tls, max_message, err, errlen)) !=
-	    MCN_OK)
+	if ((rv = net_check_args(url, tls, max_message, err, errlen)) != MCN_OK)
 		return (rv);
 	if (tls != NULL &&
 	    (rv = net_tls_config(&cfg, NNG_TLS_MODE_CLIENT, tls, err,
@@ -659,17 +658,15 @@ mcn_net_client_open(mcn_net_client **out, const char *url,
 	    (cfg != NULL &&
 	        (nrv = nng_dialer_set_ptr(c->dialer, NNG_OPT_TLS_CONFIG,
 	             cfg)) != 0)) {
-		rv = nrv == NNG_EADDRINVAL || nrv == NNG_EINVAL
-		    ? MCN_EINVAL
-		    : net_err(nrv);
+		rv = nrv == NNG_EADDRINVAL || nrv == NNG_EINVAL ? MCN_EINVAL :
+		                                                  net_err(nrv);
 		mcn_msg(err, errlen, "%s: %s", url, nng_strerror(nrv));
 		goto out;
 	}
 	/* Non-blocking: a node that is down is retried in the background. */
 	if ((nrv = nng_dialer_start(c->dialer, NNG_FLAG_NONBLOCK)) != 0) {
-		rv = nrv == NNG_EADDRINVAL || nrv == NNG_EINVAL
-		    ? MCN_EINVAL
-		    : net_err(nrv);
+		rv = nrv == NNG_EADDRINVAL || nrv == NNG_EINVAL ? MCN_EINVAL :
+		                                                  net_err(nrv);
 		mcn_msg(err, errlen, "cannot dial %s: %s", url,
 		    nng_strerror(nrv));
 		goto out;
@@ -682,7 +679,7 @@ out:
 		nng_tls_config_free(cfg); /* the dialer holds its own */
 	if (c != NULL) {
 		if (sock_open)
-			nng_close(c->sock);
+			net_close_socket(c->sock);
 		mcn_free(c, sizeof(*c));
 	}
 	return (rv);
@@ -726,8 +723,8 @@ struct net_xch {
 	nng_msg *req;   /* until handed to nng_send_aio */
 	nng_msg *reply; /* set when DONE with rv == 0 */
 	size_t reqlen;
-	int state;      /* enum net_xch_state; owned by the callback */
-	int rv;         /* NNG result when DONE */
+	int state; /* enum net_xch_state; owned by the callback */
+	int rv;    /* NNG result when DONE */
 	bool sent;
 };
 
@@ -779,9 +776,9 @@ net_xch_status(const struct net_xch *x)
 }
 
 mcn_err
-mcn_net_exchange(mcn_net_client *const *clients, size_t n,
-    uint8_t *const *req, const size_t *reqlen, uint8_t **resp,
-    size_t *resplen, mcn_err *status, int timeout_ms)
+mcn_net_exchange(mcn_net_client *const *clients, size_t n, uint8_t *const *req,
+    const size_t *reqlen, uint8_t **resp, size_t *resplen, mcn_err *status,
+    int timeout_ms)
 {
 	struct net_group g = { 0 };
 	struct net_xch *xs = NULL;
@@ -789,9 +786,9 @@ mcn_net_exchange(mcn_net_client *const *clients, size_t n,
 	mcn_err rv = MCN_ENOMEM;
 	int nrv;
 
-	MCN_MUST(n == 0 || (clients != NULL && req != NULL &&
-	    reqlen != NULL && resp != NULL && resplen != NULL &&
-	    status != NULL));
+	MCN_MUST(n == 0 ||
+	    (clients != NULL && req != NULL && reqlen != NULL && resp != NULL &&
+	        resplen != NULL && status != NULL));
 	MCN_MUST(timeout_ms >= 0);
 	for (i = 0; i < n; i++) {
 		resp[i] = NULL;
@@ -804,8 +801,11 @@ mcn_net_exchange(mcn_net_client *const *clients, size_t n,
 	if (n == 0)
 		return (MCN_OK);
 	if (n > SIZE_MAX / sizeof(*xs) ||
-	    (xs = mcn_zalloc(n * sizeof(*xs))) == NULL)
+	    (xs = mcn_zalloc(n * sizeof(*xs))) == NULL) {
+		for (i = 0; i < n; i++)
+			status[i] = MCN_ENOMEM;
 		return (MCN_ENOMEM);
+	}
 	if ((nrv = nng_mtx_alloc(&g.mtx)) != 0 ||
 	    (nrv = nng_cv_alloc(&g.cv, g.mtx)) != 0) {
 		rv = net_err(nrv);
@@ -905,15 +905,13 @@ mcn_net_exchange(mcn_net_client *const *clients, size_t n,
 			    (uint64_t)resplen[i]);
 		}
 	}
-	if (rv != MCN_OK) {
-		for (i = 0; i < n; i++) {
-			mcn_net_free(resp[i], resplen[i]);
-			resp[i] = NULL;
-			resplen[i] = 0;
-			status[i] = rv;
-		}
-	}
 out:
+	for (i = 0; rv != MCN_OK && i < n; i++) {
+		mcn_net_free(resp[i], resplen[i]);
+		resp[i] = NULL;
+		resplen[i] = 0;
+		status[i] = rv;
+	}
 	for (i = 0; i < n; i++) {
 		if (xs[i].aio != NULL)
 			nng_aio_free(xs[i].aio);

@@ -23,16 +23,20 @@
  * own max_message, so parties configured with one consortium-wide limit
  * never put an oversized message on the wire.
  *
- * Closing. NNG 1.5.2 can hang for good in nng_close when a connection of
- * the socket is in the middle of writing a large message (upstream issue
- * #1543, fixed after 1.5.2); e.g. closing a client whose request to a stuck
- * node timed out while still being written. The close functions here wait
- * at most MCN_NET_CLOSE_TIMEOUT_MS and then abandon that socket (a detached
- * thread stays blocked in nng_close; other sockets keep working). With both
- * ends of a connection in one process we also saw, rarely, a server socket
- * stop serving after dropping an oversized message; with the ends in two
- * processes (the deployment) it did not happen in 800 tries. Do not connect
- * a node to itself over the network.
+ * Closing: NNG 1.5.2 defects. Seen while testing this module; upstream
+ * reports such as nng issue #1543 describe the same stuck reaper thread,
+ * fixed in later NNG releases. (1) nng_close can hang for good while a
+ * connection of the socket is in the middle of writing a message, e.g.
+ * when closing a client whose large request to a stuck node timed out.
+ * (2) A connection reset while writing, after an earlier request on it
+ * timed out, can block NNG's reaper thread for good. Either way the
+ * process's reaper stays blocked: later closes hang, and dropped
+ * connections are no longer re-dialed, while new sockets still connect.
+ * The close functions here therefore wait at most MCN_NET_CLOSE_TIMEOUT_MS
+ * and then abandon the socket (a detached thread stays in nng_close).
+ * Callers should open clients per query rather than for the life of the
+ * process, give every party the same max_message, and never connect a
+ * node to itself over the network.
  *
  * Threads. NNG runs its own threads; SIGPIPE is not raised (NNG sends with
  * MSG_NOSIGNAL). Each server and each client is used by one thread at a time
@@ -169,14 +173,17 @@ void mcn_net_client_close(mcn_net_client *c);
  * (request above the client's max_message: not sent; or reply body above
  * it by less than NNG's header slack), MCN_ENNG|code (e.g. NNG_ECONNRESET:
  * connection lost after sending, as when the peer or NNG dropped an
- * oversized message) with resp[i] = NULL, resplen[i] = 0. A skipped slot (req[i] == NULL) gets
- * MCN_OK with resp[i] = NULL. Returns MCN_OK unless a local failure
- * (MCN_ENOMEM) prevented the exchange; then no resp[i] is allocated. The
- * same client must not appear twice, nor be in two exchanges at once.
+ * oversized message) with resp[i] = NULL, resplen[i] = 0. A skipped slot
+ * (req[i] == NULL) gets MCN_OK with resp[i] = NULL. Returns MCN_OK unless
+ * a local failure (MCN_ENOMEM) spoiled the exchange; then every status[i]
+ * is that error and no resp[i] is allocated, though requests may have been
+ * delivered.
+ * The same client must not appear twice, nor be in two exchanges at once.
+ * Thread-safe for disjoint sets of clients.
  */
 mcn_err mcn_net_exchange(mcn_net_client *const *clients, size_t n,
-    uint8_t *const *req, const size_t *reqlen, uint8_t **resp,
-    size_t *resplen, mcn_err *status, int timeout_ms) MCN_WUR;
+    uint8_t *const *req, const size_t *reqlen, uint8_t **resp, size_t *resplen,
+    mcn_err *status, int timeout_ms) MCN_WUR;
 
 /* Wipes and frees a buffer returned by this module. NULL is a no-op. */
 void mcn_net_free(uint8_t *msg, size_t len);

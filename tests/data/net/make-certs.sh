@@ -14,7 +14,10 @@
 # wrong clock still accepts them; `openssl ca` is used because OpenSSL 3.0's
 # req/x509 cannot set a start date.
 #
-#   test/  consortium CA "test": node "site1", querier "alice"
+#   test/  consortium CA "test": node "site1", querier "alice", querier
+#          "eve" (revoked: test/ca-crl.pem is ca.crt plus a CRL listing her,
+#          valid 2000..2100 too: mbedTLS fails verification against a CRL
+#          that is expired or not yet valid)
 #   other/ foreign CA "other": node "site1" (same subject as test/site1,
 #          issued by the wrong CA) and querier "mallory"
 set -eu
@@ -29,7 +32,7 @@ cat > "$tmp/ca.cnf" <<EOF2
 [ca]
 default_ca = mcn
 [mcn]
-database = $tmp/index.txt
+database = \${ENV::MCN_DB}
 new_certs_dir = $tmp
 rand_serial = yes
 default_md = sha256
@@ -64,14 +67,15 @@ key() { # key <out>
 sign() { # sign <csr> <out> <extensions> [openssl ca options...]
 	csr=$1 out=$2 ext=$3
 	shift 3
-	: > "$tmp/index.txt"
 	MCN_ID=${MCN_ID:-none} openssl ca -batch -notext -config "$tmp/ca.cnf" \
 	    -startdate $start -enddate $end -extensions "$ext" \
 	    -in "$csr" -out "$out" "$@" 2>/dev/null
 }
 
-ca() { # ca <dir> <consortium>
+ca() { # ca <dir> <consortium>; the CA's database is $tmp/<dir>.index
 	mkdir -p "$dir/$1"
+	export MCN_DB="$tmp/$1.index"
+	: > "$MCN_DB"
 	key "$dir/$1/ca.key"
 	openssl req -new -key "$dir/$1/ca.key" -subj "/O=$2/CN=$2 CA" \
 	    -out "$tmp/ca.csr"
@@ -90,6 +94,13 @@ leaf() { # leaf <dir> <consortium> <role> <id>
 ca test test
 leaf test test node site1
 leaf test test querier alice
+leaf test test querier eve
+MCN_ID=none openssl ca -config "$tmp/ca.cnf" -cert "$dir/test/ca.crt" \
+    -keyfile "$dir/test/ca.key" -revoke "$dir/test/eve.crt" 2>/dev/null
+MCN_ID=none openssl ca -config "$tmp/ca.cnf" -cert "$dir/test/ca.crt" \
+    -keyfile "$dir/test/ca.key" -gencrl -crl_lastupdate $start \
+    -crl_nextupdate $end -out "$tmp/test.crl" 2>/dev/null
+cat "$dir/test/ca.crt" "$tmp/test.crl" > "$dir/test/ca-crl.pem"
 
 ca other other
 leaf other test node site1
