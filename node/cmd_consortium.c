@@ -187,6 +187,14 @@ cons_keygen(int argc, const char *argv[])
 		return (cons_usage("--nodes must be a comma-separated list of "
 		                   "up to 128 node ids"));
 	}
+	if (n >= 2 && 2 * (unsigned long)t <= n) {
+		/* Two disjoint groups of t nodes could each decrypt a different
+		 * subset of one query's contributions; a majority prevents it
+		 * (consortium.json refuses it too). */
+		free(list);
+		return (cons_usage("--threshold must be a majority of the nodes "
+		                   "(more than half)"));
+	}
 	if (cons_mkdir(o[3].val, &made) != 0)
 		goto out;
 	if (mcn_ceremony_check(o[3].val, (const char *const *)ids, n, t, bits,

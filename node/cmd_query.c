@@ -66,7 +66,9 @@ query_drive(mcn_agg_coord *co, mcn_net_client **clients, size_t n, int timeout_m
 	if ((rv = mcn_agg_coord_start(co, mcn_now_ms(), &ob)) != MCN_OK)
 		goto out;
 	*nrounds = 0;
-	while (ob.n > 0 && *nrounds < 8) {
+	/* The coordinator makes progress every round: at most one round 1
+	 * and one decryption round per node. */
+	while (ob.n > 0 && *nrounds < n + 2) {
 		uint64_t t0 = mcn_mono_ms();
 		memset(req, 0, n * sizeof(*req));
 		for (size_t i = 0; i < ob.n; i++) {

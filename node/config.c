@@ -223,6 +223,16 @@ mcn_consortium_load(mcn_consortium *c, const char *path, char *err, size_t errle
 		goto out;
 	}
 	c->threshold = (unsigned)v;
+	if (2 * (size_t)c->threshold <= c->nnodes) {
+		/* A node decrypts once per query, but two disjoint groups of t
+		 * nodes could each be asked to decrypt a different subset of
+		 * the same contributions, and the difference is one site. */
+		mcn_msg(err, errlen,
+		    "%s: \"threshold\" must be a majority of the %zu nodes (at least %zu)",
+		    path, c->nnodes, c->nnodes / 2 + 1);
+		rv = MCN_EFORMAT;
+		goto out;
+	}
 	if ((rv = cfg_uint(root, "min_sites", 2, c->nnodes, 2, &v, path, err, errlen)) != MCN_OK)
 		goto out;
 	c->min_sites = (unsigned)v;

@@ -894,6 +894,57 @@ pki_load_identity(mcn_pki *p, const char *cert_path, const char *key_path,
 	return (MCN_OK);
 }
 
+/* CRLs in the CA file (as node/net.c gives them to TLS): each must be
+ * issued and signed by the CA; if there is any, every certificate is
+ * checked against them (X509_V_FLAG_CRL_CHECK), so a revoked party's
+ * envelopes are refused here too, also when they reach us relayed inside
+ * a DECRYPT or through another TLS peer. */
+static mcn_err
+pki_load_crls(mcn_pki *p, const char *path, char *err, size_t errlen)
+{
+	STACK_OF(X509_INFO) *inf = NULL;
+	uint8_t *buf;
+	size_t len;
+	BIO *bio;
+	int ncrl = 0;
+	mcn_err rv;
+
+	if ((rv = pki_read_file(path, &buf, &len, err, errlen)) != MCN_OK)
+		return (rv);
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		mcn_file_free(buf, len);
+		return (pki_fail(err, errlen, path, NULL, MCN_ENOMEM));
+	}
+	inf = PEM_X509_INFO_read_bio(bio, NULL, pki_nopass, NULL);
+	BIO_free(bio);
+	mcn_file_free(buf, len);
+	if (inf == NULL)
+		return (pki_fail(err, errlen, path, "cannot parse the PEM file",
+		    MCN_ECERT));
+	rv = MCN_OK;
+	for (int i = 0; i < sk_X509_INFO_num(inf) && rv == MCN_OK; i++) {
+		X509_CRL *crl = sk_X509_INFO_value(inf, i)->crl;
+		if (crl == NULL)
+			continue;
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
+		        X509_get_subject_name(p->ca)) != 0 ||
+		    X509_CRL_verify(crl, X509_get0_pubkey(p->ca)) != 1) {
+			rv = pki_fail(err, errlen, path,
+			    "holds a CRL not signed by the CA", MCN_ECERT);
+		} else if (X509_STORE_add_crl(p->store, crl) != 1) {
+			rv = pki_fail(err, errlen, path, NULL, MCN_ENOMEM);
+		} else {
+			ncrl++;
+		}
+	}
+	if (rv == MCN_OK && ncrl > 0 &&
+	    X509_STORE_set_flags(p->store, X509_V_FLAG_CRL_CHECK) != 1)
+		rv = pki_fail(err, errlen, path, NULL, MCN_ENOMEM);
+	sk_X509_INFO_pop_free(inf, X509_INFO_free);
+	ERR_clear_error();
+	return (rv);
+}
+
 mcn_err
 mcn_pki_load(mcn_pki **out, const char *ca_path, const char *cert_path,
     const char *key_path, char *err, size_t errlen)
@@ -917,6 +968,8 @@ mcn_pki_load(mcn_pki **out, const char *ca_path, const char *cert_path,
 		rv = pki_fail(err, errlen, ca_path, NULL, MCN_ENOMEM);
 		goto out;
 	}
+	if ((rv = pki_load_crls(p, ca_path, err, errlen)) != MCN_OK)
+		goto out;
 	p->verifier.verify = pki_verify;
 	p->verifier.ctx = p;
 	if (cert_path != NULL &&

@@ -127,7 +127,9 @@ typedef struct mcn_pki mcn_pki;
  * cert_path is not NULL, my certificate and the private key at key_path.
  * My certificate must verify against the CA now (a store holding only the
  * CA, any purpose), match the key, and carry a valid id (CN) and role
- * (OU). MCN_ECERT (CA or my certificate unusable, not verifying, or
+ * (OU). PEM CRLs in the CA file, which must be signed by the CA, are
+ * enforced here and by the verifier, as the TLS layer does.
+ * MCN_ECERT (CA or my certificate unusable, not verifying, or
  * without a valid id/role), MCN_EKEY (key file not a PEM private key, or
  * not the key of my certificate), MCN_ENOMEM,
  * MCN_ESYS|errno. */

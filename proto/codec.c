@@ -584,13 +584,17 @@ codec_open_query(mcn_msg_query *q, const ProtobufCBinaryData *body, char *err,
 	}
 	rv = MCN_ENOMEM;
 	why = "out of memory";
-	q->text = mcn_alloc(pq->text.len + 1);
-	q->participants = mcn_zalloc(pq->n_participants * sizeof(mcn_party_id));
-	if (q->text == NULL || q->participants == NULL) {
+	/* The text is terminated at once: mcn_msg_clear takes its size from
+	 * strlen, also when the next allocation fails. */
+	if ((q->text = mcn_alloc(pq->text.len + 1)) == NULL) {
 		goto out;
 	}
 	memcpy(q->text, pq->text.data, pq->text.len);
 	q->text[pq->text.len] = '\0';
+	q->participants = mcn_zalloc(pq->n_participants * sizeof(mcn_party_id));
+	if (q->participants == NULL) {
+		goto out;
+	}
 	q->nparticipants = pq->n_participants;
 	for (size_t i = 0; i < pq->n_participants; i++) {
 		memcpy(q->participants[i], pq->participants[i].data,

@@ -12,14 +12,15 @@
  *      N_i: checks (below), computes its vector v_i with the plan callback,
  *                packs it (crypto/pack.h, max_parties = n) into plaintexts
  *                m_ij and encrypts c_ij = E(m_ij).
- *      N_i -> Q  CONTRIBUTION{layout digest, nvalues, c_i*} (signed); N_i
- *                keeps SHA-256 of this envelope.
+ *      N_i -> Q  CONTRIBUTION{digest of layout and query text, nvalues,
+ *                c_i*} (signed); N_i keeps SHA-256 of this envelope.
  *   2. Q: C = sites with a valid contribution; needs |C| >= max(t,
  *                min_sites). P_j = prod_{i in C} c_ij.
  *      Q -> N_i  DECRYPT{the signed CONTRIBUTION envelopes of C verbatim,
  *                P_*}, to every i in C.
  *      N_i: checks every envelope (signature by a consortium NODE, query
- *                id, round 1, distinct senders, same layout), its own
+ *                id, round 1, distinct senders, same layout and query
+ *                text: agg_contrib_digest), its own
  *                envelope byte-identical, |C| >= its own min_sites, and
  *                recomputes P_* itself; decrypts at most once per query.
  *      N_i -> Q  PARTIALS{partial decryptions of P_* with proofs}.
@@ -29,8 +30,14 @@
  *   in C; a node learns the query text and the ciphertexts (semantically
  *   secure); fewer than t colluding nodes learn nothing about another
  *   node's vector. Because a node decrypts only the product of >= min_sites
- *   signed contributions of this query, and only once, Q cannot obtain the
- *   decryption of a single site's ciphertext or of two different subsets.
+ *   signed contributions of this query, all made for the same text, and
+ *   only once, Q cannot obtain the decryption of a single site's
+ *   ciphertext. Two different subsets of one query: two disjoint groups of
+ *   t nodes could each decrypt one, so node/config.c requires t > n/2;
+ *   a querier colluding with t-1 nodes still could (it needs one honest
+ *   decrypter per subset) - the same as asking a second query without a
+ *   site, which is disclosure control's job (DP noise, differencing audit,
+ *   charged per decryption).
  *
  * masked, one round: N_i -> Q CONTRIBUTION{v_i + M_i mod 2^64}, where
  *   M_i = mcn_mask_zero_sum over all other consortium nodes with label
@@ -160,6 +167,37 @@ agg_sha256(uint8_t out[32], const uint8_t *d, size_t len)
 	unsigned int n = 32;
 
 	MCN_MUST(EVP_Digest(d, len, out, &n, EVP_sha256(), NULL) == 1);
+}
+
+/* The digest a CONTRIBUTION carries (its layout_digest field): SHA-256 over
+ * "mcn/agg/contribution/v1" || layout digest || be64 len || query text.
+ * Binding the text matters: a node decrypts a product only if every
+ * contribution in it carries its own digest, so the querier cannot send
+ * the other sites, under the same query id, another text with the same
+ * layout (e.g. a WHERE that matches nobody: zeros) and have "the sum over
+ * min_sites sites" be one site's vector. */
+static void
+agg_contrib_digest(uint8_t out[MCN_AGG_LAYOUT_DIGEST_BYTES],
+    const mcn_agg_layout *L, const char *text)
+{
+	static const char tag[] = "mcn/agg/contribution/v1";
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t ld[MCN_AGG_LAYOUT_DIGEST_BYTES], b[8];
+	unsigned int n = MCN_AGG_LAYOUT_DIGEST_BYTES;
+	size_t tl = strlen(text);
+	int ok;
+
+	MCN_MUST(ctx != NULL);
+	mcn_agg_layout_digest(ld, L);
+	agg_be64(b, tl);
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, tag, sizeof(tag) - 1) &&
+	    EVP_DigestUpdate(ctx, ld, sizeof(ld)) &&
+	    EVP_DigestUpdate(ctx, b, sizeof(b)) &&
+	    EVP_DigestUpdate(ctx, text, tl) &&
+	    EVP_DigestFinal_ex(ctx, out, &n);
+	EVP_MD_CTX_free(ctx);
+	MCN_MUST(ok); /* SHA-256 on memory does not fail */
 }
 
 /* Checks a layout: >= 1 field, lo <= hi, counts add up to nvalues in
@@ -677,7 +715,7 @@ node_query(mcn_agg_node *n, const mcn_message *rq, uint64_t now_ms, uint8_t **re
 	}
 	m.u.contribution.mode = q->mode;
 	m.u.contribution.nvalues = L.nvalues;
-	mcn_agg_layout_digest(m.u.contribution.layout_digest, &L);
+	agg_contrib_digest(m.u.contribution.layout_digest, &L, q->text);
 	switch (q->mode) {
 	case MCN_MSG_MODE_PAILLIER:
 		rv = node_encrypt(n, &L, values, &m.u.contribution.cts,
@@ -791,8 +829,8 @@ node_check_contribution(mcn_agg_node *n, const struct node_query *st,
 	    memcmp(c.u.contribution.layout_digest, st->layout_digest,
 	        MCN_AGG_LAYOUT_DIGEST_BYTES) != 0) {
 		snprintf(why, whylen,
-		    "contribution of site %s uses another "
-		    "layout",
+		    "contribution of site %s was made for another query "
+		    "text or layout",
 		    c.h.sender);
 		rv = MCN_EREFUSED;
 		goto out;
@@ -1101,7 +1139,7 @@ mcn_agg_coord_new(mcn_agg_coord **out, const mcn_agg_coord_cfg *cfg)
 	}
 	memcpy(c->fields, L->fields, L->nfields * sizeof(*c->fields));
 	c->cfg.layout = NULL; /* ours is the copy */
-	mcn_agg_layout_digest(c->digest, L);
+	agg_contrib_digest(c->digest, L, cfg->query_text);
 	if (cfg->mode == MCN_AGG_PAILLIER) {
 		rv = mcn_pack_layout_new(&c->pl,
 		    mcn_paillier_plaintext_bits(mcn_tpaillier_pk(cfg->tpub)),
@@ -1654,7 +1692,8 @@ coord_take_contribution(mcn_agg_coord *c, size_t from, mcn_message *m,
 	if (k->mode != (uint32_t)c->cfg.mode || k->nvalues != c->nvalues ||
 	    memcmp(k->layout_digest, c->digest, sizeof(c->digest)) != 0) {
 		coord_site_fail(c, from, MCN_AGG_SITE_INVALID, MCN_EPROTO,
-		    "contribution uses another mode or vector layout");
+		    "contribution uses another mode, query text or vector "
+		    "layout");
 		return;
 	}
 	switch (c->cfg.mode) {

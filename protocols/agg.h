@@ -17,8 +17,10 @@
  *             the senders are distinct consortium nodes, that there are at
  *             least min_sites of them, and that the product it is asked to
  *             decrypt is exactly the product of those contributions; it
- *             decrypts at most once per query (so a querier cannot ask for
- *             two different subsets and difference them). It replies with
+ *             decrypts at most once per query (so a querier cannot ask it
+ *             for two different subsets and difference them; across nodes
+ *             this needs t > n/2, which node/config.c enforces, and no
+ *             collusion: see agg.c). It replies with
  *             PARTIALS (partial decryptions with proofs). The coordinator
  *             verifies, combines any t, unpacks. Nodes that time out or
  *             fail in round 1 are reported missing; the query still
@@ -84,8 +86,11 @@ typedef struct mcn_agg_layout {
 void mcn_agg_layout_clear(mcn_agg_layout *L); /* frees fields (mcn_free) */
 
 /* SHA-256 over "mcn/agg/layout/v1" || be64 nfields || (be64 count, be64 lo,
- * be64 hi) per field: the digest nodes put in their CONTRIBUTION so the
- * coordinator can check that node and querier computed the same layout. */
+ * be64 hi) per field. A CONTRIBUTION carries SHA-256("mcn/agg/contribution/
+ * v1" || this digest || be64 len || query text), so the coordinator and
+ * every decrypting node can check that all contributions were made for the
+ * same query text and layout (a querier cannot pair one site's real answer
+ * with zeros from the others). */
 #define MCN_AGG_LAYOUT_DIGEST_BYTES 32
 void mcn_agg_layout_digest(uint8_t out[MCN_AGG_LAYOUT_DIGEST_BYTES],
     const mcn_agg_layout *L);

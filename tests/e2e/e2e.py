@@ -1106,6 +1106,28 @@ def network_checks(h):
 
     foreign_ca_checks(h)
 
+    with h.check("consortium.json with a minority threshold: refused") \
+            as diffs:
+        qdir = os.path.dirname(h.querier_config())
+        with open(h.querier_config()) as f:
+            qcfg = absolutize(json.load(f), qdir)
+        with open(qcfg["consortium"]) as f:
+            cons = absolutize(json.load(f),
+                              os.path.dirname(qcfg["consortium"]))
+        d = os.path.join(h.tmp, "minority")
+        os.makedirs(d)
+        cons["threshold"] = 1
+        with open(os.path.join(d, "consortium.json"), "w") as f:
+            json.dump(cons, f)
+        cfg = dict(qcfg, consortium=os.path.join(d, "consortium.json"))
+        with open(os.path.join(d, "querier.json"), "w") as f:
+            json.dump(cfg, f)
+        rc, out, err, _ = h.run(["query", "--config",
+                                 os.path.join(d, "querier.json"), "--json",
+                                 BATTERY[0].text], timeout=60)
+        if rc != 1 or "majority" not in err:
+            diffs.append("exit %d, stderr %s" % (rc, err.strip()[-300:]))
+
     if PROBE:
         with h.check("adversarial querier (probe): replay, tamper, "
                      "single-site and mismatched decrypt, second decrypt, "

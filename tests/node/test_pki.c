@@ -867,6 +867,118 @@ test_expired(void)
 	fx_done(&f);
 }
 
+/* Writes ca_path's certificate followed by a CRL signed with issuer_key
+ * that revokes the certificate at revoked_crt, into out. 0 on success. */
+static int
+write_ca_with_crl(const char *ca_crt, const char *issuer_key,
+    const char *revoked_crt, const char *out)
+{
+	X509 *ca = load_x509(ca_crt), *rx = load_x509(revoked_crt);
+	EVP_PKEY *k = load_key(issuer_key);
+	X509_CRL *crl = X509_CRL_new();
+	X509_REVOKED *r = X509_REVOKED_new();
+	ASN1_TIME *now = ASN1_TIME_new(), *next = ASN1_TIME_new();
+	FILE *fp = NULL;
+	int rv = -1;
+
+	if (ca == NULL || rx == NULL || k == NULL || crl == NULL || r == NULL ||
+	    now == NULL || next == NULL) {
+		goto out;
+	}
+	X509_gmtime_adj(now, -60);
+	X509_gmtime_adj(next, 86400);
+	if (X509_CRL_set_version(crl, 1) != 1 ||
+	    X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) != 1 ||
+	    X509_CRL_set1_lastUpdate(crl, now) != 1 ||
+	    X509_CRL_set1_nextUpdate(crl, next) != 1 ||
+	    X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(rx)) != 1 ||
+	    X509_REVOKED_set_revocationDate(r, now) != 1 ||
+	    X509_CRL_add0_revoked(crl, r) != 1) {
+		goto out;
+	}
+	r = NULL; /* owned by crl */
+	if (X509_CRL_sort(crl) != 1 || X509_CRL_sign(crl, k, EVP_sha256()) <= 0 ||
+	    (fp = fopen(out, "w")) == NULL || PEM_write_X509(fp, ca) != 1 ||
+	    PEM_write_X509_CRL(fp, crl) != 1) {
+		goto out;
+	}
+	rv = 0;
+out:
+	if (fp != NULL && fclose(fp) != 0) {
+		rv = -1;
+	}
+	X509_REVOKED_free(r);
+	X509_CRL_free(crl);
+	ASN1_TIME_free(now);
+	ASN1_TIME_free(next);
+	EVP_PKEY_free(k);
+	X509_free(rx);
+	X509_free(ca);
+	return rv;
+}
+
+/* A CRL in the CA file (which TLS enforces) is enforced by the envelope
+ * verifier too: a revoked party's signed envelope must not get in by
+ * being relayed (inside a DECRYPT, or sent on by another TLS peer). */
+static void
+test_revoked(void)
+{
+	struct fx f;
+	char err[MCN_ERRMSG], eve_crt[128], eve_key[128], cacrl[128];
+	char badcrl[128];
+	static const uint8_t msg[] = "envelope";
+	uint8_t der[MCN_CERT_MAX], sig[MCN_SIG_MAX];
+	uint8_t ader[MCN_CERT_MAX], asig[MCN_SIG_MAX];
+	size_t dl, sl, adl, asl;
+	mcn_pki *plain = NULL, *crl = NULL, *bad = NULL;
+
+	REQUIRE_OK(fx_init(&f) == 0 ? MCN_OK : MCN_EINVAL);
+	fx_path(eve_crt, &f, "eve.crt");
+	fx_path(eve_key, &f, "eve.key");
+	fx_path(cacrl, &f, "ca-crl.pem");
+	fx_path(badcrl, &f, "ca-badcrl.pem");
+	REQUIRE_OK(mcn_pki_issue(f.ca_crt, f.ca_key, "eve", MCN_ROLE_QUERIER,
+	    30, eve_crt, eve_key, err, sizeof(err)));
+	REQUIRE_OK(write_ca_with_crl(f.ca_crt, f.ca_key, eve_crt, cacrl) == 0 ?
+	        MCN_OK :
+	        MCN_EINVAL);
+	dl = der_of(eve_crt, der, sizeof(der));
+	sl = sign_with(eve_key, msg, sizeof(msg), sig, sizeof(sig));
+	adl = der_of(f.al_crt, ader, sizeof(ader));
+	asl = sign_with(f.al_key, msg, sizeof(msg), asig, sizeof(asig));
+	CHECK(dl > 0 && sl > 0 && adl > 0 && asl > 0);
+
+	/* control: without the CRL eve is a valid querier */
+	REQUIRE_OK(
+	    mcn_pki_load(&plain, f.ca_crt, NULL, NULL, err, sizeof(err)));
+	CHECK_OK(vfy(plain, "eve", MCN_ROLE_QUERIER, der, dl, msg, sizeof(msg),
+	    sig, sl, NULL));
+	/* with it: eve is refused, alice (not revoked) and site1 still pass */
+	REQUIRE_OK(mcn_pki_load(&crl, cacrl, f.s1_crt, f.s1_key, err,
+	    sizeof(err)));
+	CHECK_ERR(vfy(crl, "eve", MCN_ROLE_QUERIER, der, dl, msg, sizeof(msg),
+	              sig, sl, NULL),
+	    MCN_ECERT);
+	CHECK_OK(vfy(crl, "alice", MCN_ROLE_QUERIER, ader, adl, msg,
+	    sizeof(msg), asig, asl, NULL));
+	/* eve cannot even load her identity against that trust store */
+	mcn_pki *ev = NULL;
+	CHECK_ERR(mcn_pki_load(&ev, cacrl, eve_crt, eve_key, err, sizeof(err)),
+	    MCN_ECERT);
+	CHECK(ev == NULL);
+	/* a CRL signed by another CA is a configuration error */
+	REQUIRE_OK(write_ca_with_crl(f.ca_crt, f.oca_key, eve_crt, badcrl) == 0 ?
+	        MCN_OK :
+	        MCN_EINVAL);
+	CHECK_ERR(mcn_pki_load(&bad, badcrl, NULL, NULL, err, sizeof(err)),
+	    MCN_ECERT);
+	CHECK(strstr(err, "CRL not signed by the CA") != NULL);
+	mcn_pki_free(plain);
+	mcn_pki_free(crl);
+	mcn_pki_free(bad);
+	fx_done(&f);
+}
+
 /* ---- threshold key ceremony ---- */
 
 static void
@@ -1181,6 +1293,7 @@ MCNT_MAIN({ "profile", test_profile },
     { "refuse_overwrite", test_refuse_overwrite },
     { "bad_args", test_bad_args }, { "load", test_load },
     { "sign_verify", test_sign_verify }, { "cache_many", test_cache_many },
-    { "expired", test_expired }, { "ceremony", test_ceremony },
+    { "expired", test_expired }, { "revoked", test_revoked },
+    { "ceremony", test_ceremony },
     { "maskkey", test_maskkey }, { "alloc_failures", test_alloc_failures },
     { "dir_make", test_dir_make })

@@ -1241,6 +1241,34 @@ test_alloc_failures(void)
 		}
 		mcn_free(buf, len);
 	}
+	{
+		/* QUERY: an allocation failure after the text was allocated
+		 * must leave a message that mcn_msg_clear frees cleanly (the
+		 * text was once left unterminated, and clear's strlen ran past
+		 * it under ASan's 0xbe fill). */
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		int qok = 0;
+		seal_query(&buf, &len, &alice, rng, 1000000, 0);
+		for (unsigned long k = 1; k < 200 && !qok; k++) {
+			mcn_err rv;
+			(void)mcn_alloc_fail_at(k);
+			rv = mcn_msg_open(&r, buf, len, &o, NULL, 0);
+			count = mcn_alloc_fail_at(0);
+			if (rv == MCN_OK) {
+				qok = 1;
+				bad += k <= count;
+				bad += strcmp(r.u.query.text, mcnt_text) != 0;
+			} else {
+				bad += rv != MCN_ENOMEM ||
+				    r.u.query.text != NULL ||
+				    r.u.query.participants != NULL;
+			}
+			mcn_msg_clear(&r);
+		}
+		CHECK(qok);
+		mcn_free(buf, len);
+	}
 	CHECK(bad == 0);
 	CHECK(seal_ok && open_ok);
 	CHECK(n > 5); /* some allocations were exercised */

@@ -1287,6 +1287,111 @@ test_node_refuses_bad_decrypt(void)
 	world_free(&w);
 }
 
+/* Differencing by text: the querier sends site1 the real query and the
+ * other sites, under the SAME query id, another text with the same layout
+ * (say one whose WHERE matches nobody, so they contribute zeros). If site1
+ * decrypted the product of those contributions, the "sum over >= min_sites
+ * sites" would be site1's vector alone. Every contribution is bound to
+ * the query text, so site1 refuses; the honest request still works. */
+static void
+test_decrypt_binds_query_text(void)
+{
+	static const char other[] = "SELECT sum(x) FROM patients WHERE x < 0";
+	struct world w;
+	struct r1 r;
+	mcn_agg_outbox ob = { 0 };
+	mcn_party_id ids[NN];
+	mcn_blob envs[NN];
+	mcn_open_opts o;
+	uint8_t *b;
+	size_t len;
+
+	REQUIRE_OK(world_init(&w, MCN_AGG_PAILLIER, 0));
+	memset(&r, 0, sizeof(r));
+	CHECK_OK(mcn_agg_coord_start(w.coord, NOW, &ob));
+	memcpy(r.qid, mcn_agg_coord_query_id(w.coord), 16);
+	r.ts = NOW + 10;
+	for (int i = 0; i < NN; i++) {
+		memcpy(ids[i], w.peers[i].id, sizeof(ids[i]));
+	}
+	memset(&o, 0, sizeof(o));
+	o.max_len = 1 << 22;
+	o.verifier = &mcnt_verifier;
+	o.role = MCN_ROLE_NODE;
+	o.tpub = fx_pub;
+	o.max_skew_ms = UINT64_MAX;
+	for (size_t i = 0; i < ob.n; i++) {
+		size_t to = ob.msgs[i].to;
+		mcn_message m;
+		if (to == 0) { /* the coordinator's own QUERY */
+			r.qlen[0] = ob.msgs[i].len;
+			r.query[0] = malloc(r.qlen[0]);
+			memcpy(r.query[0], ob.msgs[i].bytes, r.qlen[0]);
+		} else { /* same id, another text */
+			memset(&m, 0, sizeof(m));
+			memcpy(m.h.query_id, r.qid, 16);
+			m.h.round = 1;
+			m.h.type = MCN_MSG_QUERY;
+			m.h.timestamp_ms = NOW;
+			m.u.query.text = (char *)other;
+			m.u.query.mode = MCN_MSG_MODE_PAILLIER;
+			memset(m.u.query.dict_fp, 0xd1, 32);
+			m.u.query.participants = ids;
+			m.u.query.nparticipants = NN;
+			m.u.query.has_key_fp = 1;
+			memcpy(m.u.query.key_fp,
+			    mcn_paillier_fingerprint(mcn_tpaillier_pk(fx_pub)),
+			    32);
+			r.query[to] = NULL;
+			CHECK_OK(mcn_msg_seal(&b, &len, &m, &w.alice.signer,
+			    NULL, w.rng));
+			r.query[to] = malloc(len);
+			memcpy(r.query[to], b, len);
+			r.qlen[to] = len;
+			mcn_free(b, len);
+		}
+		CHECK_OK(mcn_agg_node_handle(w.node[to], r.query[to],
+		    r.qlen[to], NOW, &r.env[to], &r.elen[to], NULL, 0));
+		CHECK_OK(mcn_msg_open(&m, r.env[to], r.elen[to], &o, NULL, 0));
+		r.cts[to] = m.u.contribution.cts;
+		r.ncts = m.u.contribution.ncts;
+		m.u.contribution.cts = NULL;
+		m.u.contribution.ncts = 0;
+		mcn_msg_clear(&m);
+	}
+	mcn_agg_outbox_clear(&ob);
+
+	/* site1 with the three others: refused, and the query not spent */
+	all_envs(envs, &r);
+	seal_decrypt(&b, &len, &r, &w.alice, envs, NN, NULL, w.rng);
+	EXPECT(&w, 0, b, len, NOW + 10, MCN_EREFUSED,
+	    "contribution of site site2 was made for another query");
+	mcn_free(b, len);
+	/* the others among themselves (all made for `other`): fine, they
+	 * are a genuine sum over three sites of one query */
+	seal_decrypt(&b, &len, &r, &w.alice, envs + 1, NN - 1, NULL, w.rng);
+	EXPECT(&w, 1, b, len, NOW + 10, MCN_OK, NULL);
+	mcn_free(b, len);
+	/* the coordinator also refuses the others' contributions */
+	for (size_t i = 0; i < NN; i++) {
+		CHECK_OK(mcn_agg_coord_on_reply(w.coord, i, r.env[i], r.elen[i],
+		    NOW + 1, &ob));
+	}
+	CHECK_U64_EQ(mcn_agg_coord_phase(w.coord), MCN_AGG_FAILED);
+	CHECK_U64_EQ(mcn_agg_coord_site(w.coord, 0, NULL, NULL),
+	    MCN_AGG_SITE_CONTRIBUTED);
+	for (size_t i = 1; i < NN; i++) {
+		mcn_err code = MCN_OK;
+		CHECK_U64_EQ(mcn_agg_coord_site(w.coord, i, &code, NULL),
+		    MCN_AGG_SITE_INVALID);
+		CHECK_ERR(code, MCN_EPROTO);
+	}
+	CHECK_U64_EQ(ob.n, 0);
+	mcn_agg_outbox_clear(&ob);
+	r1_free(&r);
+	world_free(&w);
+}
+
 static void
 test_node_refuses_bad_query(void)
 {
@@ -1315,6 +1420,8 @@ test_node_refuses_bad_query(void)
 		memset(&(mm), 0, sizeof(mm));                                \
 		memcpy((mm).h.query_id, r.qid, 16);                          \
 		(mm).h.query_id[0] = (qid0);                                 \
+		/* never r.qid itself, whatever its first byte */            \
+		(mm).h.query_id[1] = (uint8_t)~r.qid[1];                     \
 		(mm).h.round = 1;                                            \
 		(mm).h.type = MCN_MSG_QUERY;                                 \
 		(mm).h.timestamp_ms = NOW;                                   \
@@ -1337,6 +1444,7 @@ test_node_refuses_bad_query(void)
 
 	/* Re-used query id, different text. */
 	QUERY_INIT(m, r.qid[0], "SELECT count() FROM patients");
+	memcpy(m.h.query_id, r.qid, 16);
 	SEND(w.alice, m, 0, NOW + 1, MCN_EREPLAY, "query id already used");
 	/* Signed by a node, not a querier. */
 	QUERY_INIT(m, 0x01, "q");
@@ -1565,5 +1673,6 @@ MCNT_MAIN(
     { "invalid_partials", test_invalid_partials },
     { "node_refuses_bad_decrypt", test_node_refuses_bad_decrypt },
     { "node_refuses_bad_query", test_node_refuses_bad_query },
+    { "decrypt_binds_query_text", test_decrypt_binds_query_text },
     { "coord_checks_replies", test_coord_checks_replies },
     { "config_checks", test_config_checks }, { "cleanup", test_cleanup })
