@@ -172,8 +172,8 @@ net_init(int argc, const char *argv[])
 	mcn_err rv;
 	json_t *cons = NULL, *nodes = NULL;
 
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		mcn_msg(err, sizeof(err), "%s: %s", dir, strerror(errno));
+	if ((rv = mcn_dir_make(dir, 0755)) != MCN_OK) {
+		mcn_msg(err, sizeof(err), "%s: cannot create: %s", dir, mcn_strerror(rv));
 		goto fail;
 	}
 	net_path(path, sizeof(path), dir, "consortium.json", NULL);
