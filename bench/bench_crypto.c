@@ -343,6 +343,13 @@ bench_bits(unsigned bits, mcn_rng *rng)
 				    shares[0], parts, (const mpz_t *)c, B,
 				    pool));
 			});
+			/* latency of one ciphertext (a small query): with
+			 * T > 1 the batch call splits its exponentiations */
+			TIMED("partial_decrypt_1ct", bits, T, 1, extra, {
+				RUN(mcn_tpaillier_partial_decrypt_vec(pub,
+				    shares[0], parts, (const mpz_t *)c, 1,
+				    pool));
+			});
 			TIMED("verify_partial", bits, T, B, extra, {
 				RUN(mcn_tpaillier_verify_vec(pub,
 				    (const mpz_t *)c, parts, B, st));

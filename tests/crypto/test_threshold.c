@@ -458,8 +458,57 @@ test_batch(void)
 	mcn_rng_free(rng);
 }
 
+/* One ciphertext through the batch call, which splits its three
+ * exponentiations over the threads, equals the single call with the same
+ * randomness, and verifies. */
+static void
+test_batch_split(void)
+{
+	struct fixture fx;
+	mcn_rng *ra = mcnt_rng(31), *rb = mcnt_rng(31);
+	mcn_rng_pool *pa = NULL, *pb = NULL;
+	mcn_tpaillier_partial x, y;
+	mcn_err status[1];
+	mpz_t c[1], m;
+
+	REQUIRE_OK(
+	    mcn_tpaillier_deal(&fx.pub, fx.sh, 512, T, NP, mcn_rng_system()));
+	REQUIRE_OK(mcn_rng_pool_new(&pa, ra, mcn_threads_max()));
+	REQUIRE_OK(mcn_rng_pool_new(&pb, rb, mcn_threads_max()));
+	mpz_inits(c[0], m, NULL);
+	mpz_set_ui(m, 4242);
+	CHECK_OK(mcn_paillier_encrypt(mcn_tpaillier_pk(fx.pub), c[0], m,
+	    mcn_rng_system()));
+	mcn_tpaillier_partial_init(&x);
+	mcn_tpaillier_partial_init(&y);
+	CHECK_OK(mcn_tpaillier_partial_decrypt_vec(fx.pub, fx.sh[1], &x,
+	    (const mpz_t *)c, 1, pa));
+	CHECK_OK(mcn_tpaillier_partial_decrypt(fx.pub, fx.sh[1], &y, c[0],
+	    mcn_rng_pool_get(pb, 0)));
+	CHECK(x.index == y.index && x.index == 2);
+	CHECK_MPZ_EQ(x.ci, y.ci);
+	CHECK_MPZ_EQ(x.e, y.e);
+	CHECK_MPZ_EQ(x.z, y.z);
+	CHECK_OK(mcn_tpaillier_verify_vec(fx.pub, (const mpz_t *)c, &x, 1,
+	    status));
+	/* a ciphertext outside Z*_{n^2} is refused on this path too */
+	mpz_set_ui(c[0], 0);
+	CHECK_ERR(mcn_tpaillier_partial_decrypt_vec(fx.pub, fx.sh[1], &x,
+	              (const mpz_t *)c, 1, pa),
+	    MCN_ECIPHERTEXT);
+	mcn_tpaillier_partial_clear(&x);
+	mcn_tpaillier_partial_clear(&y);
+	mpz_clears(c[0], m, NULL);
+	mcn_rng_pool_free(pa);
+	mcn_rng_pool_free(pb);
+	fixture_free(&fx);
+	mcn_rng_free(ra);
+	mcn_rng_free(rb);
+}
+
 MCNT_MAIN({ "subsets_2048", test_subsets_2048 },
     { "fresh_deal", test_fresh_deal },
     { "not_safe_primes", test_not_safe_primes },
     { "tampered_and_too_few", test_tampered_and_too_few },
-    { "serialization", test_serialization }, { "batch", test_batch }, )
+    { "serialization", test_serialization }, { "batch", test_batch },
+    { "batch_split", test_batch_split }, )
