@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "crypto/mem.h"
+#include "node/cli.h"
 #include "node/cmd.h"
 #include "node/pki.h"
 #include "node/util.h"
@@ -44,61 +45,6 @@ ca_usage(const char *why)
 	return (MCN_EXIT_USAGE);
 }
 
-typedef struct {
-	const char *name; /* "--dir" */
-	const char *val;  /* NULL until given */
-} ca_opt;
-
-/* "--opt value" pairs from argv[first..argc). Returns 0, or -1 after
- * printing why (unknown, repeated or valueless option). */
-static int
-ca_parse(ca_opt *opts, size_t nopts, int argc, const char *argv[], int first)
-{
-	for (int i = first; i < argc; i += 2) {
-		size_t k;
-		for (k = 0; k < nopts; k++) {
-			if (strcmp(argv[i], opts[k].name) == 0)
-				break;
-		}
-		if (k == nopts) {
-			fprintf(stderr, "mcn ca: unknown option '%s'\n",
-			    argv[i]);
-			return (-1);
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "mcn ca: %s needs a value\n", argv[i]);
-			return (-1);
-		}
-		if (opts[k].val != NULL) {
-			fprintf(stderr, "mcn ca: %s given twice\n", argv[i]);
-			return (-1);
-		}
-		opts[k].val = argv[i + 1];
-	}
-	return (0);
-}
-
-/* Decimal days; the library checks the range. */
-static int
-ca_days(const char *s, unsigned dflt, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (s == NULL) {
-		*out = dflt;
-		return (0);
-	}
-	if (*s < '0' || *s > '9')
-		return (-1);
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != 0 || v > 1000000ul)
-		return (-1);
-	*out = (unsigned)v;
-	return (0);
-}
-
 static int
 ca_fail(const char *msg)
 {
@@ -106,55 +52,31 @@ ca_fail(const char *msg)
 	return (MCN_EXIT_FAIL);
 }
 
-/* Creates dir (0700, with parents) for the command's outputs; *made says
- * whether it is new, so a failing command can remove it again. */
-static int
-ca_mkdir(const char *dir, int *made)
-{
-	struct stat st;
-	mcn_err rv;
-
-	*made = stat(dir, &st) != 0;
-	if ((rv = mcn_dir_make(dir, 0700)) != MCN_OK) {
-		fprintf(stderr, "mcn ca: %s: %s\n", dir, mcn_strerror(rv));
-		return (-1);
-	}
-	return (0);
-}
-
-/* Removes a directory this command created if it is still empty. */
-static void
-ca_unmkdir(const char *dir, int made)
-{
-	if (made)
-		(void)rmdir(dir);
-}
-
 static int
 ca_init(int argc, const char *argv[])
 {
-	ca_opt o[] = { { "--dir", NULL }, { "--name", NULL },
+	mcn_cli_opt o[] = { { "--dir", NULL }, { "--name", NULL },
 		{ "--days", NULL } };
 	char crt[CA_PATH_MAX], key[CA_PATH_MAX], err[MCN_ERRMSG];
 	unsigned days;
 	int made;
 
-	if (ca_parse(o, 3, argc, argv, 2) != 0)
+	if (mcn_cli_parse("ca", o, 3, argc, argv, 2) != 0)
 		return (ca_usage(NULL));
 	if (o[0].val == NULL || o[1].val == NULL)
 		return (ca_usage("ca init needs --dir and --name"));
-	if (ca_days(o[2].val, MCN_PKI_CA_DAYS, &days) != 0)
+	if (mcn_cli_uint(o[2].val, MCN_PKI_CA_DAYS, 1000000ul, &days) != 0)
 		return (ca_usage("--days must be a number"));
 	if (mcn_path_join(crt, sizeof(crt), o[0].val, MCN_PKI_CA_CERT, NULL) !=
 	        MCN_OK ||
 	    mcn_path_join(key, sizeof(key), o[0].val, MCN_PKI_CA_KEY, NULL) !=
 	        MCN_OK)
 		return (ca_fail("--dir: path too long"));
-	if (ca_mkdir(o[0].val, &made) != 0)
+	if (mcn_cli_mkdir("ca", o[0].val, &made) != 0)
 		return (MCN_EXIT_FAIL);
 	if (mcn_pki_ca_init(crt, key, o[1].val, days, err, sizeof(err)) !=
 	    MCN_OK) {
-		ca_unmkdir(o[0].val, made);
+		mcn_cli_unmkdir(o[0].val, made);
 		return (ca_fail(err));
 	}
 	printf("%s\n%s\n", crt, key);
@@ -164,7 +86,7 @@ ca_init(int argc, const char *argv[])
 static int
 ca_issue(int argc, const char *argv[])
 {
-	ca_opt o[] = { { "--ca-dir", NULL }, { "--id", NULL },
+	mcn_cli_opt o[] = { { "--ca-dir", NULL }, { "--id", NULL },
 		{ "--role", NULL }, { "--out", NULL }, { "--days", NULL } };
 	char cacrt[CA_PATH_MAX], cakey[CA_PATH_MAX];
 	char crt[CA_PATH_MAX], key[CA_PATH_MAX], err[MCN_ERRMSG];
@@ -172,7 +94,7 @@ ca_issue(int argc, const char *argv[])
 	mcn_role role;
 	int made;
 
-	if (ca_parse(o, 5, argc, argv, 2) != 0)
+	if (mcn_cli_parse("ca", o, 5, argc, argv, 2) != 0)
 		return (ca_usage(NULL));
 	if (o[0].val == NULL || o[1].val == NULL || o[2].val == NULL ||
 	    o[3].val == NULL)
@@ -180,7 +102,7 @@ ca_issue(int argc, const char *argv[])
 		                 "--out"));
 	if (mcn_role_parse(o[2].val, &role) != MCN_OK)
 		return (ca_usage("--role must be node, querier or admin"));
-	if (ca_days(o[4].val, MCN_PKI_LEAF_DAYS, &days) != 0)
+	if (mcn_cli_uint(o[4].val, MCN_PKI_LEAF_DAYS, 1000000ul, &days) != 0)
 		return (ca_usage("--days must be a number"));
 	if (!mcn_id_valid(o[1].val)) {
 		fprintf(stderr,
@@ -198,11 +120,11 @@ ca_issue(int argc, const char *argv[])
 	    mcn_path_join(key, sizeof(key), o[3].val, o[1].val, ".key") !=
 	        MCN_OK)
 		return (ca_fail("path too long"));
-	if (ca_mkdir(o[3].val, &made) != 0)
+	if (mcn_cli_mkdir("ca", o[3].val, &made) != 0)
 		return (MCN_EXIT_FAIL);
 	if (mcn_pki_issue(cacrt, cakey, o[1].val, role, days, crt, key, err,
 	        sizeof(err)) != MCN_OK) {
-		ca_unmkdir(o[3].val, made);
+		mcn_cli_unmkdir(o[3].val, made);
 		return (ca_fail(err));
 	}
 	printf("%s\n%s\n", crt, key);

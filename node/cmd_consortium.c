@@ -23,6 +23,7 @@
 #include "crypto/mem.h"
 #include "crypto/rng.h"
 #include "crypto/threshold.h"
+#include "node/cli.h"
 #include "node/cmd.h"
 #include "node/pki.h"
 #include "node/util.h"
@@ -57,63 +58,6 @@ cons_fail(const char *msg)
 	return (MCN_EXIT_FAIL);
 }
 
-typedef struct {
-	const char *name;
-	const char *val;
-} cons_opt;
-
-/* "--opt value" pairs from argv[first..argc); -1 after printing why. */
-static int
-cons_parse(cons_opt *opts, size_t nopts, int argc, const char *argv[],
-    int first)
-{
-	for (int i = first; i < argc; i += 2) {
-		size_t k;
-		for (k = 0; k < nopts; k++) {
-			if (strcmp(argv[i], opts[k].name) == 0)
-				break;
-		}
-		if (k == nopts) {
-			fprintf(stderr, "mcn consortium: unknown option '%s'\n",
-			    argv[i]);
-			return (-1);
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "mcn consortium: %s needs a value\n",
-			    argv[i]);
-			return (-1);
-		}
-		if (opts[k].val != NULL) {
-			fprintf(stderr, "mcn consortium: %s given twice\n",
-			    argv[i]);
-			return (-1);
-		}
-		opts[k].val = argv[i + 1];
-	}
-	return (0);
-}
-
-/* Decimal number up to 1e6; dflt if s is NULL. */
-static int
-cons_num(const char *s, unsigned dflt, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (s == NULL) {
-		*out = dflt;
-		return (0);
-	}
-	if (*s < '0' || *s > '9')
-		return (-1);
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != 0 || v > 1000000ul)
-		return (-1);
-	*out = (unsigned)v;
-	return (0);
-}
-
 /* Splits "a,b,c" in place (buf is a copy) into ids[]; -1 on an empty
  * element or more than max ids. */
 static int
@@ -138,32 +82,9 @@ cons_split(char *buf, const char **ids, unsigned max, unsigned *n)
 /* Creates dir (0700, with parents) for the command's outputs; *made says
  * whether it is new, so a failing command can remove it again. */
 static int
-cons_mkdir(const char *dir, int *made)
-{
-	struct stat st;
-	mcn_err rv;
-
-	*made = stat(dir, &st) != 0;
-	if ((rv = mcn_dir_make(dir, 0700)) != MCN_OK) {
-		fprintf(stderr, "mcn consortium: %s: %s\n", dir,
-		    mcn_strerror(rv));
-		return (-1);
-	}
-	return (0);
-}
-
-/* Removes a directory this command created if it is still empty. */
-static void
-cons_unmkdir(const char *dir, int made)
-{
-	if (made)
-		(void)rmdir(dir);
-}
-
-static int
 cons_keygen(int argc, const char *argv[])
 {
-	cons_opt o[] = { { "--nodes", NULL }, { "--threshold", NULL },
+	mcn_cli_opt o[] = { { "--nodes", NULL }, { "--threshold", NULL },
 		{ "--bits", NULL }, { "--out", NULL } };
 	const char *ids[MCN_TPAILLIER_MAX_PARTIES];
 	char err[MCN_ERRMSG], path[CONS_PATH_MAX];
@@ -171,14 +92,14 @@ cons_keygen(int argc, const char *argv[])
 	unsigned n, t, bits;
 	int ret = MCN_EXIT_FAIL, made;
 
-	if (cons_parse(o, 4, argc, argv, 2) != 0)
+	if (mcn_cli_parse("consortium", o, 4, argc, argv, 2) != 0)
 		return (cons_usage(NULL));
 	if (o[0].val == NULL || o[1].val == NULL || o[3].val == NULL)
 		return (
 		    cons_usage("keygen needs --nodes, --threshold and --out"));
-	if (cons_num(o[1].val, 0, &t) != 0)
+	if (mcn_cli_uint(o[1].val, 0, 1000000ul, &t) != 0)
 		return (cons_usage("--threshold must be a number"));
-	if (cons_num(o[2].val, CONS_BITS_DEFAULT, &bits) != 0)
+	if (mcn_cli_uint(o[2].val, CONS_BITS_DEFAULT, 1000000ul, &bits) != 0)
 		return (cons_usage("--bits must be a number"));
 	if ((list = strdup(o[0].val)) == NULL)
 		return (cons_fail("out of memory"));
@@ -195,12 +116,12 @@ cons_keygen(int argc, const char *argv[])
 		return (cons_usage("--threshold must be a majority of the nodes "
 		                   "(more than half)"));
 	}
-	if (cons_mkdir(o[3].val, &made) != 0)
+	if (mcn_cli_mkdir("consortium", o[3].val, &made) != 0)
 		goto out;
 	if (mcn_ceremony_check(o[3].val, (const char *const *)ids, n, t, bits,
 	        err, sizeof(err)) != MCN_OK) {
 		cons_fail(err);
-		cons_unmkdir(o[3].val, made);
+		mcn_cli_unmkdir(o[3].val, made);
 		goto out;
 	}
 	if (bits < 2048) {
@@ -216,7 +137,7 @@ cons_keygen(int argc, const char *argv[])
 	if (mcn_ceremony_write(o[3].val, (const char *const *)ids, n, t, bits,
 	        mcn_rng_system(), err, sizeof(err)) != MCN_OK) {
 		cons_fail(err);
-		cons_unmkdir(o[3].val, made);
+		mcn_cli_unmkdir(o[3].val, made);
 		goto out;
 	}
 	if (mcn_path_join(path, sizeof(path), o[3].val, MCN_TPUB_FILE, NULL) ==
@@ -237,13 +158,13 @@ out:
 static int
 cons_maskkey(int argc, const char *argv[])
 {
-	cons_opt o[] = { { "--id", NULL }, { "--out", NULL } };
+	mcn_cli_opt o[] = { { "--id", NULL }, { "--out", NULL } };
 	char err[MCN_ERRMSG], path[CONS_PATH_MAX];
 	char hex[2 * MCN_X25519_BYTES + 1];
 	uint8_t pub[MCN_X25519_BYTES];
 	int made;
 
-	if (cons_parse(o, 2, argc, argv, 2) != 0)
+	if (mcn_cli_parse("consortium", o, 2, argc, argv, 2) != 0)
 		return (cons_usage(NULL));
 	if (o[0].val == NULL || o[1].val == NULL)
 		return (cons_usage("maskkey needs --id and --out"));
@@ -258,11 +179,11 @@ cons_maskkey(int argc, const char *argv[])
 	if (mcn_path_join(path, sizeof(path), o[1].val, o[0].val, ".mask") !=
 	    MCN_OK)
 		return (cons_fail("--out: path too long"));
-	if (cons_mkdir(o[1].val, &made) != 0)
+	if (mcn_cli_mkdir("consortium", o[1].val, &made) != 0)
 		return (MCN_EXIT_FAIL);
 	if (mcn_maskkey_create(pub, path, mcn_rng_system(), err, sizeof(err)) !=
 	    MCN_OK) {
-		cons_unmkdir(o[1].val, made);
+		mcn_cli_unmkdir(o[1].val, made);
 		return (cons_fail(err));
 	}
 	mcn_hex_encode(hex, pub, sizeof(pub));
