@@ -206,6 +206,9 @@ mcn_query_agg_kind_name(mcn_query_agg_kind k)
 	case MCN_QUERY_SD: return "sd";
 	case MCN_QUERY_HISTOGRAM: return "histogram";
 	case MCN_QUERY_TABLE: return "table";
+	case MCN_QUERY_LINEAR: return "linear";
+	case MCN_QUERY_COR: return "cor";
+	case MCN_QUERY_SURVIVAL: return "survival";
 	}
 	return "?";
 }
@@ -224,6 +227,8 @@ typedef enum {
 	T_STAR,
 	T_SEMI,
 	T_OP,
+	T_TILDE, /* linear formulas */
+	T_PLUS,
 } tok_type;
 
 typedef enum { OP_EQ = 1, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE } op_kind;
@@ -385,6 +390,8 @@ p_lex(parser *p)
 		case ',': p->t.type = T_COMMA; break;
 		case '*': p->t.type = T_STAR; break;
 		case ';': p->t.type = T_SEMI; break;
+		case '~': p->t.type = T_TILDE; break;
+		case '+': p->t.type = T_PLUS; break;
 		case '=':
 			p->t.type = T_OP;
 			p->t.op = OP_EQ;
@@ -1169,6 +1176,9 @@ static const struct {
 	{ "SD", MCN_QUERY_SD },
 	{ "HISTOGRAM", MCN_QUERY_HISTOGRAM },
 	{ "TABLE", MCN_QUERY_TABLE },
+	{ "LINEAR", MCN_QUERY_LINEAR },
+	{ "COR", MCN_QUERY_COR },
+	{ "SURVIVAL", MCN_QUERY_SURVIVAL },
 };
 
 static mcn_err
@@ -1253,6 +1263,233 @@ p_histogram_args(parser *p, mcnq_agg *a)
 	return MCN_OK;
 }
 
+/* linear(y ~ x1 + ...) after its '(': y, '~', predictors. */
+static mcn_err
+p_linear_args(parser *p, mcnq_agg *a)
+{
+	int cols[MCN_QUERY_MAX_PREDICTORS + 2];
+	size_t nc = 0, nterms = 0, pos = p->t.pos;
+	mcn_err rv;
+
+	if ((rv = p_column(p, &cols[0], "a column name (the outcome)")) !=
+	        MCN_OK ||
+	    (rv = p_numeric_col(p, cols[0], "linear (outcome)", pos)) !=
+	        MCN_OK ||
+	    (rv = p_expect(p, T_TILDE, NULL, "'~'")) != MCN_OK) {
+		return rv;
+	}
+	nc = 1;
+	for (;;) {
+		int col;
+		pos = p->t.pos;
+		if ((rv = p_column(p, &col, "a column name (a predictor)")) !=
+		    MCN_OK) {
+			return rv;
+		}
+		const mcn_column *c = &p->d->cols[col];
+		if (c->type != MCN_COL_INTEGER && c->type != MCN_COL_REAL &&
+		    c->type != MCN_COL_CATEGORICAL) {
+			mcnq_msg(p->err, p->errlen,
+			    "linear predictors must be "
+			    "integer, real or categorical columns; '%s' "
+			    "(position %zu) is %s",
+			    c->name, pos + 1, mcn_col_type_name(c->type));
+			return MCN_EQUERY;
+		}
+		for (size_t j = 0; j < nc; j++) {
+			if (cols[j] == col) {
+				mcnq_msg(p->err, p->errlen,
+				    "linear: column '%s' "
+				    "(position %zu) appears twice in the "
+				    "formula",
+				    c->name, pos + 1);
+				return MCN_EQUERY;
+			}
+		}
+		nterms += c->type == MCN_COL_CATEGORICAL ? c->nlevels - 1 : 1;
+		if (nterms > MCN_QUERY_MAX_PREDICTORS ||
+		    nc == MCN_QUERY_MAX_PREDICTORS + 1) {
+			mcnq_msg(p->err, p->errlen,
+			    "linear takes at most %d "
+			    "predictors, counting nlevels - 1 for a "
+			    "categorical column (position %zu)",
+			    MCN_QUERY_MAX_PREDICTORS, pos + 1);
+			return MCN_EQUERY;
+		}
+		cols[nc++] = col;
+		if (p->t.type != T_PLUS) {
+			break;
+		}
+		if ((rv = p_lex(p)) != MCN_OK) {
+			return rv;
+		}
+	}
+	if (nterms == 0) {
+		mcnq_msg(p->err, p->errlen,
+		    "linear needs at least one "
+		    "predictor (position %zu)",
+		    pos + 1);
+		return MCN_EQUERY;
+	}
+	a->vars = mcnq_alloc(&p->q->arena, nc * sizeof(*a->vars));
+	if (a->vars == NULL) {
+		return MCN_ENOMEM;
+	}
+	memcpy(a->vars, cols, nc * sizeof(*cols));
+	a->nvars = nc;
+	return MCN_OK;
+}
+
+/* cor(x, y, ...) after its '('. */
+static mcn_err
+p_cor_args(parser *p, mcnq_agg *a)
+{
+	int cols[MCN_QUERY_MAX_COR];
+	size_t nc = 0, pos = p->t.pos;
+	mcn_err rv;
+
+	for (;;) {
+		int col;
+		pos = p->t.pos;
+		if ((rv = p_column(p, &col, "a column name")) != MCN_OK ||
+		    (rv = p_numeric_col(p, col, "cor", pos)) != MCN_OK) {
+			return rv;
+		}
+		for (size_t j = 0; j < nc; j++) {
+			if (cols[j] == col) {
+				mcnq_msg(p->err, p->errlen,
+				    "cor: column '%s' "
+				    "(position %zu) given twice",
+				    col_name(p, col), pos + 1);
+				return MCN_EQUERY;
+			}
+		}
+		if (nc == MCN_QUERY_MAX_COR) {
+			mcnq_msg(p->err, p->errlen,
+			    "cor takes at most %d "
+			    "columns (position %zu)",
+			    MCN_QUERY_MAX_COR, pos + 1);
+			return MCN_EQUERY;
+		}
+		cols[nc++] = col;
+		if (p->t.type != T_COMMA) {
+			break;
+		}
+		if ((rv = p_lex(p)) != MCN_OK) {
+			return rv;
+		}
+	}
+	if (nc < 2) {
+		mcnq_msg(p->err, p->errlen,
+		    "cor needs at least 2 columns "
+		    "(position %zu)",
+		    pos + 1);
+		return MCN_EQUERY;
+	}
+	a->vars = mcnq_alloc(&p->q->arena, nc * sizeof(*a->vars));
+	if (a->vars == NULL) {
+		return MCN_ENOMEM;
+	}
+	memcpy(a->vars, cols, nc * sizeof(*cols));
+	a->nvars = nc;
+	return MCN_OK;
+}
+
+/* survival(time, event [, step]) after its '('. */
+static mcn_err
+p_survival_args(parser *p, mcnq_agg *a)
+{
+	size_t pos = p->t.pos;
+	const mcn_column *c;
+	literal st;
+	mcn_err rv;
+
+	if ((rv = p_column(p, &a->col, "a column name (time)")) != MCN_OK) {
+		return rv;
+	}
+	c = &p->d->cols[a->col];
+	if (c->type != MCN_COL_INTEGER) {
+		mcnq_msg(p->err, p->errlen,
+		    "survival time must be an integer "
+		    "column; '%s' (position %zu) is %s",
+		    c->name, pos + 1, mcn_col_type_name(c->type));
+		return MCN_EQUERY;
+	}
+	if ((rv = p_expect(p, T_COMMA, NULL, "','")) != MCN_OK) {
+		return rv;
+	}
+	pos = p->t.pos;
+	if ((rv = p_column(p, &a->col2, "a column name (event)")) != MCN_OK) {
+		return rv;
+	}
+	c = &p->d->cols[a->col2];
+	if (c->type != MCN_COL_INTEGER || !(c->min >= 0) || !(c->max <= 1) ||
+	    a->col2 == a->col) {
+		mcnq_msg(p->err, p->errlen,
+		    "survival event must be an integer "
+		    "column declared with range 0..1 (1 = event, 0 = "
+		    "censored), other than the time; '%s' (position %zu) is "
+		    "not",
+		    c->name, pos + 1);
+		return MCN_EQUERY;
+	}
+	a->step = 1;
+	if (p->t.type != T_COMMA) {
+		return MCN_OK;
+	}
+	if ((rv = p_lex(p)) != MCN_OK) {
+		return rv;
+	}
+	if (p->t.type != T_NUM) {
+		return p_syntax(p, "an integer (grid step)");
+	}
+	if ((rv = p_literal(p, &st, "an integer")) != MCN_OK) {
+		return rv;
+	}
+	if (!st.exact || st.dec.scale != 0 || st.dec.mant < 1) {
+		mcnq_msg(p->err, p->errlen,
+		    "survival grid step at position %zu "
+		    "must be a positive integer",
+		    st.pos + 1);
+		return MCN_EQUERY;
+	}
+	a->step = st.dec.mant;
+	return MCN_OK;
+}
+
+/* The canonical name of linear, cor and survival. */
+static mcn_err
+p_analysis_name(parser *p, mcnq_agg *a)
+{
+	mcnq_sbuf b = { 0 };
+	char num[32];
+
+	mcnq_sb_puts(&b, mcn_query_agg_kind_name(a->kind));
+	mcnq_sb_puts(&b, "(");
+	if (a->kind == MCN_QUERY_SURVIVAL) {
+		mcnq_sb_puts(&b, col_name(p, a->col));
+		mcnq_sb_puts(&b, ",");
+		mcnq_sb_puts(&b, col_name(p, a->col2));
+		if (a->step != 1) {
+			snprintf(num, sizeof(num), ",%lld", (long long)a->step);
+			mcnq_sb_puts(&b, num);
+		}
+	}
+	for (size_t i = 0; i < a->nvars; i++) {
+		if (i > 0) {
+			mcnq_sb_puts(&b,
+			    a->kind == MCN_QUERY_COR ? "," :
+			        i == 1               ? "~" :
+			                               "+");
+		}
+		mcnq_sb_puts(&b, col_name(p, a->vars[i]));
+	}
+	mcnq_sb_puts(&b, ")");
+	a->name = b.oom ? NULL : mcnq_strndup(&p->q->arena, b.p, b.len);
+	mcnq_sb_free(&b);
+	return a->name == NULL ? MCN_ENOMEM : MCN_OK;
+}
+
 static mcn_err
 p_agg_name(parser *p, mcnq_agg *a)
 {
@@ -1260,6 +1497,9 @@ p_agg_name(parser *p, mcnq_agg *a)
 	const char *k = mcn_query_agg_kind_name(a->kind);
 
 	switch (a->kind) {
+	case MCN_QUERY_LINEAR:
+	case MCN_QUERY_COR:
+	case MCN_QUERY_SURVIVAL: return p_analysis_name(p, a);
 	case MCN_QUERY_COUNT: snprintf(buf, sizeof(buf), "count()"); break;
 	case MCN_QUERY_HISTOGRAM:
 		mcnq_dec_format(l, sizeof(l), a->lo);
@@ -1297,7 +1537,7 @@ p_agg(parser *p, mcnq_agg *a)
 	if (i == sizeof(agg_names) / sizeof(agg_names[0])) {
 		return p_syntax(p,
 		    "an aggregate (count, sum, mean, var, sd, "
-		    "histogram or table)");
+		    "histogram, table, linear, cor or survival)");
 	}
 	a->kind = agg_names[i].kind;
 	if ((rv = p_lex(p)) != MCN_OK ||
@@ -1370,13 +1610,31 @@ p_agg(parser *p, mcnq_agg *a)
 			}
 		}
 		break;
+	case MCN_QUERY_LINEAR:
+		if ((rv = p_linear_args(p, a)) != MCN_OK) {
+			return rv;
+		}
+		break;
+	case MCN_QUERY_COR:
+		if ((rv = p_cor_args(p, a)) != MCN_OK) {
+			return rv;
+		}
+		break;
+	case MCN_QUERY_SURVIVAL:
+		if ((rv = p_survival_args(p, a)) != MCN_OK) {
+			return rv;
+		}
+		break;
 	case MCN_QUERY_COUNT_X: break;
 	}
 	if ((rv = p_expect(p, T_RP, NULL,
 	         a->kind == MCN_QUERY_HISTOGRAM                ? "')'" :
 	             a->kind == MCN_QUERY_TABLE && a->col2 < 0 ? "',' or ')'" :
-	                                                         "')'")) !=
-	    MCN_OK) {
+	             a->kind == MCN_QUERY_LINEAR               ? "'+' or ')'" :
+	             a->kind == MCN_QUERY_COR                  ? "',' or ')'" :
+	             a->kind == MCN_QUERY_SURVIVAL && a->step == 1 ?
+	                                        "',' or ')'" :
+	                                        "')'")) != MCN_OK) {
 		return rv;
 	}
 	if (p_is(p, "AS")) {

@@ -10,6 +10,8 @@
  *   agg    := count() | count(*) | count(col) | sum(col) | mean(col)
  *           | var(col) | sd(col) | histogram(col, num, num, int)
  *           | table(col) | table(col, col)
+ *           | linear(col ~ col {+ col}) | cor(col, col {, col})
+ *           | survival(col, col [, int])
  *   cond   := cond OR cond | cond AND cond | NOT cond | ( cond )
  *           | col (= | <> | != | < | <= | > | >=) literal
  *           | col [NOT] BETWEEN literal AND literal
@@ -34,6 +36,20 @@
  * canonical text such as "mean(age)", "histogram(age,0,100,10)",
  * "table(sex,smoker)") must be unique.
  *
+ * Analyses. linear(y ~ x1 + ...): OLS with an intercept; y integer or
+ * real, each x integer, real or categorical (nlevels - 1 indicator
+ * columns, the first declared level is the reference); at most
+ * MCN_QUERY_MAX_PREDICTORS predictor columns after expansion, no column
+ * twice. cor(x, y, ...): Pearson correlations of 2..MCN_QUERY_MAX_COR
+ * distinct integer or real columns. Both use complete cases only (rows
+ * with every named column present). survival(time, event [, step]): time
+ * an integer column, event an integer column whose declared range lies in
+ * [0, 1]; the grid is tmin, tmin + step, ... up to tmax (the time column's
+ * declared range, step 1 by default); a time t is counted at the grid
+ * point tmin + step * floor((t - tmin) / step), so with step > 1 the
+ * estimate is Kaplan-Meier on those binned times. Groups come from GROUP
+ * BY; grid points times groups at most MCN_QUERY_MAX_GRID.
+ *
  * Plan: per group (all combinations of declared levels, first GROUP BY
  * column outermost), per block, the slots of the node's vector:
  *   count()                          1 slot: rows matching WHERE
@@ -43,6 +59,14 @@
  *                                    S2 = sum X^2 if a var/sd needs it
  *   histogram(x, lo, hi, bins)       bins slots, then below, above
  *   table(a) / table(a, b)           nlevels(a) / nlevels(a)*nlevels(b)
+ *   linear / cor over terms t_1..t_k  n (complete cases), then S_i = sum
+ *                                    T_i for each term, then S_ij = sum
+ *                                    T_i T_j for i <= j (row-major upper
+ *                                    triangle); linear: term 1 is y, then
+ *                                    the predictors (an indicator term is
+ *                                    0/1); each S is one or more limbs
+ *   survival(time, event, step)      events at each grid point, then
+ *                                    censored rows at each grid point
  * X is the exact integer encoding of x (integer: x; real: x * 10^decimals).
  * Per-site bounds come from max_rows_per_site R and the dictionary ranges;
  * a quantity whose bound B has nsites * B > 2^62 is split into 40-bit limbs
@@ -79,6 +103,10 @@
 #define MCN_QUERY_MAX_DEPTH 64     /* nesting of NOT and parentheses */
 #define MCN_QUERY_MAX_ROWS (UINT64_C(1) << 40) /* largest max_rows_per_site */
 #define MCN_QUERY_LIMB_BITS 40
+#define MCN_QUERY_MAX_PREDICTORS 20 /* linear: columns after expansion */
+#define MCN_QUERY_MAX_COR 10        /* cor: columns */
+#define MCN_QUERY_MAX_GRID 100000   /* survival: grid points x groups */
+#define MCN_QUERY_MAX_SCAN 204      /* distinct columns one query reads */
 
 /* Consortium parameters every party compiles with. max_rows_per_site:
  * 1..MCN_QUERY_MAX_ROWS; nsites: the most sites that can contribute,
@@ -97,6 +125,9 @@ typedef enum {
 	MCN_QUERY_SD,
 	MCN_QUERY_HISTOGRAM,
 	MCN_QUERY_TABLE,
+	MCN_QUERY_LINEAR,   /* linear(y ~ x1 + ...) */
+	MCN_QUERY_COR,      /* cor(x, y, ...) */
+	MCN_QUERY_SURVIVAL, /* survival(time, event [, step]) */
 } mcn_query_agg_kind;
 
 /* "count", "sum", ..., "table"; "?" for an unknown value. */
@@ -162,20 +193,52 @@ typedef struct mcn_query_cell {
 	int has_chi2;    /* two-way table with df >= 1 */
 	double chi2, chi2_p;
 	unsigned chi2_df;
+	/* linear (n: complete cases). problem != NULL (and null = 1): no
+	 * estimates, e.g. "predictors are collinear", "too few complete
+	 * cases". Otherwise per coefficient (output nvars, intercept first):
+	 * estimate, standard error, t and two-sided p; r2, adj_r2, sigma
+	 * (residual standard error) and the residual df = n - parameters. */
+	const char *problem;
+	double *coef, *se, *tstat, *pval;
+	double r2, adj_r2, sigma;
+	int64_t df;
+	/* cor (n: complete cases): nvars x nvars, row-major; NaN where a
+	 * column has no variance or n < 2 */
+	double *cor;
+	/* survival (n: rows with time and event): counts = events[npts] then
+	 * censored[npts] per grid point; surv, surv_se: the Kaplan-Meier
+	 * estimate and its Greenwood standard error just after each grid
+	 * point (se NaN once the estimate is 0); median: the first grid time
+	 * with S <= 0.5 (has_median); lr_obs, lr_exp: observed and expected
+	 * events of the log-rank test */
+	double *surv, *surv_se;
+	int has_median;
+	int64_t median;
+	int64_t nevents;
+	double lr_obs, lr_exp;
 } mcn_query_cell;
 
 /* One output (aggregate) over all groups. */
 typedef struct mcn_query_output {
 	char *name; /* AS alias or canonical text */
 	mcn_query_agg_kind kind;
-	char *column;          /* NULL for count() */
-	char *column2;         /* two-way table only */
-	unsigned bins;         /* histogram */
-	double lo, hi;         /* histogram: bins equal-width on [lo, hi) */
-	double *edges;         /* histogram: bins + 1 edges */
-	char **rows;           /* table: levels of column (nrows) */
-	char **cols;           /* two-way table: levels of column2 (ncols) */
-	size_t nrows, ncols;   /* one-way table: ncols = 1, cols = NULL */
+	char *column;        /* NULL for count() */
+	char *column2;       /* two-way table only */
+	unsigned bins;       /* histogram */
+	double lo, hi;       /* histogram: bins equal-width on [lo, hi) */
+	double *edges;       /* histogram: bins + 1 edges */
+	char **rows;         /* table: levels of column (nrows) */
+	char **cols;         /* two-way table: levels of column2 (ncols) */
+	size_t nrows, ncols; /* one-way table: ncols = 1, cols = NULL */
+	char **vars;         /* linear: coefficient names ("(intercept)",
+	                          "age", "sex=M"); cor: column names */
+	size_t nvars;
+	int64_t *grid; /* survival: the npts grid times */
+	size_t npts;
+	int64_t step;
+	int has_logrank; /* survival: >= 2 groups with rows */
+	double logrank, logrank_p;
+	unsigned logrank_df;
 	mcn_query_cell *cells; /* ngroups cells */
 } mcn_query_output;
 
@@ -199,7 +262,11 @@ struct mcn_query_result {
  * over nsites site vectors of q's layout) into statistics: recombines
  * limbs exactly, computes count, n, sum, mean, var (exact rational, then
  * double), sd, histograms, tables and the chi-square test of independence
- * for two-way tables. MCN_EINVAL if nvalues is not the layout's or nsites
+ * for two-way tables; linear (exactly centered normal equations solved
+ * by Cholesky in long double; no estimates, with cell->problem, when the
+ * predictors are collinear, n <= parameters or parameters > 0.33 n),
+ * cor, and survival (Kaplan-Meier, Greenwood, log-rank over the groups
+ * with rows, up to 100 of them). MCN_EINVAL if nvalues is not the layout's or nsites
  * is 0 or above the compile limit; MCN_ERANGE if a sum is outside
  * [nsites * lo, nsites * hi] of its slot; MCN_ENOMEM. *out = NULL on
  * error. The result is public (aggregates only). */
@@ -216,7 +283,15 @@ void mcn_query_result_print(const struct mcn_query_result *r, FILE *f);
  * histogram value = {"edges", "counts", "below", "above"}; one-way table
  * value = {"levels", "counts"}; two-way table value = {"rows", "cols",
  * "counts": [[...]], "chi_square": {"statistic", "df", "p_value"} or
- * null}. NULL on allocation failure. Caller owns the reference. */
+ * null}; linear value = {"coefficients": [{"term", "estimate", "se", "t",
+ * "p_value"}], "r_squared", "adj_r_squared", "sigma", "df"} or null with
+ * "error" beside "n" in the group; cor value = {"columns", "matrix"};
+ * survival value = {"points": [{"time", "at_risk", "events", "censored",
+ * "survival", "se"}] at the grid points with events or censoring,
+ * "events", "censored", "median", and with a test "observed",
+ * "expected"}, and the output has "log_rank": {"statistic", "df",
+ * "p_value"} or null (and "step" when not 1). Non-finite numbers are
+ * null. NULL on allocation failure. Caller owns the reference. */
 json_t *mcn_query_result_json(const struct mcn_query_result *r);
 
 void mcn_query_result_free(struct mcn_query_result *r); /* NULL is a no-op */
@@ -262,6 +337,9 @@ typedef struct mcnq_agg {
 	int col, col2;   /* dictionary column indexes, -1 if none */
 	mcnq_dec lo, hi; /* histogram */
 	unsigned bins;
+	int *vars; /* linear: y, then predictors; cor: its columns */
+	size_t nvars;
+	int64_t step;     /* survival (col: time, col2: event) */
 	const char *name; /* output name */
 	size_t block;     /* per-group block holding its values */
 } mcnq_agg;
@@ -286,8 +364,17 @@ typedef enum {
 	MCNQ_B_ROWS = 1,
 	MCNQ_B_MOMENTS,
 	MCNQ_B_HIST,
-	MCNQ_B_TABLE
+	MCNQ_B_TABLE,
+	MCNQ_B_CROSS, /* linear, cor */
+	MCNQ_B_SURV
 } mcnq_bkind;
+
+typedef struct mcnq_term { /* a column of a cross-product block */
+	size_t scol;
+	int level;      /* -1: the value X; else 1 if the level index is this */
+	int64_t lo, hi; /* range of the term */
+	unsigned dec;   /* decimals of X */
+} mcnq_term;
 
 typedef struct mcnq_block {
 	mcnq_bkind kind;
@@ -305,6 +392,18 @@ typedef struct mcnq_block {
 	int64_t xmul;
 	/* table: nr x nc (one-way: nc = 1) */
 	size_t nr, nc;
+	/* cross: terms, the scan columns that must be present, and the
+	 * quantities (S_i, then S_ij) with their slot offsets after n */
+	mcnq_term *terms;
+	size_t nterms;
+	size_t *need;
+	size_t nneed;
+	mcnq_qty *xq;
+	size_t *xoff;
+	size_t nxq, acc; /* acc: first accumulator within a group */
+	/* survival: grid tmin + k step, k < npts */
+	int64_t tmin, step;
+	size_t npts;
 } mcnq_block;
 
 typedef struct mcnq_level { /* a categorical level and its index */
@@ -333,7 +432,7 @@ struct mcn_query {
 	unsigned char *used; /* per dictionary column: referenced */
 	size_t nused;
 	mcnq_block *blocks;
-	size_t nblocks, per_group, nmoments;
+	size_t nblocks, per_group, nmoments, nxacc;
 	mcnq_scol *scols;
 	size_t nscols;
 	int count_only;        /* scan is SELECT count(*) */

@@ -23,6 +23,16 @@
  * same N * B <= 2^62 test. Limb sums never overflow (N <= 128), and the
  * querier recombines sum_i (sum of l_i) 2^(40 i) exactly in GMP.
  *
+ * Cross-product blocks (linear, cor) hold, over the complete cases, n and
+ * for terms T_i with per-row range [a_i, b_i] (X of a numeric column, or
+ * a 0/1 indicator of one level of a categorical column):
+ *
+ *   S_i     [R * min(0, a_i), R * max(0, b_i)]
+ *   S_ij    [R * min(0, m_ij), R * max(0, M_ij)], m_ij and M_ij the least
+ *           and greatest of a_i a_j, a_i b_j, b_i a_j, b_i b_j (S_ii >= 0)
+ *
+ * Survival blocks count events and censored rows per grid point: [0, R].
+ *
  * Evaluation. One parameterized statement scans the rows matching WHERE
  * and returns the group columns and the variables; C accumulates every
  * slot of every group in that single pass: counts in int64 (bounded by R),
@@ -191,9 +201,15 @@ block_for(mcn_query *q, const mcnq_agg *a)
 	case MCN_QUERY_COUNT: kind = MCNQ_B_ROWS; break;
 	case MCN_QUERY_HISTOGRAM: kind = MCNQ_B_HIST; break;
 	case MCN_QUERY_TABLE: kind = MCNQ_B_TABLE; break;
+	case MCN_QUERY_LINEAR:
+	case MCN_QUERY_COR: kind = MCNQ_B_CROSS; break;
+	case MCN_QUERY_SURVIVAL: kind = MCNQ_B_SURV; break;
 	default: kind = MCNQ_B_MOMENTS; break;
 	}
 	for (size_t i = 0; i < q->nblocks; i++) {
+		if (kind == MCNQ_B_CROSS || kind == MCNQ_B_SURV) {
+			break; /* never shared */
+		}
 		b = &q->blocks[i];
 		if (b->kind != kind || b->col != a->col) {
 			continue;
@@ -211,12 +227,115 @@ block_for(mcn_query *q, const mcnq_agg *a)
 	b = &q->blocks[q->nblocks++];
 	b->kind = kind;
 	b->col = a->col;
-	b->col2 = kind == MCNQ_B_TABLE ? a->col2 : -1;
+	b->col2 = kind == MCNQ_B_TABLE || kind == MCNQ_B_SURV ? a->col2 : -1;
 	if (kind == MCNQ_B_HIST) {
 		b->bins = a->bins;
 	}
 	b->agg = (size_t)(a - q->aggs);
 	return b;
+}
+
+/* The terms of a linear or cor block: every variable numeric (its X)
+ * or categorical (indicators of levels 1..nlevels-1). */
+static mcn_err
+cross_terms(mcn_query *q, const mcnq_agg *a, mcnq_block *b)
+{
+	const mcn_dict *d = q->dict;
+	size_t nt = 0;
+
+	for (size_t v = 0; v < a->nvars; v++) {
+		const mcn_column *c = &d->cols[a->vars[v]];
+		nt += c->type == MCN_COL_CATEGORICAL ? c->nlevels - 1 : 1;
+	}
+	b->terms = mcnq_alloc(&q->arena, nt * sizeof(*b->terms));
+	b->need = mcnq_alloc(&q->arena, a->nvars * sizeof(*b->need));
+	if (b->terms == NULL || b->need == NULL) {
+		return MCN_ENOMEM;
+	}
+	for (size_t v = 0; v < a->nvars; v++) {
+		const mcn_column *c = &d->cols[a->vars[v]];
+		size_t s = scol_add(q, a->vars[v]);
+		b->need[b->nneed++] = s;
+		if (c->type != MCN_COL_CATEGORICAL) {
+			q->scols[s].need_x = 1;
+			b->terms[b->nterms].scol = s;
+			b->terms[b->nterms].level = -1;
+			b->terms[b->nterms++].dec =
+			    c->type == MCN_COL_REAL ? c->decimals : 0;
+			continue;
+		}
+		for (size_t l = 1; l < c->nlevels; l++) {
+			b->terms[b->nterms].scol = s;
+			b->terms[b->nterms].level = (int)l;
+			b->terms[b->nterms++].dec = 0;
+		}
+	}
+	return MCN_OK;
+}
+
+/* Per-site ranges of n, S_i and S_ij of a cross block, their limbs and
+ * slot offsets; sets nslots and the accumulator offset. */
+static mcn_err
+cross_bounds(mcn_query *q, mcnq_block *b)
+{
+	const uint64_t R = q->lim.max_rows_per_site;
+	size_t nt = b->nterms, off = 1, k = 0;
+	mpz_t L, H, t;
+
+	for (size_t i = 0; i < nt; i++) {
+		mcnq_term *tm = &b->terms[i];
+		if (tm->level < 0) {
+			tm->lo = q->scols[tm->scol].xmin;
+			tm->hi = q->scols[tm->scol].xmax;
+		} else {
+			tm->lo = 0;
+			tm->hi = 1;
+		}
+	}
+	b->nxq = nt + nt * (nt + 1) / 2;
+	b->xq = mcnq_alloc(&q->arena, b->nxq * sizeof(*b->xq));
+	b->xoff = mcnq_alloc(&q->arena, b->nxq * sizeof(*b->xoff));
+	if (b->xq == NULL || b->xoff == NULL) {
+		return MCN_ENOMEM;
+	}
+	b->acc = q->nxacc;
+	q->nxacc += b->nxq;
+	mpz_inits(L, H, t, NULL);
+	for (size_t i = 0; i < nt; i++, k++) {
+		mpz_set_si(L, b->terms[i].lo < 0 ? b->terms[i].lo : 0);
+		mpz_mul_ui(L, L, R);
+		mpz_set_si(H, b->terms[i].hi > 0 ? b->terms[i].hi : 0);
+		mpz_mul_ui(H, H, R);
+		qty_make(&b->xq[k], L, H, q->lim.nsites);
+		b->xoff[k] = off;
+		off += b->xq[k].nlimbs;
+	}
+	for (size_t i = 0; i < nt; i++) {
+		for (size_t j = i; j < nt; j++, k++) {
+			int64_t ei[2] = { b->terms[i].lo, b->terms[i].hi };
+			int64_t ej[2] = { b->terms[j].lo, b->terms[j].hi };
+			mpz_set_ui(L, 0);
+			mpz_set_ui(H, 0);
+			for (int u = 0; u < 4; u++) {
+				mpz_set_si(t, ei[u / 2]);
+				mpz_mul_si(t, t, ej[u % 2]);
+				if (mpz_cmp(t, L) < 0 && i != j) {
+					mpz_set(L, t);
+				}
+				if (mpz_cmp(t, H) > 0) {
+					mpz_set(H, t);
+				}
+			}
+			mpz_mul_ui(L, L, R);
+			mpz_mul_ui(H, H, R);
+			qty_make(&b->xq[k], L, H, q->lim.nsites);
+			b->xoff[k] = off;
+			off += b->xq[k].nlimbs;
+		}
+	}
+	mpz_clears(L, H, t, NULL);
+	b->nslots = off;
+	return MCN_OK;
 }
 
 mcn_err
@@ -230,8 +349,8 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 	mcn_err rv = MCN_ENOMEM;
 
 	q->blocks = mcnq_alloc(&q->arena, (q->naggs + 1) * sizeof(*q->blocks));
-	q->scols = mcnq_alloc(&q->arena,
-	    (MCN_QUERY_MAX_GROUP_COLS + 2 * q->naggs + 1) * sizeof(*q->scols));
+	/* scol_add never repeats a column */
+	q->scols = mcnq_alloc(&q->arena, (d->ncols + 1) * sizeof(*q->scols));
 	if (q->blocks == NULL || q->scols == NULL) {
 		goto out;
 	}
@@ -261,8 +380,26 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 			q->scols[b->scol].need_x = 1;
 			break;
 		case MCN_QUERY_HISTOGRAM: q->scols[b->scol].need_x = 1; break;
+		case MCN_QUERY_SURVIVAL:
+			q->scols[b->scol].need_x = 1;
+			q->scols[b->scol2].need_x = 1;
+			break;
+		case MCN_QUERY_LINEAR:
+		case MCN_QUERY_COR:
+			if ((rv = cross_terms(q, a, b)) != MCN_OK) {
+				goto out;
+			}
+			break;
 		default: break;
 		}
+	}
+	if (q->nscols > MCN_QUERY_MAX_SCAN) {
+		mcnq_msg(err, errlen,
+		    "query reads %zu columns, more than the "
+		    "limit of %d",
+		    q->nscols, MCN_QUERY_MAX_SCAN);
+		rv = MCN_EQUERY;
+		goto out;
 	}
 
 	/* columns read by the scan */
@@ -333,6 +470,34 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 			b->nc = b->col2 >= 0 ? d->cols[b->col2].nlevels : 1;
 			b->nslots = b->nr * b->nc;
 			break;
+		case MCNQ_B_CROSS:
+			if ((rv = cross_bounds(q, b)) != MCN_OK) {
+				goto out;
+			}
+			break;
+		case MCNQ_B_SURV: {
+			const mcnq_agg *a = &q->aggs[b->agg];
+			uint64_t npts;
+			b->tmin = sc->xmin;
+			b->step = a->step;
+			npts = (uint64_t)(sc->xmax - sc->xmin) /
+			        (uint64_t)a->step +
+			    1;
+			if (npts > MCN_QUERY_MAX_GRID / q->ngroups) {
+				mcnq_msg(err, errlen,
+				    "%s: the grid has %llu points "
+				    "x %zu groups, more than %d; give a "
+				    "coarser "
+				    "step: survival(time, event, step)",
+				    a->name, (unsigned long long)npts,
+				    q->ngroups, MCN_QUERY_MAX_GRID);
+				rv = MCN_EQUERY;
+				goto out;
+			}
+			b->npts = (size_t)npts;
+			b->nslots = 2 * b->npts;
+			break;
+		}
 		}
 		q->per_group += b->nslots;
 	}
@@ -373,6 +538,16 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 				plo[k] = qs[j]->lo;
 				phi[k++] = qs[j]->hi;
 			}
+		}
+		for (size_t x = 0; b->kind == MCNQ_B_CROSS && x < b->nxq; x++) {
+			const mcnq_qty *qt = &b->xq[x];
+			k = b->off + b->xoff[x];
+			for (unsigned l = 0; l + 1 < qt->nlimbs; l++) {
+				plo[k] = 0;
+				phi[k++] = (int64_t)LIMB_MASK;
+			}
+			plo[k] = qt->lo;
+			phi[k] = qt->hi;
 		}
 	}
 	for (int pass = 0; pass < 2; pass++) {
@@ -461,6 +636,17 @@ out:
 typedef struct {
 	uint64_t w[3];
 } i192;
+
+static void
+i192_add_i128(i192 *a, __int128 x)
+{
+	unsigned __int128 lo = ((unsigned __int128)a->w[1] << 64) | a->w[0];
+	unsigned __int128 s = lo + (unsigned __int128)x;
+
+	a->w[0] = (uint64_t)s;
+	a->w[1] = (uint64_t)(s >> 64);
+	a->w[2] += (uint64_t)(s < lo) + (x < 0 ? UINT64_MAX : 0);
+}
 
 static void
 i192_add_u128(i192 *a, unsigned __int128 x)
@@ -632,6 +818,37 @@ range:
 	return MCN_OK;
 }
 
+/* One row's contribution to a cross block (complete cases only). */
+static void
+cross_row(const mcn_query *q, const mcnq_block *b, const unsigned char *nul,
+    const int64_t *xv, int64_t *v, i192 *acc)
+{
+	int64_t tv[MCN_QUERY_MAX_PREDICTORS + MCN_QUERY_MAX_COR + 1];
+	size_t nt = b->nterms, k = nt;
+
+	(void)q;
+	for (size_t i = 0; i < b->nneed; i++) {
+		if (nul[b->need[i]]) {
+			return;
+		}
+	}
+	v[0]++;
+	for (size_t i = 0; i < nt; i++) {
+		const mcnq_term *tm = &b->terms[i];
+		tv[i] =
+		    tm->level < 0 ? xv[tm->scol] : xv[tm->scol] == tm->level;
+		i192_add_i128(&acc[i], tv[i]);
+	}
+	for (size_t i = 0; i < nt; i++) {
+		for (size_t j = i; j < nt; j++, k++) {
+			if (tv[i] != 0 && tv[j] != 0) {
+				i192_add_i128(&acc[k], (__int128)tv[i] * tv[j]);
+			}
+		}
+	}
+	mcn_wipe(tv, sizeof(tv));
+}
+
 static mcn_err
 count_rows(const mcn_query *q, sqlite3 *db, char *err, size_t errlen)
 {
@@ -665,11 +882,11 @@ mcn_err
 mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
     size_t errlen)
 {
-	enum { MAXS = MCN_QUERY_MAX_GROUP_COLS + 2 * MCN_QUERY_MAX_AGGS + 1 };
+	enum { MAXS = MCN_QUERY_MAX_SCAN };
 	sqlite3_stmt *st = NULL;
 	__int128 *s1 = NULL;
-	i192 *s2 = NULL;
-	size_t nacc = 0, nv;
+	i192 *s2 = NULL, *xa = NULL;
+	size_t nacc = 0, nxa = 0, nv;
 	unsigned char nul[MAXS];
 	int64_t xv[MAXS];
 	mcn_err rv = MCN_EDATA;
@@ -713,6 +930,11 @@ mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
 			rv = MCN_ENOMEM;
 			goto out;
 		}
+	}
+	nxa = q->ngroups * q->nxacc;
+	if (nxa > 0 && (xa = mcn_zalloc(nxa * sizeof(*xa))) == NULL) {
+		rv = MCN_ENOMEM;
+		goto out;
 	}
 	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t g = 0;
@@ -782,12 +1004,44 @@ mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
 				    (b->col2 >= 0 ? (size_t)xv[b->scol2] :
 				                    0)]++;
 				break;
+			case MCNQ_B_CROSS:
+				cross_row(q, b, nul, xv, v + b->off,
+				    xa + g * q->nxacc + b->acc);
+				break;
+			case MCNQ_B_SURV: {
+				if (nul[b->scol] || nul[b->scol2]) {
+					break;
+				}
+				size_t k =
+				    (size_t)((uint64_t)(xv[b->scol] - b->tmin) /
+				        (uint64_t)b->step);
+				v[b->off + k + (xv[b->scol2] ? 0 : b->npts)]++;
+				break;
+			}
 			}
 		}
 	}
 	if (sr != SQLITE_DONE) {
 		rv = sr == SQLITE_NOMEM ? MCN_ENOMEM : MCN_EDATA;
 		goto scan_failed;
+	}
+	for (size_t g = 0; g < q->ngroups && nxa > 0; g++) {
+		int64_t *v = values + g * q->per_group;
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *b = &q->blocks[i];
+			for (size_t x = 0;
+			     b->kind == MCNQ_B_CROSS && x < b->nxq; x++) {
+				rv = limbs_put(v + b->off + b->xoff[x],
+				    xa[g * q->nxacc + b->acc + x], &b->xq[x]);
+				if (rv != MCN_OK) {
+					mcnq_msg(err, errlen,
+					    "a cross-product sum of '%s' is "
+					    "outside its planned range",
+					    q->aggs[b->agg].name);
+					goto out;
+				}
+			}
+		}
 	}
 	for (size_t g = 0; g < q->ngroups && nacc > 0; g++) {
 		int64_t *v = values + g * q->per_group;
@@ -821,6 +1075,7 @@ out:
 	sqlite3_finalize(st);
 	mcn_free(s1, nacc * sizeof(*s1));
 	mcn_free(s2, nacc * sizeof(*s2));
+	mcn_free(xa, nxa * sizeof(*xa));
 	mcn_wipe(nul, sizeof(nul));
 	mcn_wipe(xv, sizeof(xv));
 	if (rv != MCN_OK) {

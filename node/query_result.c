@@ -122,6 +122,440 @@ add_note(struct mcn_query_result *r, size_t cap, const char *text)
 	return r->notes[r->nnotes++] != NULL;
 }
 
+/* ---------------------------------------------------------------- */
+/* analyses: linear, cor, survival */
+
+#define COLLINEAR_TOL 1e-10L /* Cholesky pivot / diagonal */
+#define LOGRANK_MAX_GROUPS 100
+
+/* Index of S_ij (i <= j) among a cross block's quantities. */
+static size_t
+tri(size_t nt, size_t i, size_t j)
+{
+	return nt + i * (2 * nt - i + 1) / 2 + (j - i);
+}
+
+/* Cholesky factorization A = L L' of the m x m symmetric matrix a
+ * (row-major; the lower triangle is overwritten by L). 0 if a pivot falls
+ * to COLLINEAR_TOL of its diagonal or below (singular in practice). */
+static int
+cholesky(long double *a, size_t m)
+{
+	for (size_t j = 0; j < m; j++) {
+		long double dj = a[j * m + j], s = dj;
+		for (size_t k = 0; k < j; k++) {
+			s -= a[j * m + k] * a[j * m + k];
+		}
+		if (!(dj > 0) || !(s > COLLINEAR_TOL * dj)) {
+			return 0;
+		}
+		a[j * m + j] = sqrtl(s);
+		for (size_t i = j + 1; i < m; i++) {
+			long double t = a[i * m + j];
+			for (size_t k = 0; k < j; k++) {
+				t -= a[i * m + k] * a[j * m + k];
+			}
+			a[i * m + j] = t / a[j * m + j];
+		}
+	}
+	return 1;
+}
+
+/* inv = A^-1 from the Cholesky factor l of A (m x m, row-major). */
+static void
+chol_inverse(long double *inv, const long double *l, size_t m)
+{
+	for (size_t c = 0; c < m; c++) {
+		long double *x = inv + c * m;    /* column c, stored as a row */
+		for (size_t i = 0; i < m; i++) { /* L y = e_c */
+			long double t = i == c ? 1.0L : 0.0L;
+			for (size_t k = 0; k < i; k++) {
+				t -= l[i * m + k] * x[k];
+			}
+			x[i] = t / l[i * m + i];
+		}
+		for (size_t i = m; i-- > 0;) { /* L' x = y */
+			long double t = x[i];
+			for (size_t k = i + 1; k < m; k++) {
+				t -= l[k * m + i] * x[k];
+			}
+			x[i] = t / l[i * m + i];
+		}
+	}
+}
+
+/* The exact pooled S_i and S_ij of a cross block (recombined limbs). */
+static mpz_t *
+cross_load(const mcnq_block *b, const mpz_t *s)
+{
+	mpz_t *S = mcn_alloc(b->nxq * sizeof(*S));
+
+	if (S == NULL) {
+		return NULL;
+	}
+	for (size_t x = 0; x < b->nxq; x++) {
+		mpz_init(S[x]);
+		recombine(S[x], s + b->xoff[x], &b->xq[x]);
+	}
+	return S;
+}
+
+static void
+cross_free(mpz_t *S, size_t n)
+{
+	if (S == NULL) {
+		return;
+	}
+	for (size_t x = 0; x < n; x++) {
+		mpz_clear(S[x]);
+	}
+	mcn_free(S, n * sizeof(*S));
+}
+
+/* n S_ij - S_i S_j as a double (exact integer, rounded once). */
+static double
+cross_centered(mpz_t t, const mpz_t *S, size_t nt, int64_t n, size_t i,
+    size_t j)
+{
+	mpz_mul_si(t, S[tri(nt, i < j ? i : j, i < j ? j : i)], n);
+	mpz_submul(t, S[i], S[j]);
+	return mpz_get_d(t);
+}
+
+static double *
+dvec(mcnq_arena **a, size_t n)
+{
+	return mcnq_alloc(a, (n ? n : 1) * sizeof(double));
+}
+
+/* OLS from the complete-case sums, centered exactly: with
+ * C_ij = (n S_ij - S_i S_j) / (n 10^(d_i + d_j)) (centered cross products
+ * in the data's units) and means m_i, the slopes solve C_xx b = C_xy
+ * (Cholesky), b_0 = m_y - b'm_x, RSS = C_yy - b'C_xy, s^2 = RSS / (n - k),
+ * Var(b) = s^2 C_xx^-1, Var(b_0) = s^2 (1/n + m_x' C_xx^-1 m_x). */
+static mcn_err
+fill_linear(struct mcn_query_result *r, const mcnq_block *b, mcn_query_cell *c,
+    const mpz_t *s)
+{
+	const size_t nt = b->nterms, p = nt - 1, k = nt;
+	int64_t n = c->n = mpz_get_si(s[0]);
+	long double *A = NULL, *Ai = NULL,
+	            m[MCN_QUERY_MAX_PREDICTORS + 1] = { 0 };
+	long double cxy[MCN_QUERY_MAX_PREDICTORS + 1] = { 0 }, cyy, rss;
+	long double beta[MCN_QUERY_MAX_PREDICTORS + 1] = { 0 };
+	size_t asz = p * p * sizeof(long double);
+	mpz_t *S = NULL, t, den;
+	mcn_err rv = MCN_ENOMEM;
+
+	c->null = 1;
+	if (n <= (int64_t)k) {
+		c->problem = "too few complete cases";
+		return MCN_OK;
+	}
+	if ((double)k > 0.33 * (double)n) {
+		c->problem = "too many parameters for the number of complete "
+		             "cases (at most 0.33 n, DataSHIELD's rule)";
+		return MCN_OK;
+	}
+	c->coef = dvec(&r->arena_, k);
+	c->se = dvec(&r->arena_, k);
+	c->tstat = dvec(&r->arena_, k);
+	c->pval = dvec(&r->arena_, k);
+	A = mcn_alloc(asz);
+	Ai = mcn_alloc(asz);
+	S = cross_load(b, s);
+	mpz_inits(t, den, NULL);
+	if (c->coef == NULL || c->se == NULL || c->tstat == NULL ||
+	    c->pval == NULL || A == NULL || Ai == NULL || S == NULL) {
+		goto out;
+	}
+	for (size_t i = 0; i < nt; i++) {
+		mpz_ui_pow_ui(den, 10, b->terms[i].dec);
+		mpz_mul_si(den, den, n);
+		m[i] = (long double)ratio(S[i], den);
+	}
+	/* centered products scaled to data units */
+#define CSCALE(i, j)                                         \
+	(cross_centered(t, S, nt, n, (i), (j)) / (double)n / \
+	    pow(10.0, (double)(b->terms[i].dec + b->terms[j].dec)))
+	cyy = CSCALE(0, 0);
+	for (size_t i = 1; i < nt; i++) {
+		cxy[i - 1] = CSCALE(i, 0);
+		for (size_t j = 1; j < nt; j++) {
+			A[(i - 1) * p + (j - 1)] = CSCALE(i, j);
+		}
+	}
+#undef CSCALE
+	if (!cholesky(A, p)) {
+		c->problem = "predictors are collinear";
+		rv = MCN_OK;
+		goto out;
+	}
+	chol_inverse(Ai, A, p);
+	rss = cyy;
+	long double b0 = m[0], v0 = 0;
+	for (size_t i = 0; i < p; i++) {
+		beta[i] = 0;
+		for (size_t j = 0; j < p; j++) {
+			beta[i] += Ai[i * p + j] * cxy[j];
+		}
+		rss -= beta[i] * cxy[i];
+		b0 -= beta[i] * m[i + 1];
+		for (size_t j = 0; j < p; j++) {
+			v0 += m[i + 1] * Ai[i * p + j] * m[j + 1];
+		}
+	}
+	if (rss < 0) {
+		rss = 0;
+	}
+	c->df = n - (int64_t)k;
+	long double s2 = rss / (long double)c->df;
+	c->null = 0;
+	c->sigma = (double)sqrtl(s2);
+	c->r2 = cyy > 0 ? (double)(1 - rss / cyy) : NAN;
+	c->adj_r2 = cyy > 0 ?
+	    (double)(1 -
+	        (rss / (long double)c->df) / (cyy / (long double)(n - 1))) :
+	    NAN;
+	c->coef[0] = (double)b0;
+	c->se[0] = (double)sqrtl(s2 * (1.0L / (long double)n + v0));
+	for (size_t i = 0; i < p; i++) {
+		c->coef[i + 1] = (double)beta[i];
+		c->se[i + 1] = (double)sqrtl(s2 * Ai[i * p + i]);
+	}
+	for (size_t i = 0; i < k; i++) {
+		c->tstat[i] = c->se[i] > 0 ? c->coef[i] / c->se[i] : NAN;
+		c->pval[i] = mcn_stats_t_p2(c->tstat[i], (double)c->df);
+	}
+	rv = MCN_OK;
+out:
+	mpz_clears(t, den, NULL);
+	cross_free(S, b->nxq);
+	mcn_free(A, asz);
+	mcn_free(Ai, asz);
+	return rv;
+}
+
+/* Pearson r_ij = N_ij / sqrt(N_ii N_jj), N_ij = n S_ij - S_i S_j exact. */
+static mcn_err
+fill_cor(struct mcn_query_result *r, const mcnq_block *b, mcn_query_cell *c,
+    const mpz_t *s)
+{
+	const size_t nt = b->nterms;
+	int64_t n = c->n = mpz_get_si(s[0]);
+	double dg[MCN_QUERY_MAX_COR] = { 0 };
+	mpz_t *S = NULL, t;
+	mcn_err rv = MCN_ENOMEM;
+
+	c->cor = dvec(&r->arena_, nt * nt);
+	if (c->cor == NULL || (S = cross_load(b, s)) == NULL) {
+		return MCN_ENOMEM;
+	}
+	mpz_init(t);
+	for (size_t i = 0; i < nt; i++) {
+		dg[i] = cross_centered(t, S, nt, n, i, i);
+	}
+	for (size_t i = 0; i < nt; i++) {
+		for (size_t j = 0; j < nt; j++) {
+			double v = NAN;
+			if (n >= 2 && dg[i] > 0 && dg[j] > 0) {
+				v = i == j ? 1.0 :
+				             cross_centered(t, S, nt, n, i, j) /
+				        (sqrt(dg[i]) * sqrt(dg[j]));
+			}
+			c->cor[i * nt + j] = v;
+		}
+	}
+	rv = MCN_OK;
+	mpz_clear(t);
+	cross_free(S, b->nxq);
+	return rv;
+}
+
+/* Kaplan-Meier (Kaplan and Meier 1958) with Greenwood's variance
+ * (Greenwood 1926): at grid point j with n_j at risk (N minus everything
+ * that happened at earlier points; events count before censoring at the
+ * same time) and d_j events, S *= 1 - d_j / n_j and
+ * V += d_j / (n_j (n_j - d_j)); se = S sqrt(V). */
+static mcn_err
+fill_survival(struct mcn_query_result *r, const mcnq_block *b,
+    const mcn_query_output *o, mcn_query_cell *c, const mpz_t *s)
+{
+	const size_t np = b->npts;
+	int64_t at = 0;
+	long double S = 1, V = 0;
+
+	c->counts = mcnq_alloc(&r->arena_, 2 * np * sizeof(*c->counts));
+	c->surv = dvec(&r->arena_, np);
+	c->surv_se = dvec(&r->arena_, np);
+	if (c->counts == NULL || c->surv == NULL || c->surv_se == NULL) {
+		return MCN_ENOMEM;
+	}
+	for (size_t i = 0; i < 2 * np; i++) {
+		c->counts[i] = mpz_get_si(s[i]);
+		c->n += c->counts[i];
+		c->nevents += i < np ? c->counts[i] : 0;
+	}
+	c->value = (double)c->n;
+	at = c->n;
+	for (size_t j = 0; j < np; j++) {
+		int64_t d = c->counts[j], cz = c->counts[np + j];
+		if (d > 0) {
+			S *= 1.0L - (long double)d / (long double)at;
+			if (at > d) {
+				V += (long double)d /
+				    ((long double)at * (long double)(at - d));
+			} else {
+				V = INFINITY;
+			}
+		}
+		c->surv[j] = (double)S;
+		c->surv_se[j] = S > 0 ? (double)(S * sqrtl(V)) : NAN;
+		if (!c->has_median && d > 0 && S <= 0.5L) {
+			c->has_median = 1;
+			c->median = o->grid[j];
+		}
+		at -= d + cz;
+	}
+	return MCN_OK;
+}
+
+/* The log-rank test (Mantel 1966; Peto and Peto 1972) across the groups
+ * of a survival output that have rows: at each grid point with D events
+ * among N at risk, group g expects D n_g / N events, and the covariance of
+ * the observed counts is V_gh = D (N - D) / (N - 1) * n_g / N *
+ * (delta_gh - n_h / N). Statistic (O - E)' V^-1 (O - E) over all groups
+ * but the last, df = groups - 1. */
+static mcn_err
+logrank(mcn_query_output *o, size_t ngroups)
+{
+	size_t gi[LOGRANK_MAX_GROUPS], G = 0, m, vsz;
+	int64_t at[LOGRANK_MAX_GROUPS];
+	long double *V = NULL, z[LOGRANK_MAX_GROUPS], x;
+	const size_t np = o->npts;
+
+	for (size_t g = 0; g < ngroups; g++) {
+		if (o->cells[g].n > 0) {
+			if (G == LOGRANK_MAX_GROUPS) {
+				return MCN_OK; /* not computed */
+			}
+			gi[G] = g;
+			at[G++] = o->cells[g].n;
+		}
+	}
+	if (G < 2) {
+		return MCN_OK;
+	}
+	m = G - 1;
+	vsz = m * m * sizeof(*V);
+	if ((V = mcn_zalloc(vsz)) == NULL) {
+		return MCN_ENOMEM;
+	}
+	for (size_t g = 0; g < G; g++) {
+		o->cells[gi[g]].lr_obs = (double)o->cells[gi[g]].nevents;
+		o->cells[gi[g]].lr_exp = 0;
+		z[g] = 0;
+	}
+	long double ex[LOGRANK_MAX_GROUPS] = { 0 };
+	for (size_t j = 0; j < np; j++) {
+		int64_t D = 0, N = 0;
+		for (size_t g = 0; g < G; g++) {
+			D += o->cells[gi[g]].counts[j];
+			N += at[g];
+		}
+		if (D > 0) {
+			long double f = N > 1 ? (long double)D *
+			        (long double)(N - D) / (long double)(N - 1) :
+			                        0;
+			for (size_t g = 0; g < G; g++) {
+				long double pg = (long double)at[g] / N;
+				ex[g] += (long double)D * pg;
+				for (size_t h = 0; g < m && h < m; h++) {
+					long double ph = (long double)at[h] / N;
+					V[g * m + h] += f * pg *
+					    ((g == h ? 1.0L : 0.0L) - ph);
+				}
+			}
+		}
+		for (size_t g = 0; g < G; g++) {
+			const mcn_query_cell *c = &o->cells[gi[g]];
+			at[g] -= c->counts[j] + c->counts[np + j];
+		}
+	}
+	for (size_t g = 0; g < G; g++) {
+		o->cells[gi[g]].lr_exp = (double)ex[g];
+		z[g] = (long double)o->cells[gi[g]].lr_obs - ex[g];
+	}
+	if (!cholesky(V, m)) {
+		goto out; /* degenerate: no test */
+	}
+	/* x = z' V^-1 z = |L^-1 z|^2 */
+	x = 0;
+	for (size_t i = 0; i < m; i++) {
+		long double t = z[i];
+		for (size_t k = 0; k < i; k++) {
+			t -= V[i * m + k] * z[k];
+		}
+		z[i] = t / V[i * m + i];
+		x += z[i] * z[i];
+	}
+	o->has_logrank = 1;
+	o->logrank = (double)x;
+	o->logrank_df = (unsigned)m;
+	o->logrank_p = mcn_stats_chi2_sf(o->logrank, (double)m);
+out:
+	mcn_free(V, vsz);
+	return MCN_OK;
+}
+
+/* Names and grid of an analysis output. */
+static mcn_err
+fill_analysis_output(struct mcn_query_result *r, const mcn_query *q,
+    const mcnq_agg *a, mcn_query_output *o)
+{
+	const mcn_dict *d = q->dict;
+	const mcnq_block *b = &q->blocks[a->block];
+	char buf[MCN_DICT_NAME_MAX + MCN_DICT_LEVEL_MAX + 8];
+
+	if (a->kind == MCN_QUERY_SURVIVAL) {
+		o->npts = b->npts;
+		o->step = b->step;
+		o->grid = mcnq_alloc(&r->arena_, b->npts * sizeof(*o->grid));
+		if (o->grid == NULL) {
+			return MCN_ENOMEM;
+		}
+		for (size_t j = 0; j < b->npts; j++) {
+			o->grid[j] = b->tmin + (int64_t)j * b->step;
+		}
+		return MCN_OK;
+	}
+	if (a->kind == MCN_QUERY_LINEAR &&
+	    (o->column = dup(&r->arena_, d->cols[a->vars[0]].name)) == NULL) {
+		return MCN_ENOMEM;
+	}
+	o->nvars = b->nterms;
+	o->vars = mcnq_alloc(&r->arena_, o->nvars * sizeof(char *));
+	if (o->vars == NULL) {
+		return MCN_ENOMEM;
+	}
+	for (size_t i = 0; i < b->nterms; i++) {
+		const mcnq_term *tm = &b->terms[i];
+		const mcn_column *c = &d->cols[q->scols[tm->scol].col];
+		if (a->kind == MCN_QUERY_LINEAR && i == 0) {
+			snprintf(buf, sizeof(buf), "(intercept)");
+		} else if (tm->level >= 0) {
+			snprintf(buf, sizeof(buf), "%s=%s", c->name,
+			    c->levels[tm->level]);
+		} else {
+			snprintf(buf, sizeof(buf), "%s", c->name);
+		}
+		if ((o->vars[i] = dup(&r->arena_, buf)) == NULL) {
+			return MCN_ENOMEM;
+		}
+	}
+	return MCN_OK;
+}
+
 /* Fills one cell of output o for group g. */
 static mcn_err
 fill_cell(struct mcn_query_result *r, const mcn_query *q, const mcnq_agg *a,
@@ -194,6 +628,9 @@ fill_cell(struct mcn_query_result *r, const mcn_query *q, const mcnq_agg *a,
 		}
 		return MCN_OK;
 	}
+	case MCN_QUERY_LINEAR: return fill_linear(r, b, c, s);
+	case MCN_QUERY_COR: return fill_cor(r, b, c, s);
+	case MCN_QUERY_SURVIVAL: return fill_survival(r, b, o, c, s);
 	}
 	return MCN_EINVAL;
 }
@@ -262,6 +699,11 @@ fill_output(struct mcn_query_result *r, const mcn_query *q, const mcnq_agg *a,
 			}
 		}
 	}
+	if ((a->kind == MCN_QUERY_LINEAR || a->kind == MCN_QUERY_COR ||
+	        a->kind == MCN_QUERY_SURVIVAL) &&
+	    fill_analysis_output(r, q, a, o) != MCN_OK) {
+		return MCN_ENOMEM;
+	}
 	o->cells = mcnq_alloc(&r->arena_, q->ngroups * sizeof(*o->cells));
 	return o->cells == NULL ? MCN_ENOMEM : MCN_OK;
 }
@@ -298,7 +740,8 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 	mpz_t t1, t2, t3;
 	char note[256];
 	int has_stat = 0, has_var = 0, has_hist = 0, has_chi = 0;
-	const size_t ncap = 8;
+	int has_lin = 0, has_cor = 0, has_surv = 0;
+	const size_t ncap = 12;
 
 	MCN_MUST(out != NULL && q != NULL && (sums != NULL || nvalues == 0));
 	*out = NULL;
@@ -368,7 +811,15 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 				goto out;
 			}
 		}
-		has_stat |= a->kind != MCN_QUERY_COUNT;
+		if (a->kind == MCN_QUERY_SURVIVAL &&
+		    (rv = logrank(o, q->ngroups)) != MCN_OK) {
+			goto out;
+		}
+		has_lin |= a->kind == MCN_QUERY_LINEAR;
+		has_cor |= a->kind == MCN_QUERY_COR;
+		has_surv |= a->kind == MCN_QUERY_SURVIVAL;
+		has_stat |=
+		    a->kind != MCN_QUERY_COUNT && a->kind < MCN_QUERY_LINEAR;
 		has_var |= a->kind == MCN_QUERY_VAR ||
 		    a->kind == MCN_QUERY_SD || a->kind == MCN_QUERY_MEAN;
 		has_hist |= a->kind == MCN_QUERY_HISTOGRAM;
@@ -412,6 +863,26 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 	        "chi-square: Pearson's test of "
 	        "independence on the pooled table; cells with expected count 0 "
 	        "are skipped and df counts only non-empty rows and columns")) {
+		goto out;
+	}
+	if (has_lin &&
+	    !add_note(r, ncap,
+	        "linear: least squares with an intercept on the complete "
+	        "cases (n); a categorical predictor enters as indicators "
+	        "'col=level' against its first declared level; p-values are "
+	        "two-sided from Student's t with n - parameters df")) {
+		goto out;
+	}
+	if (has_cor &&
+	    !add_note(r, ncap,
+	        "cor: Pearson correlations on the complete cases (n)")) {
+		goto out;
+	}
+	if (has_surv &&
+	    !add_note(r, ncap,
+	        "survival: Kaplan-Meier on the grid (events before "
+	        "censoring at equal times), Greenwood standard errors; the "
+	        "log-rank test compares the groups that have rows")) {
 		goto out;
 	}
 	*out = r;
@@ -580,6 +1051,151 @@ print_group_heading(FILE *f, const struct mcn_query_result *r, size_t g)
 	fputs("]\n", f);
 }
 
+static void
+fmt_num(char *buf, size_t len, double v)
+{
+	if (isfinite(v)) {
+		snprintf(buf, len, "%.6g", v);
+	} else {
+		snprintf(buf, len, "NA");
+	}
+}
+
+static void
+print_linear(FILE *f, const struct mcn_query_result *r,
+    const mcn_query_output *o)
+{
+	char e[32], se[32], t[32], p[32];
+	int w = 11;
+
+	for (size_t i = 0; i < o->nvars; i++) {
+		int l = (int)strlen(o->vars[i]);
+		w = l > w ? l : w;
+	}
+	for (size_t g = 0; g < r->ngroups; g++) {
+		const mcn_query_cell *c = &o->cells[g];
+		print_group_heading(f, r, g);
+		if (c->problem != NULL) {
+			fprintf(f, "  n = %" PRId64 ": no estimates: %s\n",
+			    c->n, c->problem);
+			continue;
+		}
+		fprintf(f, "  %-*s  %12s  %12s  %9s  %10s\n", w, "term",
+		    "estimate", "std.error", "t", "p");
+		for (size_t i = 0; i < o->nvars; i++) {
+			fmt_num(e, sizeof(e), c->coef[i]);
+			fmt_num(se, sizeof(se), c->se[i]);
+			fmt_num(t, sizeof(t), c->tstat[i]);
+			fmt_num(p, sizeof(p), c->pval[i]);
+			fprintf(f, "  %-*s  %12s  %12s  %9s  %10s\n", w,
+			    o->vars[i], e, se, t, p);
+		}
+		fmt_num(e, sizeof(e), c->r2);
+		fmt_num(se, sizeof(se), c->adj_r2);
+		fmt_num(t, sizeof(t), c->sigma);
+		fprintf(f,
+		    "  n = %" PRId64 ", R-squared = %s, adjusted = %s, "
+		    "residual SE = %s on %" PRId64 " df\n",
+		    c->n, e, se, t, c->df);
+	}
+}
+
+static void
+print_cor(FILE *f, const struct mcn_query_result *r, const mcn_query_output *o)
+{
+	char v[32];
+	int w = 9;
+
+	for (size_t i = 0; i < o->nvars; i++) {
+		int l = (int)strlen(o->vars[i]);
+		w = l > w ? l : w;
+	}
+	for (size_t g = 0; g < r->ngroups; g++) {
+		const mcn_query_cell *c = &o->cells[g];
+		print_group_heading(f, r, g);
+		fprintf(f, "  %-*s", w, "");
+		for (size_t j = 0; j < o->nvars; j++) {
+			fprintf(f, "  %*s", w, o->vars[j]);
+		}
+		fputc('\n', f);
+		for (size_t i = 0; i < o->nvars; i++) {
+			fprintf(f, "  %-*s", w, o->vars[i]);
+			for (size_t j = 0; j < o->nvars; j++) {
+				fmt_num(v, sizeof(v), c->cor[i * o->nvars + j]);
+				fprintf(f, "  %*s", w, v);
+			}
+			fputc('\n', f);
+		}
+		fprintf(f, "  n = %" PRId64 "\n", c->n);
+	}
+}
+
+#define SURV_PRINT_ROWS 20
+
+static void
+print_survival(FILE *f, const struct mcn_query_result *r,
+    const mcn_query_output *o)
+{
+	const size_t np = o->npts;
+	char sv[32], se[32];
+
+	for (size_t g = 0; g < r->ngroups; g++) {
+		const mcn_query_cell *c = &o->cells[g];
+		size_t nact = 0, shown = 0;
+		int64_t at = c->n;
+		print_group_heading(f, r, g);
+		for (size_t j = 0; j < np; j++) {
+			nact += c->counts[j] + c->counts[np + j] > 0;
+		}
+		fprintf(f, "  %10s  %8s  %7s  %8s  %10s  %10s\n", "time",
+		    "at_risk", "events", "censored", "survival", "se");
+		/* at most SURV_PRINT_ROWS of the nact active points, evenly
+		 * spread, the first and last included */
+		for (size_t j = 0, a = 0; j < np; j++) {
+			int64_t d = c->counts[j], cz = c->counts[np + j];
+			if (d + cz == 0) {
+				continue;
+			}
+			size_t want = nact <= SURV_PRINT_ROWS ?
+			    a :
+			    shown * (nact - 1) / (SURV_PRINT_ROWS - 1);
+			if (a == want) {
+				fmt_num(sv, sizeof(sv), c->surv[j]);
+				fmt_num(se, sizeof(se), c->surv_se[j]);
+				fprintf(f,
+				    "  %10" PRId64 "  %8" PRId64 "  %7" PRId64
+				    "  %8" PRId64 "  %10s  %10s\n",
+				    o->grid[j], at, d, cz, sv, se);
+				shown++;
+			}
+			a++;
+			at -= d + cz;
+		}
+		if (nact > SURV_PRINT_ROWS) {
+			fprintf(f,
+			    "  (%zu of %zu time points with events or "
+			    "censoring shown)\n",
+			    shown, nact);
+		}
+		fprintf(f, "  n = %" PRId64 ", events = %" PRId64, c->n,
+		    c->nevents);
+		if (c->has_median) {
+			fprintf(f, ", median survival = %" PRId64 "\n",
+			    c->median);
+		} else {
+			fputs(", median survival not reached\n", f);
+		}
+	}
+	if (o->has_logrank) {
+		fprintf(f, "  log-rank chi-square = %.6g, df = %u, p = %.6g\n",
+		    o->logrank, o->logrank_df, o->logrank_p);
+	} else if (r->ngroups > 1) {
+		fputs("  log-rank: NA (fewer than 2 groups with rows, or no "
+		      "events)\n",
+		    f);
+	}
+}
+
 void
 mcn_query_result_print(const struct mcn_query_result *r, FILE *f)
 {
@@ -588,6 +1204,18 @@ mcn_query_result_print(const struct mcn_query_result *r, FILE *f)
 		const mcn_query_output *o = &r->outputs[i];
 		tctx t = { r, o, 0 };
 		fprintf(f, "%s%s\n", i ? "\n" : "", o->name);
+		if (o->kind == MCN_QUERY_LINEAR) {
+			print_linear(f, r, o);
+			continue;
+		}
+		if (o->kind == MCN_QUERY_COR) {
+			print_cor(f, r, o);
+			continue;
+		}
+		if (o->kind == MCN_QUERY_SURVIVAL) {
+			print_survival(f, r, o);
+			continue;
+		}
 		if (o->kind != MCN_QUERY_HISTOGRAM &&
 		    o->kind != MCN_QUERY_TABLE) {
 			print_table(f, &t, r->ngroups + 1,
@@ -679,6 +1307,92 @@ jstrings(char *const *s, size_t n, int *bad)
 	return a;
 }
 
+/* A number, or null when not finite (JSON has no NaN). */
+static json_t *
+jnum(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *
+jlinear(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
+{
+	json_t *v, *co;
+
+	if (c->problem != NULL) {
+		return json_null();
+	}
+	v = json_object();
+	co = json_array();
+	for (size_t i = 0; i < o->nvars; i++) {
+		json_t *e = json_object();
+		jset(e, "term", json_string(o->vars[i]), bad);
+		jset(e, "estimate", jnum(c->coef[i]), bad);
+		jset(e, "se", jnum(c->se[i]), bad);
+		jset(e, "t", jnum(c->tstat[i]), bad);
+		jset(e, "p_value", jnum(c->pval[i]), bad);
+		jpush(co, e, bad);
+	}
+	jset(v, "coefficients", co, bad);
+	jset(v, "r_squared", jnum(c->r2), bad);
+	jset(v, "adj_r_squared", jnum(c->adj_r2), bad);
+	jset(v, "sigma", jnum(c->sigma), bad);
+	jset(v, "df", json_integer((json_int_t)c->df), bad);
+	return v;
+}
+
+static json_t *
+jcor(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
+{
+	json_t *v = json_object(), *m = json_array();
+
+	jset(v, "columns", jstrings(o->vars, o->nvars, bad), bad);
+	for (size_t i = 0; i < o->nvars; i++) {
+		json_t *row = json_array();
+		for (size_t j = 0; j < o->nvars; j++) {
+			jpush(row, jnum(c->cor[i * o->nvars + j]), bad);
+		}
+		jpush(m, row, bad);
+	}
+	jset(v, "matrix", m, bad);
+	return v;
+}
+
+static json_t *
+jsurvival(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
+{
+	json_t *v = json_object(), *pts = json_array();
+	const size_t np = o->npts;
+	int64_t at = c->n;
+
+	for (size_t j = 0; j < np && !*bad; j++) {
+		int64_t d = c->counts[j], cz = c->counts[np + j];
+		if (d + cz == 0) {
+			continue;
+		}
+		json_t *e = json_object();
+		jset(e, "time", json_integer((json_int_t)o->grid[j]), bad);
+		jset(e, "at_risk", json_integer((json_int_t)at), bad);
+		jset(e, "events", json_integer((json_int_t)d), bad);
+		jset(e, "censored", json_integer((json_int_t)cz), bad);
+		jset(e, "survival", jnum(c->surv[j]), bad);
+		jset(e, "se", jnum(c->surv_se[j]), bad);
+		jpush(pts, e, bad);
+		at -= d + cz;
+	}
+	jset(v, "points", pts, bad);
+	jset(v, "events", json_integer((json_int_t)c->nevents), bad);
+	jset(v, "censored", json_integer((json_int_t)(c->n - c->nevents)), bad);
+	jset(v, "median",
+	    c->has_median ? json_integer((json_int_t)c->median) : json_null(),
+	    bad);
+	if (o->has_logrank) {
+		jset(v, "observed", jnum(c->lr_obs), bad);
+		jset(v, "expected", jnum(c->lr_exp), bad);
+	}
+	return v;
+}
+
 static json_t *
 jvalue(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 {
@@ -717,8 +1431,7 @@ jvalue(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 	case MCN_QUERY_TABLE:
 		v = json_object();
 		if (o->cols == NULL) {
-			jset(v, "rows", jstrings(o->rows, o->nrows, bad),
-			    bad);
+			jset(v, "rows", jstrings(o->rows, o->nrows, bad), bad);
 			jset(v, "counts", jcounts(c->counts, o->nrows, bad),
 			    bad);
 			return v;
@@ -742,6 +1455,9 @@ jvalue(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 			jset(v, "chi_square", json_null(), bad);
 		}
 		return v;
+	case MCN_QUERY_LINEAR: return jlinear(o, c, bad);
+	case MCN_QUERY_COR: return jcor(o, c, bad);
+	case MCN_QUERY_SURVIVAL: return jsurvival(o, c, bad);
 	}
 	return NULL;
 }
@@ -780,9 +1496,29 @@ mcn_query_result_json(const struct mcn_query_result *r)
 			jset(jg, "group", key, &bad);
 			jset(jg, "value", jvalue(o, &o->cells[g], &bad), &bad);
 			jset(jg, "n", json_integer(o->cells[g].n), &bad);
+			if (o->cells[g].problem != NULL) {
+				jset(jg, "error",
+				    json_string(o->cells[g].problem), &bad);
+			}
 			jpush(groups, jg, &bad);
 		}
 		jset(jo, "groups", groups, &bad);
+		if (o->kind == MCN_QUERY_SURVIVAL) {
+			json_t *lr = json_null();
+			if (o->has_logrank) {
+				lr = json_object();
+				jset(lr, "statistic", json_real(o->logrank),
+				    &bad);
+				jset(lr, "df", json_integer(o->logrank_df),
+				    &bad);
+				jset(lr, "p_value", jnum(o->logrank_p), &bad);
+			}
+			jset(jo, "log_rank", lr, &bad);
+		}
+		if (o->kind == MCN_QUERY_SURVIVAL && o->step != 1) {
+			jset(jo, "step", json_integer((json_int_t)o->step),
+			    &bad);
+		}
 		jpush(results, jo, &bad);
 	}
 	jset(root, "results", results, &bad);

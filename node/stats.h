@@ -31,4 +31,13 @@ double mcn_stats_chi2_sf(double x, double df);
 int mcn_stats_chi2_indep(const int64_t *counts, size_t nrows, size_t ncols,
     double *stat, unsigned *df, double *p);
 
+/* Regularized incomplete beta function I_x(a, b) for a, b > 0 and
+ * 0 <= x <= 1 (NaN otherwise); relative accuracy about 1e-13. */
+double mcn_stats_beta_inc(double a, double b, double x);
+
+/* Two-sided p-value of Student's t: P(|T| >= |t|) with df > 0 degrees of
+ * freedom, = I_{df / (df + t^2)}(df / 2, 1 / 2). NaN for invalid
+ * arguments. */
+double mcn_stats_t_p2(double t, double df);
+
 #endif

@@ -18,6 +18,7 @@ check covers. Exit status: 0 if every check passed, 1 otherwise.
 """
 
 import argparse
+import bisect
 import contextlib
 import csv
 import itertools
@@ -47,6 +48,8 @@ REL_TOL = 1e-9       # means, variances, sd, chi-square statistic
 SUM_REL_TOL = 1e-15  # sums of reals: exact up to the double rounding
 P_REL_TOL = 1e-6     # chi-square p-values (two incomplete-gamma codes)
 P_ABS_TOL = 1e-12
+COEF_REL_TOL = 1e-8  # linear: coefficients (relative to max(|b|, se)), se
+STAT_REL_TOL = 1e-6  # log-rank statistic
 
 QUERY_TIMEOUT_MS = 10000  # --timeout-ms for queries with every node up
 DOWN_TIMEOUT_MS = 2500    # --timeout-ms for queries with a node down
@@ -103,6 +106,191 @@ def gammaincc(a, x):
     return math.exp(lg) * h
 
 
+def betainc(a, b, x, flipped=False):
+    """Regularized incomplete beta I_x(a, b): the continued fraction by
+    the modified Lentz method (Press et al., Numerical Recipes, 3rd ed.,
+    section 6.4), through I_x(a, b) = 1 - I_(1-x)(b, a) on the far side."""
+    if x <= 0 or x >= 1:
+        return float(x >= 1)
+    lbt = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) +
+           a * math.log(x) + b * math.log1p(-x))
+    if not flipped and x > (a + 1) / (a + b + 2):
+        return 1.0 - betainc(b, a, 1 - x, True)
+    tiny = 1e-300
+    c, d = 1.0, 1 - (a + b) * x / (a + 1)
+    d = 1 / (tiny if abs(d) < tiny else d)
+    h = d
+    for m in range(1, 100000):
+        for aa in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                   -(a + m) * (a + b + m) * x / ((a + 2 * m) *
+                                                 (a + 2 * m + 1))):
+            d = 1 + aa * d
+            d = 1 / (tiny if abs(d) < tiny else d)
+            c = 1 + aa / c
+            c = tiny if abs(c) < tiny else c
+            h *= d * c
+        if abs(d * c - 1) < 1e-16:
+            break
+    return math.exp(lbt) * h / a
+
+
+def t_p2(t, df):
+    """Two-sided p-value of Student's t."""
+    return betainc(df / 2, 0.5, df / (df + t * t))
+
+
+def solve_exact(a, b):
+    """x with a x = b, Gauss-Jordan in Fractions; None if singular."""
+    k = len(b)
+    m = [list(a[i]) + [b[i]] + [Fraction(int(i == j)) for j in range(k)]
+         for i in range(k)]
+    for c in range(k):
+        piv = next((i for i in range(c, k) if m[i][c] != 0), None)
+        if piv is None:
+            return None
+        m[c], m[piv] = m[piv], m[c]
+        d = m[c][c]
+        m[c] = [v / d for v in m[c]]
+        for i in range(k):
+            if i != c and m[i][c] != 0:
+                f = m[i][c]
+                m[i] = [v - f * w for v, w in zip(m[i], m[c])]
+    return [m[i][k] for i in range(k)], [m[i][k + 1:] for i in range(k)]
+
+
+def linear_reference(rows, pool, y, xs):
+    """OLS with intercept on the complete cases, exact normal equations."""
+    names = ["(intercept)"]
+    for x in xs:
+        if pool.cols[x]["type"] == "categorical":
+            names += ["%s=%s" % (x, lv) for lv in pool.levels(x)[1:]]
+        else:
+            names.append(x)
+    design = []
+    for r in rows:
+        if any(r[c] is None for c in [y] + xs):
+            continue
+        v = [Fraction(1)]
+        for x in xs:
+            if pool.cols[x]["type"] == "categorical":
+                v += [Fraction(int(r[x] == lv))
+                      for lv in pool.levels(x)[1:]]
+            else:
+                v.append(Fraction(r[x]))
+        design.append((v, Fraction(r[y])))
+    n, k = len(design), len(names)
+    if n <= k or k > 0.33 * n:
+        return {"value": None, "n": n}
+    xtx = [[sum((v[i] * v[j] for v, _ in design), Fraction(0))
+            for j in range(k)] for i in range(k)]
+    xty = [sum((v[i] * yy for v, yy in design), Fraction(0))
+           for i in range(k)]
+    yty = sum((yy * yy for _, yy in design), Fraction(0))
+    sol = solve_exact(xtx, xty)
+    if sol is None:
+        return {"value": None, "n": n}
+    b, inv = sol
+    rss = yty - sum((bi * v for bi, v in zip(b, xty)), Fraction(0))
+    ybar = sum((yy for _, yy in design), Fraction(0)) / n
+    tss = sum(((yy - ybar) ** 2 for _, yy in design), Fraction(0))
+    s2 = rss / (n - k)
+    coefs = []
+    for i in range(k):
+        se = math.sqrt(s2 * inv[i][i])
+        t = float(b[i]) / se
+        coefs.append({"term": names[i], "estimate": b[i], "se": se,
+                      "t": t, "p_value": t_p2(t, n - k)})
+    return {"value": {"coefficients": coefs,
+                      "r_squared": 1 - rss / tss,
+                      "adj_r_squared": 1 - (rss / (n - k)) / (tss / (n - 1)),
+                      "sigma": math.sqrt(s2), "df": n - k}, "n": n}
+
+
+def cor_reference(rows, cols):
+    """Pearson correlations on the complete cases, exact sums."""
+    data = [[Fraction(r[c]) for c in cols] for r in rows
+            if all(r[c] is not None for c in cols)]
+    n, k = len(data), len(cols)
+    s = [sum((d[i] for d in data), Fraction(0)) for i in range(k)]
+    cp = [[n * sum((d[i] * d[j] for d in data), Fraction(0)) - s[i] * s[j]
+           for j in range(k)] for i in range(k)]
+    m = [[None if n < 2 or cp[i][i] == 0 or cp[j][j] == 0 else
+          (1.0 if i == j else
+           float(cp[i][j]) / math.sqrt(float(cp[i][i]) * float(cp[j][j])))
+          for j in range(k)] for i in range(k)]
+    return {"value": {"columns": list(cols), "matrix": m}, "n": n}
+
+
+def km_reference(rows, time, event):
+    """Kaplan-Meier with Greenwood SE; events before censoring at equal
+    times. Also returns per-time (at risk, events) for the log-rank test."""
+    data = [(r[time], r[event]) for r in rows
+            if r[time] is not None and r[event] is not None]
+    times = sorted(set(t for t, _ in data))
+    ev = {t: 0 for t in times}
+    ce = {t: 0 for t in times}
+    for t, e in data:
+        if e:
+            ev[t] += 1
+        else:
+            ce[t] += 1
+    at, s, v, pts, median, risk = len(data), 1.0, 0.0, [], None, {}
+    for t in times:
+        d = ev[t]
+        risk[t] = (at, d)
+        if d:
+            s *= 1 - d / at
+            v = v + d / (at * (at - d)) if at > d else math.inf
+            if median is None and s <= 0.5:
+                median = t
+        pts.append({"time": t, "at_risk": at, "events": d,
+                    "censored": ce[t], "survival": s,
+                    "se": s * math.sqrt(v) if s > 0 else None})
+        at -= d + ce[t]
+    nev = sum(ev.values())
+    return {"value": {"points": pts, "events": nev,
+                      "censored": len(data) - nev, "median": median},
+            "n": len(data), "_risk": risk}
+
+
+def logrank_reference(groups):
+    """Log-rank chi-square over the groups with rows (2 groups: the
+    textbook (O1 - E1)^2 / V1; more: the first G - 1 with the full
+    covariance, solved exactly)."""
+    gs = [g["_risk"] for g in groups if g["n"] > 0]
+    if len(gs) < 2:
+        return None
+    times = sorted(set(t for g in gs for t in g))
+    G, m = len(gs), len(gs) - 1
+    o = [Fraction(0)] * G
+    e = [Fraction(0)] * G
+    v = [[Fraction(0)] * m for _ in range(m)]
+    # at risk at time t in group g: at risk at g's first time >= t
+    gt = [sorted(g) for g in gs]
+    for t in times:
+        nt, dt = [], []
+        for g, ts in zip(gs, gt):
+            i = bisect.bisect_left(ts, t)
+            nt.append(g[ts[i]][0] if i < len(ts) else 0)
+            dt.append(g[t][1] if t in g else 0)
+        D, N = sum(dt), sum(nt)
+        if D == 0:
+            continue
+        f = Fraction(D * (N - D), N - 1) if N > 1 else Fraction(0)
+        for i in range(G):
+            o[i] += dt[i]
+            e[i] += Fraction(D * nt[i], N)
+            for j in range(m if i < m else 0):
+                v[i][j] += f * Fraction(nt[i], N) * (
+                    int(i == j) - Fraction(nt[j], N))
+    z = [o[i] - e[i] for i in range(m)]
+    sol = solve_exact(v, z)
+    if sol is None:
+        return None
+    stat = float(sum((zi * xi for zi, xi in zip(z, sol[0])), Fraction(0)))
+    return {"statistic": stat, "df": m, "p_value": gammaincc(m / 2, stat / 2)}
+
+
 def chi_square(counts):
     """Pearson's X^2 over cells with E > 0, df over non-empty rows and
     columns, p = Q(df/2, X^2/2). Exact statistic (Fractions)."""
@@ -133,6 +321,9 @@ class Agg:
         if self.kind == "histogram":
             x, lo, hi, bins = self.args
             self.text = "histogram(%s, %s, %s, %s)" % (x, lo, hi, bins)
+        elif self.kind == "linear":
+            self.text = "linear(%s ~ %s)" % (self.args[0],
+                                            " + ".join(self.args[1:]))
         else:
             self.text = "%s(%s)" % (self.kind, ", ".join(self.args))
         self.name = self.text.replace(" ", "")
@@ -140,6 +331,13 @@ class Agg:
     def expected(self, rows, pool):
         """The expected {"value": ..., "n": ...} over one group's rows."""
         k = self.kind
+        if k == "linear":
+            return linear_reference(rows, pool, self.args[0],
+                                    list(self.args[1:]))
+        if k == "cor":
+            return cor_reference(rows, self.args)
+        if k == "survival":
+            return km_reference(rows, self.args[0], self.args[1])
         if k == "count" and not self.args:
             return {"value": len(rows)}
         if k == "table":
@@ -279,7 +477,10 @@ class Pool:
                 g = {"group": dict(zip(q.group, k))}
                 g.update(a.expected(members[k], self))
                 groups.append(g)
-            out.append({"agg": a, "groups": groups})
+            e = {"agg": a, "groups": groups}
+            if a.kind == "survival":
+                e["log_rank"] = logrank_reference(groups)
+            out.append(e)
         return out
 
 
@@ -320,7 +521,8 @@ def compare_results(got, expected, diffs):
         if g.get("aggregate") != a.kind:
             diffs.append("%s: aggregate %r, expected %r" % (
                 where, g.get("aggregate"), a.kind))
-        if a.args and not (a.kind == "table" and len(a.args) == 2):
+        if a.args and not (a.kind == "table" and len(a.args) == 2) and \
+                a.kind != "cor":
             if g.get("column") != a.args[0]:
                 diffs.append("%s: column %r, expected %r" % (
                     where, g.get("column"), a.args[0]))
@@ -338,6 +540,19 @@ def compare_results(got, expected, diffs):
                                    else gv)))
                 continue
             compare_value(a, gv, ev, gw, diffs)
+        if a.kind == "survival":
+            lr, wlr = g.get("log_rank"), e["log_rank"]
+            if wlr is None:
+                if lr is not None:
+                    diffs.append("%s: log_rank %s, expected null" % (
+                        where, fmt(lr)))
+            elif not isinstance(lr, dict) or lr.get("df") != wlr["df"] \
+                    or not close(lr.get("statistic"), wlr["statistic"],
+                                 STAT_REL_TOL) \
+                    or not close(lr.get("p_value"), wlr["p_value"],
+                                 P_REL_TOL, P_ABS_TOL):
+                diffs.append("%s: log_rank %s, expected %s" % (
+                    where, fmt(lr), fmt(wlr)))
 
 
 def compare_value(a, gv, ev, where, diffs):
@@ -374,6 +589,9 @@ def compare_value(a, gv, ev, where, diffs):
                     (got - float(want)) / float(want))
             bad("value", got, want, rel)
         return
+    if k in ("linear", "cor", "survival"):
+        compare_analysis(k, got, want, bad)
+        return
     if not isinstance(got, dict):
         bad("value", got, "an object")
         return
@@ -408,6 +626,69 @@ def compare_value(a, gv, ev, where, diffs):
     if wcs["p_value"] is not None and not close(
             cs.get("p_value"), wcs["p_value"], P_REL_TOL, P_ABS_TOL):
         bad("chi_square.p_value", cs.get("p_value"), wcs["p_value"])
+
+
+def compare_analysis(k, got, want, bad):
+    """linear, cor, survival values (want from the references above)."""
+    if want is None:
+        if got is not None:
+            bad("value", got, None)
+        return
+    if not isinstance(got, dict):
+        bad("value", got, "an object")
+        return
+    if k == "linear":
+        gc, wc = got.get("coefficients"), want["coefficients"]
+        if not isinstance(gc, list) or len(gc) != len(wc):
+            bad("coefficients", gc, wc)
+            return
+        for g, w in zip(gc, wc):
+            se = w["se"]
+            ok = (isinstance(g, dict) and g.get("term") == w["term"] and
+                  close(g.get("estimate"), w["estimate"], 0,
+                        COEF_REL_TOL * max(abs(float(w["estimate"])), se))
+                  and close(g.get("se"), se, COEF_REL_TOL) and
+                  close(g.get("t"), w["t"], COEF_REL_TOL, COEF_REL_TOL) and
+                  close(g.get("p_value"), w["p_value"], P_REL_TOL,
+                        P_ABS_TOL))
+            if not ok:
+                bad("coefficient %s" % w["term"], g, w)
+        for key in ("r_squared", "adj_r_squared", "sigma"):
+            if not close(got.get(key), want[key], COEF_REL_TOL):
+                bad(key, got.get(key), want[key])
+        if got.get("df") != want["df"]:
+            bad("df", got.get("df"), want["df"])
+        return
+    if k == "cor":
+        if got.get("columns") != want["columns"]:
+            bad("columns", got.get("columns"), want["columns"])
+        gm = got.get("matrix")
+        ok = isinstance(gm, list) and len(gm) == len(want["matrix"])
+        for gr, wr in zip(gm if ok else [], want["matrix"]):
+            ok = ok and isinstance(gr, list) and len(gr) == len(wr) and all(
+                (g is None) if w is None else close(g, w, REL_TOL, REL_TOL)
+                for g, w in zip(gr, wr))
+        if not ok:
+            bad("matrix", gm, want["matrix"])
+        return
+    for key in ("events", "censored", "median"):
+        if got.get(key) != want[key]:
+            bad(key, got.get(key), want[key])
+    gp, wp = got.get("points"), want["points"]
+    if not isinstance(gp, list) or len(gp) != len(wp):
+        bad("points", len(gp) if isinstance(gp, list) else gp,
+            "%d points" % len(wp))
+        return
+    for g, w in zip(gp, wp):
+        ok = isinstance(g, dict) and all(
+            g.get(key) == w[key]
+            for key in ("time", "at_risk", "events", "censored"))
+        ok = ok and close(g.get("survival"), w["survival"], REL_TOL, REL_TOL)
+        ok = ok and ((g.get("se") is None) if w["se"] is None else
+                     close(g.get("se"), w["se"], REL_TOL, REL_TOL))
+        if not ok:
+            bad("point at time %s" % w["time"], g, w)
+            return
 
 
 # ---------------------------------------------------------------------------
@@ -455,6 +736,12 @@ BATTERY = [
     Query("empty and one-row groups give null",
           [("count",), ("mean", "sbp"), ("var", "sbp"), ("sd", "hba1c")],
           where="age >= 97 AND sex = 'M'", group=["diabetes"]),
+    Query("linear regression with numeric and categorical predictors",
+          [("linear", "sbp", "age", "bmi", "sex")]),
+    Query("correlation matrix on complete cases",
+          [("cor", "age", "bmi", "sbp")]),
+    Query("Kaplan-Meier by sex with the log-rank test",
+          [("survival", "followup_days", "death")], group=["sex"]),
 ]
 
 # the subset run again with one node stopped

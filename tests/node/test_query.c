@@ -33,6 +33,10 @@ typedef struct {
 	int sex, smoker, region, ward; /* level index, -1 missing */
 	char diag[8];
 	char adm[11];
+	/* analyses: sbp depends on age, bmi and smoker; fu (follow-up,
+	 * 0..400) and dead (0/1) depend on sex */
+	int has_sbp, has_fu, has_dead;
+	int64_t sbp, fu, dead;
 } row;
 
 static const char *const SEX[] = { "F", "M" };
@@ -50,7 +54,8 @@ static size_t g_site_rows[NSITES];
 static const char SCHEMA[] =
     "CREATE TABLE patients (age INTEGER, "
     "bmi REAL, lab REAL, big INTEGER, sex TEXT, smoker TEXT, region TEXT, "
-    "ward TEXT, diagnosis TEXT, admitted TEXT)";
+    "ward TEXT, diagnosis TEXT, admitted TEXT, sbp INTEGER, fu INTEGER, "
+    "dead INTEGER)";
 
 static char *
 dict_json(void)
@@ -89,7 +94,13 @@ dict_json(void)
 	    "\"code_system\": \"ICD-10\", \"sensitivity\": 4},"
 	    "{\"name\": \"admitted\", \"type\": \"date\", "
 	    "\"min\": \"2000-01-01\", \"max\": \"2030-12-31\", "
-	    "\"sensitivity\": 3}]}");
+	    "\"sensitivity\": 3},"
+	    "{\"name\": \"sbp\", \"type\": \"integer\", \"min\": 40, "
+	    "\"max\": 300, \"sensitivity\": 2},"
+	    "{\"name\": \"fu\", \"type\": \"integer\", \"min\": 0, "
+	    "\"max\": 400, \"sensitivity\": 2},"
+	    "{\"name\": \"dead\", \"type\": \"integer\", \"min\": 0, "
+	    "\"max\": 1, \"sensitivity\": 2}]}");
 	return s;
 }
 
@@ -137,6 +148,21 @@ gen_row(mcn_rng *rng, row *w)
 	mcn_date_format(w->adm, (int32_t)rnd_range(rng, 10957, 22279));
 }
 
+static void
+gen_analysis(mcn_rng *rng, row *w)
+{
+	int64_t noise = rnd_range(rng, -15, 15);
+	int m = w->sex == 1;
+
+	w->has_sbp = rnd(rng) % 10 != 0;
+	w->sbp = 90 + (w->age / 2) + (w->bmi / 20) + 4 * (w->smoker > 0) +
+	    9 * (w->smoker == 2) + noise;
+	w->has_fu = rnd(rng) % 11 != 0;
+	w->fu = rnd_range(rng, 0, m ? 250 : 400);
+	w->has_dead = rnd(rng) % 13 != 0;
+	w->dead = rnd(rng) % (m ? 2 : 3) == 0;
+}
+
 static int
 db_insert(sqlite3 *db, const row *rows, size_t n)
 {
@@ -145,7 +171,7 @@ db_insert(sqlite3 *db, const row *rows, size_t n)
 	int ok = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
 	    sqlite3_prepare_v2(db,
 	        "INSERT INTO patients VALUES (?, ?, ?, ?, "
-	        "?, ?, ?, ?, ?, ?)",
+	        "?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	        -1, &st, NULL) == SQLITE_OK;
 
 	for (size_t i = 0; ok && i < n; i++) {
@@ -177,6 +203,12 @@ db_insert(sqlite3 *db, const row *rows, size_t n)
 			sqlite3_bind_text(st, 9, w->diag, -1, SQLITE_STATIC);
 		if (w->has_adm)
 			sqlite3_bind_text(st, 10, w->adm, -1, SQLITE_STATIC);
+		if (w->has_sbp)
+			sqlite3_bind_int64(st, 11, w->sbp);
+		if (w->has_fu)
+			sqlite3_bind_int64(st, 12, w->fu);
+		if (w->has_dead)
+			sqlite3_bind_int64(st, 13, w->dead);
 		ok = sqlite3_step(st) == SQLITE_DONE;
 	}
 	sqlite3_finalize(st);
@@ -225,6 +257,11 @@ setup(void)
 	g_rows = calloc(g_nrows, sizeof(*g_rows));
 	for (size_t i = 0; i < g_nrows; i++) {
 		gen_row(rng, &g_rows[i]);
+	}
+	mcn_rng_free(rng);
+	rng = mcnt_rng(43); /* separate stream: the rows above are unchanged */
+	for (size_t i = 0; i < g_nrows; i++) {
+		gen_analysis(rng, &g_rows[i]);
 	}
 	mcn_rng_free(rng);
 	size_t off = 0;
@@ -488,6 +525,7 @@ check_output(const struct mcn_query_result *r, size_t oi, pred_fn pred)
 				}
 				break;
 			}
+			default: break; /* analyses: tested separately */
 			}
 		}
 		double mean = nx ? sum / (double)nx : 0;
@@ -585,6 +623,7 @@ check_output(const struct mcn_query_result *r, size_t oi, pred_fn pred)
 				}
 			}
 			break;
+		default: break;
 		}
 		free(cnt);
 	}
@@ -1677,12 +1716,8 @@ test_fuzz(void)
 /* Allocation failure at every mcn_alloc of compile and result: a clean
  * MCN_ENOMEM and no leak (ASan's leak checker). */
 static void
-test_alloc_failures(void)
+alloc_failures_one(const char *text)
 {
-	const char *text =
-	    "SELECT count(), mean(age), var(big), "
-	    "histogram(bmi, 10, 80, 7), table(sex, smoker) FROM patients "
-	    "WHERE age > 10 AND diagnosis LIKE 'E1%' GROUP BY region";
 	char err[256];
 	unsigned long n, total;
 	int nomem = 0;
@@ -1755,6 +1790,18 @@ test_alloc_failures(void)
 	mcn_query_free(q);
 }
 
+static void
+test_alloc_failures(void)
+{
+	alloc_failures_one("SELECT count(), mean(age), var(big), "
+	                   "histogram(bmi, 10, 80, 7), table(sex, smoker) "
+	                   "FROM patients WHERE age > 10 AND diagnosis LIKE "
+	                   "'E1%' GROUP BY region");
+	alloc_failures_one("SELECT linear(sbp ~ age + bmi + smoker), cor(age, "
+	                   "big), survival(fu, dead, 10) FROM patients GROUP "
+	                   "BY sex");
+}
+
 /* ---------------------------------------------------------------- */
 /* stats */
 
@@ -1807,6 +1854,546 @@ test_stats(void)
 	st = -1;
 	CHECK(mcn_stats_chi2_indep(t3, 2, 2, &st, &df, &p) == 0);
 	CHECK(st == -1);
+}
+
+/* ---------------------------------------------------------------- */
+/* analyses: linear, cor, survival against references on pooled rows */
+
+static int
+rel_ok(double got, double want, double scale, double tol)
+{
+	double s = fabs(want) > scale ? fabs(want) : scale;
+
+	if (isnan(want)) {
+		return isnan(got);
+	}
+	return fabs(got - want) <= tol * s;
+}
+
+/* CHECK, and return from the test function when false. */
+#define REQUIRE(cond)                                     \
+	do {                                              \
+		if (!(cond)) {                            \
+			MCNT_FAIL("required: %s", #cond); \
+			return;                           \
+		}                                         \
+	} while (0)
+
+#define CHECK_REL(got, want, scale, tol)                                       \
+	do {                                                                   \
+		double g_ = (got), w_ = (want);                                \
+		CHECK(rel_ok(g_, w_, (scale), (tol)));                         \
+		if (!rel_ok(g_, w_, (scale), (tol)))                           \
+			fprintf(stderr, "  %s:%d: %.17g != %.17g\n", __FILE__, \
+			    __LINE__, g_, w_);                                 \
+	} while (0)
+
+/* Gauss-Jordan inverse with partial pivoting of the k x k matrix a (in
+ * place into inv). 0 if singular. */
+static int
+ref_inverse(double *inv, double *a, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		for (size_t j = 0; j < k; j++)
+			inv[i * k + j] = i == j;
+	for (size_t c = 0; c < k; c++) {
+		size_t piv = c;
+		for (size_t i = c + 1; i < k; i++)
+			if (fabs(a[i * k + c]) > fabs(a[piv * k + c]))
+				piv = i;
+		if (a[piv * k + c] == 0)
+			return 0;
+		for (size_t j = 0; j < k; j++) {
+			double t = a[c * k + j];
+			a[c * k + j] = a[piv * k + j];
+			a[piv * k + j] = t;
+			t = inv[c * k + j];
+			inv[c * k + j] = inv[piv * k + j];
+			inv[piv * k + j] = t;
+		}
+		double d = a[c * k + c];
+		for (size_t j = 0; j < k; j++) {
+			a[c * k + j] /= d;
+			inv[c * k + j] /= d;
+		}
+		for (size_t i = 0; i < k; i++) {
+			if (i == c)
+				continue;
+			double f = a[i * k + c];
+			for (size_t j = 0; j < k; j++) {
+				a[i * k + j] -= f * a[c * k + j];
+				inv[i * k + j] -= f * inv[c * k + j];
+			}
+		}
+	}
+	return 1;
+}
+
+/* sbp ~ age + bmi + smoker: the design row of w (1, age, bmi, former,
+ * current); 0 if w is not a complete case. */
+static int
+lin_row(const row *w, double *x, double *y)
+{
+	if (!w->has_sbp || !w->has_age || !w->has_bmi || w->smoker < 0)
+		return 0;
+	x[0] = 1;
+	x[1] = (double)w->age;
+	x[2] = (double)w->bmi / 10.0;
+	x[3] = w->smoker == 1;
+	x[4] = w->smoker == 2;
+	*y = (double)w->sbp;
+	return 1;
+}
+
+/* The pooled OLS by the textbook normal equations on the raw rows. */
+static void
+check_linear_cell(const mcn_query_output *o, const mcn_query_cell *c,
+    const struct mcn_query_result *r, long g, pred_fn pred)
+{
+	enum { K = 5 };
+	double xtx[K * K] = { 0 }, xty[K] = { 0 }, inv[K * K], b[K] = { 0 };
+	double x[K], y, ysum = 0, rss = 0, tss = 0;
+	int64_t n = 0;
+
+	for (size_t i = 0; i < g_nrows; i++) {
+		const row *w = &g_rows[i];
+		if (!pred(w) || (r->ngroup_cols && row_group(r, w) != g) ||
+		    !lin_row(w, x, &y))
+			continue;
+		n++;
+		ysum += y;
+		for (size_t a = 0; a < K; a++) {
+			xty[a] += x[a] * y;
+			for (size_t bb = 0; bb < K; bb++)
+				xtx[a * K + bb] += x[a] * x[bb];
+		}
+	}
+	CHECK_U64_EQ(c->n, n);
+	REQUIRE(ref_inverse(inv, xtx, K));
+	for (size_t a = 0; a < K; a++)
+		for (size_t bb = 0; bb < K; bb++)
+			b[a] += inv[a * K + bb] * xty[bb];
+	for (size_t i = 0; i < g_nrows; i++) {
+		const row *w = &g_rows[i];
+		double f = 0;
+		if (!pred(w) || (r->ngroup_cols && row_group(r, w) != g) ||
+		    !lin_row(w, x, &y))
+			continue;
+		for (size_t a = 0; a < K; a++)
+			f += b[a] * x[a];
+		rss += (y - f) * (y - f);
+		tss += (y - ysum / (double)n) * (y - ysum / (double)n);
+	}
+	double s2 = rss / (double)(n - K);
+	REQUIRE(c->problem == NULL && c->null == 0 && o->nvars == K);
+	CHECK(strcmp(o->vars[0], "(intercept)") == 0);
+	CHECK(strcmp(o->vars[1], "age") == 0);
+	CHECK(strcmp(o->vars[3], "smoker=former") == 0);
+	CHECK(strcmp(o->vars[4], "smoker=current") == 0);
+	CHECK_U64_EQ(c->df, n - K);
+	for (size_t a = 0; a < K; a++) {
+		double se = sqrt(s2 * inv[a * K + a]);
+		CHECK_REL(c->coef[a], b[a], se, 1e-9);
+		CHECK_REL(c->se[a], se, 0, 1e-9);
+		CHECK_REL(c->tstat[a], b[a] / se, 1, 1e-8);
+		CHECK_REL(c->pval[a],
+		    mcn_stats_t_p2(b[a] / se, (double)(n - K)), 1e-300, 1e-6);
+	}
+	CHECK_REL(c->r2, 1 - rss / tss, 0, 1e-9);
+	CHECK_REL(c->adj_r2,
+	    1 - (rss / (double)(n - K)) / (tss / (double)(n - 1)), 0, 1e-9);
+	CHECK_REL(c->sigma, sqrt(s2), 0, 1e-9);
+}
+
+static int
+p_age_ge_30(const row *w)
+{
+	return w->has_age && w->age >= 30;
+}
+
+/* Pearson r on the complete cases of the columns, two-pass in double. */
+static double
+ref_cor(const char *const *cols, size_t ncols, size_t a, size_t b,
+    int64_t *nout)
+{
+	double sa = 0, sb = 0, ma, mb, saa = 0, sbb = 0, sab = 0;
+	int64_t n = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < g_nrows; i++) {
+			const row *w = &g_rows[i];
+			double v[8];
+			int ok = 1;
+			for (size_t k = 0; k < ncols && ok; k++) {
+				int64_t x;
+				unsigned d;
+				if (strcmp(cols[k], "sbp") == 0) {
+					ok = w->has_sbp;
+					v[k] = (double)w->sbp;
+					continue;
+				}
+				ok = col_num(w, cols[k], &x, &d);
+				v[k] = (double)x / pow(10, d);
+			}
+			if (!ok)
+				continue;
+			if (pass == 0) {
+				n++;
+				sa += v[a];
+				sb += v[b];
+				continue;
+			}
+			ma = sa / (double)n;
+			mb = sb / (double)n;
+			saa += (v[a] - ma) * (v[a] - ma);
+			sbb += (v[b] - mb) * (v[b] - mb);
+			sab += (v[a] - ma) * (v[b] - mb);
+		}
+	}
+	*nout = n;
+	return sab / sqrt(saa * sbb);
+}
+
+/* Kaplan-Meier and Greenwood on pooled rows of one sex (-1: all), with
+ * times binned to step; checks every grid point of cell c. Returns the
+ * number at risk / events per time through at/ev (npts). */
+static void
+check_km_cell(const mcn_query_output *o, const mcn_query_cell *c, int sex,
+    int64_t step, int64_t *at, int64_t *ev)
+{
+	const size_t np = o->npts;
+	int64_t *cz = calloc(np, sizeof(*cz)), n = 0, nev = 0;
+	double S = 1, V = 0;
+
+	memset(at, 0, np * sizeof(*at));
+	memset(ev, 0, np * sizeof(*ev));
+	for (size_t i = 0; i < g_nrows; i++) {
+		const row *w = &g_rows[i];
+		if (!w->has_fu || !w->has_dead || (sex >= 0 && w->sex != sex))
+			continue;
+		size_t k = (size_t)(w->fu / step);
+		n++;
+		nev += w->dead;
+		if (w->dead)
+			ev[k]++;
+		else
+			cz[k]++;
+		/* at risk at every grid point up to its own */
+		for (size_t j = 0; j <= k; j++)
+			at[j]++;
+	}
+	CHECK_U64_EQ(c->n, n);
+	CHECK_U64_EQ(c->nevents, nev);
+	int median_seen = 0;
+	for (size_t j = 0; j < np; j++) {
+		CHECK_U64_EQ(c->counts[j], ev[j]);
+		CHECK_U64_EQ(c->counts[np + j], cz[j]);
+		if (ev[j] > 0) {
+			S *= 1.0 - (double)ev[j] / (double)at[j];
+			V += (double)ev[j] /
+			    ((double)at[j] * (double)(at[j] - ev[j]));
+			CHECK_REL(c->surv[j], S, 0, 1e-9);
+			CHECK_REL(c->surv_se[j], S * sqrt(V), 0, 1e-9);
+			if (!median_seen && S <= 0.5) {
+				median_seen = 1;
+				CHECK(c->has_median && c->median == o->grid[j]);
+			}
+		}
+	}
+	CHECK(c->has_median == median_seen);
+	free(cz);
+}
+
+static void
+test_analyses(void)
+{
+	struct mcn_query_result *r;
+	mcn_query *q = NULL;
+	char err[512];
+
+	if (!setup()) {
+		CHECK(0);
+		return;
+	}
+
+	/* linear: numeric and categorical predictors, complete cases */
+	r = run3("SELECT linear(sbp ~ age + bmi + smoker) FROM patients", &LIM,
+	    NULL);
+	REQUIRE(r != NULL);
+	CHECK(strcmp(r->outputs[0].name, "linear(sbp~age+bmi+smoker)") == 0);
+	CHECK(strcmp(r->outputs[0].column, "sbp") == 0);
+	check_linear_cell(&r->outputs[0], &r->outputs[0].cells[0], r, 0, p_all);
+	/* the signal is found: age ~ 0.5, bmi ~ 0.5 (X / 20 with X = 10 x) */
+	CHECK(fabs(r->outputs[0].cells[0].coef[1] - 0.5) < 0.05);
+	CHECK(r->outputs[0].cells[0].r2 > 0.5);
+	mcn_query_result_free(r);
+
+	/* per group, with WHERE */
+	r = run3("SELECT linear(sbp ~ age + bmi + smoker) AS m FROM patients "
+	         "WHERE age >= 30 GROUP BY sex",
+	    &LIM, NULL);
+	REQUIRE(r != NULL);
+	for (long g = 0; g < 2; g++)
+		check_linear_cell(&r->outputs[0], &r->outputs[0].cells[g], r, g,
+		    p_age_ge_30);
+	mcn_query_result_free(r);
+
+	/* collinear: a constant predictor, an all-zero indicator */
+	r = run3("SELECT linear(sbp ~ age + sex) FROM patients WHERE sex = "
+	         "'F'",
+	    &LIM, NULL);
+	REQUIRE(r != NULL);
+	CHECK(r->outputs[0].cells[0].null == 1);
+	CHECK(r->outputs[0].cells[0].problem != NULL &&
+	    strcmp(r->outputs[0].cells[0].problem,
+	        "predictors are collinear") == 0);
+	mcn_query_result_free(r);
+	r = run3("SELECT linear(sbp ~ age + smoker) FROM patients WHERE "
+	         "smoker = 'never'",
+	    &LIM, NULL);
+	REQUIRE(r != NULL);
+	CHECK(r->outputs[0].cells[0].problem != NULL &&
+	    strcmp(r->outputs[0].cells[0].problem,
+	        "predictors are collinear") == 0);
+	mcn_query_result_free(r);
+	/* too few complete cases; DataSHIELD's 0.33 rule */
+	r = run3("SELECT linear(sbp ~ age) FROM patients WHERE age > 500", &LIM,
+	    NULL);
+	REQUIRE(r != NULL);
+	CHECK(r->outputs[0].cells[0].n == 0);
+	CHECK(r->outputs[0].cells[0].problem != NULL &&
+	    strcmp(r->outputs[0].cells[0].problem, "too few complete cases") ==
+	        0);
+	mcn_query_result_free(r);
+	r = run3("SELECT linear(sbp ~ bmi + smoker + region) FROM patients "
+	         "WHERE age BETWEEN 50 AND 52",
+	    &LIM, NULL);
+	REQUIRE(r != NULL);
+	{
+		const mcn_query_cell *c = &r->outputs[0].cells[0];
+		CHECK(c->n > 7 && 7 > 0.33 * (double)c->n);
+		CHECK(c->problem != NULL &&
+		    strncmp(c->problem, "too many parameters", 19) == 0);
+		json_t *j = mcn_query_result_json(r);
+		json_t *g0 = json_array_get(
+		    json_object_get(
+		        json_array_get(json_object_get(j, "results"), 0),
+		        "groups"),
+		    0);
+		CHECK(json_is_null(json_object_get(g0, "value")));
+		CHECK(json_is_string(json_object_get(g0, "error")));
+		json_decref(j);
+	}
+	mcn_query_result_free(r);
+
+	/* cor, including a column whose sums need limbs */
+	{
+		static const char *const cols[] = { "age", "bmi", "lab",
+			"sbp" };
+		r = run3("SELECT cor(age, bmi, lab, sbp) FROM patients", &LIM,
+		    NULL);
+		REQUIRE(r != NULL);
+		const mcn_query_output *o = &r->outputs[0];
+		CHECK(strcmp(o->name, "cor(age,bmi,lab,sbp)") == 0);
+		REQUIRE(o->nvars == 4);
+		for (size_t a = 0; a < 4; a++) {
+			CHECK(strcmp(o->vars[a], cols[a]) == 0);
+			for (size_t b = 0; b < 4; b++) {
+				int64_t n;
+				double want =
+				    a == b ? 1.0 : ref_cor(cols, 4, a, b, &n);
+				(void)ref_cor(cols, 4, a, b, &n);
+				CHECK_U64_EQ(o->cells[0].n, n);
+				CHECK_REL(o->cells[0].cor[a * 4 + b], want, 0,
+				    1e-9);
+			}
+		}
+		CHECK(o->cells[0].cor[1] == o->cells[0].cor[4]);
+		CHECK(fabs(o->cells[0].cor[3]) > 0.5); /* age ~ sbp */
+		mcn_query_result_free(r);
+		static const char *const cols2[] = { "big", "age" };
+		r = run3("SELECT cor(big, age) FROM patients", &LIM, &q);
+		REQUIRE(r != NULL);
+		/* n, S_big (2 limbs), S_age, S_bb (3), S_ba (2), S_aa */
+		CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 10);
+		int64_t n;
+		CHECK_REL(r->outputs[0].cells[0].cor[1],
+		    ref_cor(cols2, 2, 0, 1, &n), 0, 1e-9);
+		CHECK_U64_EQ(r->outputs[0].cells[0].n, n);
+		mcn_query_result_free(r);
+		mcn_query_free(q);
+		q = NULL;
+	}
+
+	/* survival by sex, exact grid */
+	{
+		r = run3("SELECT survival(fu, dead) FROM patients GROUP BY sex",
+		    &LIM, &q);
+		REQUIRE(r != NULL);
+		const mcn_query_output *o = &r->outputs[0];
+		CHECK(strcmp(o->name, "survival(fu,dead)") == 0);
+		CHECK_U64_EQ(o->npts, 401);
+		CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 2 * 2 * 401);
+		CHECK_U64_EQ(mcn_query_layout(q)->nfields, 1);
+		mcn_query_free(q);
+		q = NULL;
+		int64_t *at[2], *ev[2];
+		for (int g = 0; g < 2; g++) {
+			at[g] = calloc(o->npts, sizeof(int64_t));
+			ev[g] = calloc(o->npts, sizeof(int64_t));
+			check_km_cell(o, &o->cells[g], g, 1, at[g], ev[g]);
+		}
+		/* log-rank, 2 groups: (O1 - E1)^2 / V1 */
+		double O1 = 0, E1 = 0, V1 = 0;
+		for (size_t j = 0; j < o->npts; j++) {
+			double D = (double)(ev[0][j] + ev[1][j]);
+			double N = (double)(at[0][j] + at[1][j]);
+			if (D == 0)
+				continue;
+			double p1 = (double)at[0][j] / N;
+			O1 += (double)ev[0][j];
+			E1 += D * p1;
+			if (N > 1)
+				V1 += D * (N - D) / (N - 1) * p1 * (1 - p1);
+		}
+		CHECK(o->has_logrank && o->logrank_df == 1);
+		CHECK_REL(o->logrank, (O1 - E1) * (O1 - E1) / V1, 0, 1e-6);
+		CHECK_REL(o->logrank_p,
+		    mcn_stats_chi2_sf((O1 - E1) * (O1 - E1) / V1, 1), 0, 1e-6);
+		CHECK_REL(o->cells[0].lr_exp, E1, 0, 1e-9);
+		CHECK(o->logrank > 3.84); /* the groups differ by design */
+		for (int g = 0; g < 2; g++) {
+			free(at[g]);
+			free(ev[g]);
+		}
+		/* JSON: only points where something happens */
+		json_t *j = mcn_query_result_json(r);
+		json_t *ro = json_array_get(json_object_get(j, "results"), 0);
+		json_t *pts = json_object_get(
+		    json_object_get(
+		        json_array_get(json_object_get(ro, "groups"), 0),
+		        "value"),
+		    "points");
+		size_t nact = 0;
+		for (size_t k = 0; k < o->npts; k++)
+			nact += o->cells[0].counts[k] +
+			        o->cells[0].counts[o->npts + k] >
+			    0;
+		CHECK_U64_EQ(json_array_size(pts), nact);
+		CHECK(json_is_object(json_object_get(ro, "log_rank")));
+		json_decref(j);
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *f = open_memstream(&buf, &blen);
+		mcn_query_result_print(r, f);
+		fclose(f);
+		CHECK(strstr(buf, "log-rank chi-square = ") != NULL);
+		CHECK(strstr(buf, "(20 of ") != NULL);
+		free(buf);
+		mcn_query_result_free(r);
+	}
+	/* binned grid */
+	{
+		r = run3("SELECT survival(fu, dead, 30) FROM patients", &LIM,
+		    NULL);
+		REQUIRE(r != NULL);
+		const mcn_query_output *o = &r->outputs[0];
+		CHECK_U64_EQ(o->npts, 14);
+		CHECK(o->grid[13] == 390);
+		int64_t at[14], ev[14];
+		check_km_cell(o, &o->cells[0], -1, 30, at, ev);
+		CHECK(!o->has_logrank);
+		mcn_query_result_free(r);
+	}
+
+	/* identical layouts between compiles */
+	{
+		static const char *const texts[] = {
+			"SELECT linear(sbp ~ age + bmi + smoker), cor(age, "
+			"big) FROM patients GROUP BY sex",
+			"SELECT survival(fu, dead, 7) FROM patients GROUP BY "
+			"smoker",
+		};
+		for (size_t t = 0; t < 2; t++) {
+			mcn_query *q1 = NULL, *q2 = NULL;
+			REQUIRE_OK(mcn_query_compile(&q1, texts[t], g_dict,
+			    &LIM, err, sizeof(err)));
+			REQUIRE_OK(mcn_query_compile(&q2, texts[t], g_dict,
+			    &LIM, err, sizeof(err)));
+			const mcn_agg_layout *l1 = mcn_query_layout(q1);
+			const mcn_agg_layout *l2 = mcn_query_layout(q2);
+			CHECK(l1->nvalues == l2->nvalues &&
+			    l1->nfields == l2->nfields &&
+			    memcmp(l1->fields, l2->fields,
+			        l1->nfields * sizeof(*l1->fields)) == 0);
+			mcn_query_free(q1);
+			mcn_query_free(q2);
+		}
+	}
+
+	/* errors */
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "SELECT linear(sbp ~ ward) FROM patients",
+		    "linear takes at most 20 predictors" },
+		{ "SELECT linear(sbp ~ age + bmi + lab + big + region + smoker "
+		  "+ sex + fu + dead + sbp) FROM patients",
+		    "appears twice" },
+		{ "SELECT linear(sex ~ age) FROM patients",
+		    "linear (outcome) needs an integer or real column" },
+		{ "SELECT linear(sbp ~ diagnosis) FROM patients",
+		    "linear predictors must be integer, real or categorical" },
+		{ "SELECT linear(sbp age) FROM patients",
+		    "syntax error at position 19 (near 'age'): expected '~'" },
+		{ "SELECT linear(sbp ~ age, bmi) FROM patients",
+		    "expected '+' or ')'" },
+		{ "SELECT cor(age) FROM patients", "cor needs at least 2" },
+		{ "SELECT cor(age, sex) FROM patients",
+		    "cor needs an integer or real column" },
+		{ "SELECT cor(age, age) FROM patients", "given twice" },
+		{ "SELECT survival(bmi, dead) FROM patients",
+		    "survival time must be an integer column" },
+		{ "SELECT survival(fu, age) FROM patients",
+		    "survival event must be an integer column declared with "
+		    "range 0..1" },
+		{ "SELECT survival(fu, sex) FROM patients",
+		    "survival event must be an integer" },
+		{ "SELECT survival(fu, dead, 0) FROM patients",
+		    "must be a positive integer" },
+		{ "SELECT survival(fu, dead, 2.5) FROM patients",
+		    "must be a positive integer" },
+		{ "SELECT survival(big, dead) FROM patients",
+		    "more than 100000" },
+		{ "SELECT survival(fu, dead) FROM patients GROUP BY ward",
+		    "401 points x 1000 groups, more than 100000" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_ERR(mcn_query_compile(&q, bad[i].text, g_dict, &LIM, err,
+		              sizeof(err)),
+		    MCN_EQUERY);
+		CHECK(q == NULL && strstr(err, bad[i].msg) != NULL);
+		if (strstr(err, bad[i].msg) == NULL)
+			fprintf(stderr, "  %s\n  -> %s\n", bad[i].text, err);
+	}
+	/* 20 predictors exactly is fine; a coarser grid is accepted */
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT linear(sbp ~ age + bmi + lab + smoker + region + fu + "
+	    "dead + big) FROM patients",
+	    g_dict, &LIM, err, sizeof(err)));
+	mcn_query_free(q);
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT survival(fu, dead, 10) FROM patients GROUP BY ward", g_dict,
+	    &LIM, err, sizeof(err)));
+	mcn_query_free(q);
+	q = NULL;
+	/* the t distribution: df = 1 is Cauchy, df = 2 closed form */
+	CHECK(fabs(mcn_stats_t_p2(1.0, 1) - 0.5) < 1e-14);
+	CHECK(fabs(mcn_stats_t_p2(3.0, 2) - (1 - 3 / sqrt(11.0))) < 1e-14);
+	CHECK(fabs(mcn_stats_t_p2(1.959963984540054, 1e7) - 0.05) < 1e-6);
+	CHECK(mcn_stats_t_p2(0, 5) == 1.0);
+	CHECK(fabs(mcn_stats_beta_inc(2, 3, 0.4) - 0.5248) < 1e-14);
+	CHECK(isnan(mcn_stats_beta_inc(0, 1, 0.5)));
 }
 
 /* ---------------------------------------------------------------- */
@@ -1886,5 +2473,5 @@ MCNT_MAIN({ "stats", test_stats }, { "queries", test_queries },
     { "layout", test_layout }, { "limbs", test_limbs },
     { "local_errors", test_local_errors }, { "errors", test_errors },
     { "result_errors", test_result_errors }, { "fuzz", test_fuzz },
-    { "alloc_failures", test_alloc_failures }, { "speed", test_speed },
-    { "teardown", test_teardown })
+    { "alloc_failures", test_alloc_failures }, { "analyses", test_analyses },
+    { "speed", test_speed }, { "teardown", test_teardown })
