@@ -67,12 +67,16 @@ def main():
     ap.add_argument("--modes", default="plain,masked,paillier")
     ap.add_argument("--bits", type=int, default=2048)
     ap.add_argument("--sites", type=int, default=3)
+    ap.add_argument("--node-threads", type=int, default=1,
+                    help="OpenMP threads per node (default 1: all the nodes "
+                    "share this machine's cores; deployed, each has its own)")
     ap.add_argument("--json", help="write all measurements to this file")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     mcn = os.path.abspath(a.mcn)
     modes = a.modes.split(",")
     report = {"query": QUERY, "sites": a.sites, "bits": a.bits,
+              "node_threads": a.node_threads,
               "runs": a.runs, "machine": platform.node(),
               "cpus": os.cpu_count(), "sizes": []}
     for rows in [int(r) for r in a.rows.split(",")]:
@@ -85,6 +89,12 @@ def main():
                  "--base-port", str(base), "--bits", str(a.bits),
                  "--allow-plain"])
             for k in range(1, a.sites + 1):
+                ncfg = os.path.join(net, f"site{k}", "node.json")
+                with open(ncfg) as f:
+                    doc = json.load(f)
+                doc["threads"] = a.node_threads
+                with open(ncfg, "w") as f:
+                    json.dump(doc, f, indent=2)
                 csv = os.path.join(work, f"site{k}.csv")
                 run([mcn, "synth", "--site", str(k), "--rows", str(rows),
                      "--seed", "7", "--out", csv])
@@ -148,7 +158,8 @@ def main():
 
     print(f"query: {QUERY}")
     print(f"{a.sites} nodes on loopback, {a.bits}-bit threshold key, "
-          f"{a.runs} runs per mode after one warm-up, {os.cpu_count()} cores")
+          f"{a.runs} runs per mode after one warm-up, {os.cpu_count()} cores, "
+          f"{a.node_threads} thread(s) per node")
     print(f"{'rows/site':>10} {'mode':>9} {'p50 ms':>9} {'p95 ms':>9} "
           f"{'bytes/node':>11} {'vs plain':>9}")
     for size in report["sizes"]:
