@@ -8,6 +8,11 @@
  * NNG req socket per node, and turns the released sums into statistics.
  * It never sees a site's vector: only ciphertexts (paillier), masked
  * vectors (masked) or, if a node allows it, plain vectors (plain).
+ *
+ * An iterative analysis (logistic) runs one aggregation per Newton step:
+ * the step query text (with the current coefficients) is compiled here
+ * and driven like any query, under a new query id; the set of sites must
+ * stay the same across the steps. Timings and bytes are totals.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -169,6 +174,8 @@ cmd_query_main(int argc, const char *argv[])
 	mcn_agg_peer *peers = NULL;
 	mcn_net_client **clients = NULL;
 	mcn_agg_coord *co = NULL;
+	mcn_query_fit *fit = NULL;
+	mcn_query *sq = NULL;
 	size_t np = 0;
 	uint64_t t_start = mcn_mono_ms();
 
@@ -215,48 +222,116 @@ cmd_query_main(int argc, const char *argv[])
 		         cfg.max_message, err, sizeof(err))) != MCN_OK)
 			goto fail;
 	}
-	mcn_agg_coord_cfg ccfg = {
-		.mode = mode,
-		.query_text = text,
-		.dict_fingerprint = dict->fingerprint,
-		.peers = peers,
-		.npeers = np,
-		.tpub = tpub,
-		.min_sites = cfg.min_sites,
-		.layout = mcn_query_layout(q),
-		.signer = mcn_pki_signer(pki),
-		.verifier = mcn_pki_verifier(pki),
-		.max_message = cfg.max_message,
-		.rng = mcn_rng_system(),
-		.decrypt_spare = cfg.decrypt_spare,
-	};
-	if ((rv = mcn_agg_coord_new(&co, &ccfg)) != MCN_OK)
+	/* One aggregation, or for an iterative analysis (logistic) one per
+	 * Newton step: each step query is compiled here with the same checks,
+	 * gets its own query id, and is driven exactly like a single query.
+	 * Timings and bytes are summed over the aggregations. */
+	if (mcn_query_is_iterative(q) && (rv = mcn_query_fit_new(&fit, q)) != MCN_OK)
 		goto fail_rv;
 	uint64_t round_ms[4] = { 0 };
-	unsigned nrounds = 0;
-	uint64_t t_net = mcn_mono_ms();
-	if ((rv = query_drive(co, clients, np, (int)timeout_ms, round_ms, &nrounds)) != MCN_OK)
-		goto fail_rv;
-	uint64_t t_done = mcn_mono_ms();
-
-	/* Which sites are in, which are not and why. */
-	const char *emsg = NULL;
-	if (mcn_agg_coord_phase(co) != MCN_AGG_DONE) {
-		(void)mcn_agg_coord_error(co, &emsg);
-		mcn_msg(err, sizeof(err), "query failed: %s", emsg != NULL ? emsg : "no result");
-		goto fail;
-	}
-	size_t nvalues = 0;
-	const mpz_t *sums = mcn_agg_coord_sums(co, &nvalues);
-	unsigned ncontrib = mcn_agg_coord_ncontributors(co);
-	if ((rv = mcn_query_result(&res, q, sums, nvalues, ncontrib)) != MCN_OK) {
-		mcn_msg(err, sizeof(err), "cannot compute the statistics: %s", mcn_strerror(rv));
-		goto fail;
-	}
-	uint64_t t_end = mcn_mono_ms();
+	unsigned nrounds = 0, ncontrib = 0, iters = 0;
 	uint64_t bout = 0, bin = 0;
 	unsigned prounds = 0;
-	mcn_agg_coord_stats(co, &bout, &bin, &prounds);
+	unsigned char first_set[MCN_AGG_MAX_NODES] = { 0 };
+	uint64_t t_net = mcn_mono_ms(), t_stats = 0;
+	for (;;) {
+		const mcn_query *aq = q;
+		const char *atext = text;
+		if (fit != NULL) {
+			atext = mcn_query_fit_text(fit);
+			mcn_query_free(sq);
+			sq = NULL;
+			if ((rv = mcn_query_compile(&sq, atext, dict, &lim, err, sizeof(err))) !=
+			    MCN_OK) {
+				char e2[MCN_ERRMSG];
+				memcpy(e2, err, sizeof(e2));
+				mcn_msg(err, sizeof(err), "iteration %u: %s", iters + 1, e2);
+				goto fail;
+			}
+			aq = sq;
+		}
+		mcn_agg_coord_cfg ccfg = {
+			.mode = mode,
+			.query_text = atext,
+			.dict_fingerprint = dict->fingerprint,
+			.peers = peers,
+			.npeers = np,
+			.tpub = tpub,
+			.min_sites = cfg.min_sites,
+			.layout = mcn_query_layout(aq),
+			.signer = mcn_pki_signer(pki),
+			.verifier = mcn_pki_verifier(pki),
+			.max_message = cfg.max_message,
+			.rng = mcn_rng_system(),
+			.decrypt_spare = cfg.decrypt_spare,
+		};
+		mcn_agg_coord_free(co);
+		co = NULL;
+		if ((rv = mcn_agg_coord_new(&co, &ccfg)) != MCN_OK)
+			goto fail_rv;
+		uint64_t rms[4] = { 0 };
+		unsigned nr = 0;
+		if ((rv = query_drive(co, clients, np, (int)timeout_ms, rms, &nr)) != MCN_OK)
+			goto fail_rv;
+		for (unsigned r = 0; r < 4; r++)
+			round_ms[r] += rms[r];
+		nrounds = nr > nrounds ? nr : nrounds;
+		iters++;
+
+		/* Which sites are in, which are not and why. */
+		const char *emsg = NULL;
+		if (mcn_agg_coord_phase(co) != MCN_AGG_DONE) {
+			(void)mcn_agg_coord_error(co, &emsg);
+			if (fit != NULL)
+				mcn_msg(err, sizeof(err), "query failed (iteration %u): %s", iters,
+				    emsg != NULL ? emsg : "no result");
+			else
+				mcn_msg(err, sizeof(err), "query failed: %s",
+				    emsg != NULL ? emsg : "no result");
+			goto fail;
+		}
+		uint64_t bo = 0, bi = 0;
+		unsigned pr = 0;
+		mcn_agg_coord_stats(co, &bo, &bi, &pr);
+		bout += bo;
+		bin += bi;
+		prounds += pr;
+		/* an iterative fit must sum the same sites every time */
+		for (size_t i = 0; fit != NULL && i < np; i++) {
+			unsigned char in =
+			    mcn_agg_coord_site(co, i, NULL, NULL) == MCN_AGG_SITE_CONTRIBUTED;
+			if (iters == 1) {
+				first_set[i] = in;
+			} else if (first_set[i] != in) {
+				mcn_msg(err, sizeof(err),
+				    "query failed: site %s %s the fit at iteration %u; the "
+				    "estimates would mix cohorts",
+				    peers[i].id, in ? "joined" : "left", iters);
+				goto fail;
+			}
+		}
+		size_t nvalues = 0;
+		const mpz_t *sums = mcn_agg_coord_sums(co, &nvalues);
+		ncontrib = mcn_agg_coord_ncontributors(co);
+		uint64_t t_s0 = mcn_mono_ms();
+		if (fit == NULL) {
+			rv = mcn_query_result(&res, q, sums, nvalues, ncontrib);
+		} else {
+			int done = 0;
+			rv = mcn_query_fit_update(fit, sq, sums, nvalues, ncontrib, &done);
+			if (rv == MCN_OK && done)
+				rv = mcn_query_fit_result(&res, fit);
+		}
+		t_stats += mcn_mono_ms() - t_s0;
+		if (rv != MCN_OK) {
+			mcn_msg(err, sizeof(err), "cannot compute the statistics: %s", mcn_strerror(rv));
+			goto fail;
+		}
+		if (res != NULL)
+			break;
+	}
+	uint64_t t_end = mcn_mono_ms();
+	uint64_t t_done = t_end - t_stats;
 	char qid[2 * MCN_QUERY_ID_BYTES + 1];
 	mcn_hex_encode(qid, mcn_agg_coord_query_id(co), MCN_QUERY_ID_BYTES);
 
@@ -298,6 +373,7 @@ cmd_query_main(int argc, const char *argv[])
 		json_object_set_new(by, "sent", json_integer((json_int_t)bout));
 		json_object_set_new(by, "received", json_integer((json_int_t)bin));
 		json_object_set_new(by, "rounds", json_integer(prounds));
+		json_object_set_new(doc, "iterations", json_integer(iters));
 		json_object_set_new(doc, "query", json_string(text));
 		json_object_set_new(doc, "mode", json_string(mcn_agg_mode_name(mode)));
 		json_object_set_new(doc, "query_id", json_string(qid));
@@ -318,9 +394,12 @@ cmd_query_main(int argc, const char *argv[])
 		free(s);
 	} else {
 		printf("query    %s\n", text);
-		printf("mode     %s   query id %.16s   %llu ms (network %llu ms, %u rounds)\n",
+		printf("mode     %s   query id %.16s   %llu ms (network %llu ms, %u rounds",
 		    mcn_agg_mode_name(mode), qid, (unsigned long long)(t_end - t_start),
 		    (unsigned long long)(t_done - t_net), prounds);
+		if (fit != NULL)
+			printf(", %u aggregations", iters);
+		printf(")\n");
 		printf("sites    %u of %zu contributed:", ncontrib, np);
 		for (size_t i = 0; i < np; i++)
 			if (mcn_agg_coord_site(co, i, NULL, NULL) == MCN_AGG_SITE_CONTRIBUTED)
@@ -355,6 +434,8 @@ out:
 	free(peers);
 	mcn_tpaillier_pub_free(tpub);
 	mcn_query_result_free(res);
+	mcn_query_fit_free(fit);
+	mcn_query_free(sq);
 	mcn_query_free(q);
 	mcn_dict_free(dict);
 	mcn_pki_free(pki);

@@ -14,6 +14,7 @@
 #define MCN_QUERY_INTERNAL
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +208,7 @@ mcn_query_agg_kind_name(mcn_query_agg_kind k)
 	case MCN_QUERY_HISTOGRAM: return "histogram";
 	case MCN_QUERY_TABLE: return "table";
 	case MCN_QUERY_LINEAR: return "linear";
+	case MCN_QUERY_LOGISTIC: return "logistic";
 	case MCN_QUERY_COR: return "cor";
 	case MCN_QUERY_SURVIVAL: return "survival";
 	}
@@ -1179,6 +1181,8 @@ static const struct {
 	{ "LINEAR", MCN_QUERY_LINEAR },
 	{ "COR", MCN_QUERY_COR },
 	{ "SURVIVAL", MCN_QUERY_SURVIVAL },
+	{ "LOGISTIC", MCN_QUERY_LOGISTIC },
+	{ "LOGISTIC_STEP", MCN_QUERY_LOGISTIC },
 };
 
 static mcn_err
@@ -1263,19 +1267,124 @@ p_histogram_args(parser *p, mcnq_agg *a)
 	return MCN_OK;
 }
 
-/* linear(y ~ x1 + ...) after its '(': y, '~', predictors. */
+/* logistic_step: the coefficients after ';', C99 hexadecimal floating
+ * literals ([+-]0xH[.H]p[+-]D) separated by commas, n of them. */
+static mcn_err
+p_coefs(parser *p, mcnq_agg *a, size_t n)
+{
+	double v[MCN_QUERY_MAX_PREDICTORS + 1];
+	size_t k = 0;
+	char buf[64];
+
+	for (;;) {
+		size_t i = p->t.pos, start = i, m;
+		const char *s = p->text;
+		char *end = NULL;
+		if (i < p->len && (s[i] == '+' || s[i] == '-')) {
+			i++;
+		}
+		if (!(i + 2 < p->len && s[i] == '0' &&
+		        (s[i + 1] == 'x' || s[i + 1] == 'X') &&
+		        isxdigit((unsigned char)s[i + 2]))) {
+			return p_syntax(p,
+			    "a hexadecimal floating literal "
+			    "(coefficient)");
+		}
+		i += 2;
+		while (i < p->len &&
+		    (isxdigit((unsigned char)s[i]) || s[i] == '.' ||
+		        s[i] == 'p' || s[i] == 'P' ||
+		        ((s[i] == '+' || s[i] == '-') &&
+		            (s[i - 1] == 'p' || s[i - 1] == 'P')))) {
+			i++;
+		}
+		m = i - start;
+		if (m >= sizeof(buf)) {
+			return p_syntax(p, "a shorter coefficient literal");
+		}
+		memcpy(buf, s + start, m);
+		buf[m] = '\0';
+		errno = 0;
+		double d = strtod(buf, &end);
+		if (end != buf + m || strpbrk(buf, "pP") == NULL) {
+			return p_syntax(p,
+			    "a hexadecimal floating literal "
+			    "(coefficient)");
+		}
+		if (!isfinite(d) || !(fabs(d) <= MCN_QUERY_MAX_COEF)) {
+			mcnq_msg(p->err, p->errlen,
+			    "coefficient at position %zu is "
+			    "not finite or beyond +-%g",
+			    start + 1, MCN_QUERY_MAX_COEF);
+			return MCN_EQUERY;
+		}
+		if (k == n) {
+			mcnq_msg(p->err, p->errlen,
+			    "logistic_step: more than %zu "
+			    "coefficients (position %zu); the model has %zu "
+			    "parameters",
+			    n, start + 1, n);
+			return MCN_EQUERY;
+		}
+		v[k++] = d;
+		p->next = i;
+		mcn_err rv = p_lex(p);
+		if (rv != MCN_OK) {
+			return rv;
+		}
+		if (p->t.type != T_COMMA) {
+			break;
+		}
+		if ((rv = p_lex(p)) != MCN_OK) {
+			return rv;
+		}
+	}
+	if (k != n) {
+		mcnq_msg(p->err, p->errlen,
+		    "logistic_step: %zu coefficients "
+		    "for %zu parameters (position %zu)",
+		    k, n, p->t.pos + 1);
+		return MCN_EQUERY;
+	}
+	a->coef = mcnq_alloc(&p->q->arena, n * sizeof(*a->coef));
+	if (a->coef == NULL) {
+		return MCN_ENOMEM;
+	}
+	memcpy(a->coef, v, n * sizeof(*v));
+	a->ncoef = n;
+	return MCN_OK;
+}
+
+/* linear(y ~ x1 + ...) or logistic after its '(': y, '~', predictors
+ * (logistic_step: then ';' and the coefficients). */
 static mcn_err
 p_linear_args(parser *p, mcnq_agg *a)
 {
 	int cols[MCN_QUERY_MAX_PREDICTORS + 2];
 	size_t nc = 0, nterms = 0, pos = p->t.pos;
+	const char *an = mcn_query_agg_kind_name(a->kind);
+	char what[48];
 	mcn_err rv;
 
+	snprintf(what, sizeof(what), "%s (outcome)", an);
 	if ((rv = p_column(p, &cols[0], "a column name (the outcome)")) !=
 	        MCN_OK ||
-	    (rv = p_numeric_col(p, cols[0], "linear (outcome)", pos)) !=
-	        MCN_OK ||
-	    (rv = p_expect(p, T_TILDE, NULL, "'~'")) != MCN_OK) {
+	    (rv = p_numeric_col(p, cols[0], what, pos)) != MCN_OK) {
+		return rv;
+	}
+	if (a->kind == MCN_QUERY_LOGISTIC) {
+		const mcn_column *c = &p->d->cols[cols[0]];
+		if (c->type != MCN_COL_INTEGER || !(c->min >= 0) ||
+		    !(c->max <= 1)) {
+			mcnq_msg(p->err, p->errlen,
+			    "logistic outcome must be an "
+			    "integer column declared with range 0..1; '%s' "
+			    "(position %zu) is not",
+			    c->name, pos + 1);
+			return MCN_EQUERY;
+		}
+	}
+	if ((rv = p_expect(p, T_TILDE, NULL, "'~'")) != MCN_OK) {
 		return rv;
 	}
 	nc = 1;
@@ -1290,19 +1399,19 @@ p_linear_args(parser *p, mcnq_agg *a)
 		if (c->type != MCN_COL_INTEGER && c->type != MCN_COL_REAL &&
 		    c->type != MCN_COL_CATEGORICAL) {
 			mcnq_msg(p->err, p->errlen,
-			    "linear predictors must be "
+			    "%s predictors must be "
 			    "integer, real or categorical columns; '%s' "
 			    "(position %zu) is %s",
-			    c->name, pos + 1, mcn_col_type_name(c->type));
+			    an, c->name, pos + 1, mcn_col_type_name(c->type));
 			return MCN_EQUERY;
 		}
 		for (size_t j = 0; j < nc; j++) {
 			if (cols[j] == col) {
 				mcnq_msg(p->err, p->errlen,
-				    "linear: column '%s' "
+				    "%s: column '%s' "
 				    "(position %zu) appears twice in the "
 				    "formula",
-				    c->name, pos + 1);
+				    an, c->name, pos + 1);
 				return MCN_EQUERY;
 			}
 		}
@@ -1310,10 +1419,10 @@ p_linear_args(parser *p, mcnq_agg *a)
 		if (nterms > MCN_QUERY_MAX_PREDICTORS ||
 		    nc == MCN_QUERY_MAX_PREDICTORS + 1) {
 			mcnq_msg(p->err, p->errlen,
-			    "linear takes at most %d "
+			    "%s takes at most %d "
 			    "predictors, counting nlevels - 1 for a "
 			    "categorical column (position %zu)",
-			    MCN_QUERY_MAX_PREDICTORS, pos + 1);
+			    an, MCN_QUERY_MAX_PREDICTORS, pos + 1);
 			return MCN_EQUERY;
 		}
 		cols[nc++] = col;
@@ -1326,9 +1435,9 @@ p_linear_args(parser *p, mcnq_agg *a)
 	}
 	if (nterms == 0) {
 		mcnq_msg(p->err, p->errlen,
-		    "linear needs at least one "
+		    "%s needs at least one "
 		    "predictor (position %zu)",
-		    pos + 1);
+		    an, pos + 1);
 		return MCN_EQUERY;
 	}
 	a->vars = mcnq_alloc(&p->q->arena, nc * sizeof(*a->vars));
@@ -1337,6 +1446,15 @@ p_linear_args(parser *p, mcnq_agg *a)
 	}
 	memcpy(a->vars, cols, nc * sizeof(*cols));
 	a->nvars = nc;
+	if (a->is_step) {
+		if (p->t.type != T_SEMI) {
+			return p_syntax(p, "'+' or ';' (coefficients)");
+		}
+		if ((rv = p_lex(p)) != MCN_OK) {
+			return rv;
+		}
+		return p_coefs(p, a, nterms + 1);
+	}
 	return MCN_OK;
 }
 
@@ -1498,6 +1616,7 @@ p_agg_name(parser *p, mcnq_agg *a)
 
 	switch (a->kind) {
 	case MCN_QUERY_LINEAR:
+	case MCN_QUERY_LOGISTIC:
 	case MCN_QUERY_COR:
 	case MCN_QUERY_SURVIVAL: return p_analysis_name(p, a);
 	case MCN_QUERY_COUNT: snprintf(buf, sizeof(buf), "count()"); break;
@@ -1537,9 +1656,10 @@ p_agg(parser *p, mcnq_agg *a)
 	if (i == sizeof(agg_names) / sizeof(agg_names[0])) {
 		return p_syntax(p,
 		    "an aggregate (count, sum, mean, var, sd, "
-		    "histogram, table, linear, cor or survival)");
+		    "histogram, table, linear, logistic, cor or survival)");
 	}
 	a->kind = agg_names[i].kind;
+	a->is_step = p_is(p, "LOGISTIC_STEP");
 	if ((rv = p_lex(p)) != MCN_OK ||
 	    (rv = p_expect(p, T_LP, NULL, "'('")) != MCN_OK) {
 		return rv;
@@ -1611,6 +1731,7 @@ p_agg(parser *p, mcnq_agg *a)
 		}
 		break;
 	case MCN_QUERY_LINEAR:
+	case MCN_QUERY_LOGISTIC:
 		if ((rv = p_linear_args(p, a)) != MCN_OK) {
 			return rv;
 		}
@@ -1631,7 +1752,10 @@ p_agg(parser *p, mcnq_agg *a)
 	         a->kind == MCN_QUERY_HISTOGRAM                ? "')'" :
 	             a->kind == MCN_QUERY_TABLE && a->col2 < 0 ? "',' or ')'" :
 	             a->kind == MCN_QUERY_LINEAR               ? "'+' or ')'" :
-	             a->kind == MCN_QUERY_COR                  ? "',' or ')'" :
+	             a->kind == MCN_QUERY_LOGISTIC && a->is_step ?
+	                                           "',' or ')'" :
+	             a->kind == MCN_QUERY_LOGISTIC ? "'+' or ')'" :
+	             a->kind == MCN_QUERY_COR      ? "',' or ')'" :
 	             a->kind == MCN_QUERY_SURVIVAL && a->step == 1 ?
 	                                        "',' or ')'" :
 	                                        "')'")) != MCN_OK) {
@@ -1656,6 +1780,7 @@ p_agg(parser *p, mcnq_agg *a)
 		if (a->name == NULL) {
 			return MCN_ENOMEM;
 		}
+		a->alias = 1;
 		return p_lex(p);
 	}
 	return p_agg_name(p, a);
@@ -1776,8 +1901,23 @@ p_query(parser *p)
 		return rv;
 	}
 	if (p_is(p, "WHERE")) {
-		if ((rv = p_lex(p)) != MCN_OK || (rv = p_or(p, 0)) != MCN_OK) {
+		size_t wstart;
+		if ((rv = p_lex(p)) != MCN_OK) {
 			return rv;
+		}
+		wstart = p->t.pos;
+		if ((rv = p_or(p, 0)) != MCN_OK) {
+			return rv;
+		}
+		size_t wend = p->t.pos;
+		while (wend > wstart &&
+		    isspace((unsigned char)p->text[wend - 1])) {
+			wend--;
+		}
+		q->where_text =
+		    mcnq_strndup(&q->arena, p->text + wstart, wend - wstart);
+		if (q->where_text == NULL) {
+			return MCN_ENOMEM;
 		}
 		if (p->sql.oom) {
 			return MCN_ENOMEM;
@@ -1809,6 +1949,14 @@ p_query(parser *p)
 		                           "WHERE, GROUP BY or end of query");
 	}
 	for (size_t i = 0; i < q->naggs; i++) {
+		if (q->aggs[i].kind == MCN_QUERY_LOGISTIC &&
+		    (q->naggs > 1 || q->ngcols > 0)) {
+			mcnq_msg(p->err, p->errlen,
+			    "logistic must be the only "
+			    "output of its query and takes no GROUP BY (use "
+			    "WHERE to fit a subgroup)");
+			return MCN_EQUERY;
+		}
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(q->aggs[i].name, q->aggs[j].name) == 0) {
 				mcnq_msg(p->err, p->errlen,
@@ -1980,4 +2128,49 @@ int
 mcn_query_has_where(const mcn_query *q)
 {
 	return q->where_sql != NULL;
+}
+
+void
+mcnq_step_text(mcnq_sbuf *sb, const mcn_query *q, const double *b)
+{
+	const mcnq_agg *a = &q->aggs[0];
+	const mcn_dict *d = q->dict;
+	char num[48];
+	size_t np = 1;
+
+	MCN_MUST(q->naggs == 1 && a->kind == MCN_QUERY_LOGISTIC);
+	mcnq_sb_puts(sb, "SELECT logistic_step(");
+	for (size_t i = 0; i < a->nvars; i++) {
+		const mcn_column *c = &d->cols[a->vars[i]];
+		mcnq_sb_puts(sb, i == 0 ? "" : i == 1 ? " ~ " : " + ");
+		mcnq_sb_puts(sb, c->name);
+		if (i > 0) {
+			np +=
+			    c->type == MCN_COL_CATEGORICAL ? c->nlevels - 1 : 1;
+		}
+	}
+	mcnq_sb_puts(sb, "; ");
+	for (size_t j = 0; j < np; j++) {
+		snprintf(num, sizeof(num), "%s%a", j > 0 ? ", " : "", b[j]);
+		mcnq_sb_puts(sb, num);
+	}
+	mcnq_sb_puts(sb, ")");
+	if (a->alias) {
+		mcnq_sb_puts(sb, " AS ");
+		mcnq_sb_puts(sb, a->name);
+	}
+	mcnq_sb_puts(sb, " FROM ");
+	mcnq_sb_puts(sb, d->table);
+	if (q->where_text != NULL) {
+		mcnq_sb_puts(sb, " WHERE ");
+		mcnq_sb_puts(sb, q->where_text);
+	}
+}
+
+int
+mcn_query_is_iterative(const mcn_query *q)
+{
+	MCN_MUST(q != NULL);
+	return q->naggs == 1 && q->aggs[0].kind == MCN_QUERY_LOGISTIC &&
+	    !q->aggs[0].is_step;
 }

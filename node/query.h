@@ -12,6 +12,8 @@
  *           | table(col) | table(col, col)
  *           | linear(col ~ col {+ col}) | cor(col, col {, col})
  *           | survival(col, col [, int])
+ *           | logistic(col ~ col {+ col})
+ *           | logistic_step(col ~ col {+ col}; hex {, hex})
  *   cond   := cond OR cond | cond AND cond | NOT cond | ( cond )
  *           | col (= | <> | != | < | <= | > | >=) literal
  *           | col [NOT] BETWEEN literal AND literal
@@ -50,6 +52,19 @@
  * estimate is Kaplan-Meier on those binned times. Groups come from GROUP
  * BY; grid points times groups at most MCN_QUERY_MAX_GRID.
  *
+ * logistic(y ~ x1 + ...): logistic regression by maximum likelihood with
+ * an intercept, y an integer column declared 0..1, predictors as in
+ * linear, complete cases; it must be the only output of its query and
+ * takes no GROUP BY. It is iterative (mcn_query_is_iterative): the
+ * querier runs Newton-Raphson (mcn_query_fit below) and every iteration
+ * is one aggregation of a step query logistic_step(y ~ x1 + ...; b_0,
+ * b_1, ...) carrying the current coefficients (intercept first) as C99
+ * hexadecimal floating literals ("-0x1.8p-3", as printf's %a writes
+ * them), so every node evaluates at bit-identical coefficients. A step
+ * query is checked like any other: exactly one coefficient per parameter,
+ * each finite with |b| <= MCN_QUERY_MAX_COEF. logistic(...) itself is
+ * the step at b = 0. Both have the canonical name "logistic(y~x1+...)".
+ *
  * Plan: per group (all combinations of declared levels, first GROUP BY
  * column outermost), per block, the slots of the node's vector:
  *   count()                          1 slot: rows matching WHERE
@@ -67,6 +82,20 @@
  *                                    0/1); each S is one or more limbs
  *   survival(time, event, step)      events at each grid point, then
  *                                    censored rows at each grid point
+ *   logistic over parameters 1..P    n (complete cases), then fixed-point
+ *   (intercept, then predictor       sums (resolution 2^-32, limbs when
+ *   terms)                           wide): gradient g_j = sum x_j (y -
+ *                                    p), information H_jk = sum w x_j x_k
+ *                                    (j <= k, row-major upper triangle),
+ *                                    log-likelihood sum y log p + (1 - y)
+ *                                    log(1 - p) (each row's term clamped
+ *                                    at -35); p = 1 / (1 + exp(-b'x)), w
+ *                                    = p (1 - p), x_j the real values
+ *                                    (X / 10^decimals). Each site
+ *                                    accumulates in long double and
+ *                                    rounds its totals once; per-site
+ *                                    bounds R max|x_j|, R max|x_j x_k| / 4
+ *                                    and 35 R.
  * X is the exact integer encoding of x (integer: x; real: x * 10^decimals).
  * Per-site bounds come from max_rows_per_site R and the dictionary ranges;
  * a quantity whose bound B has nsites * B > 2^62 is split into 40-bit limbs
@@ -107,6 +136,8 @@
 #define MCN_QUERY_MAX_COR 10        /* cor: columns */
 #define MCN_QUERY_MAX_GRID 100000   /* survival: grid points x groups */
 #define MCN_QUERY_MAX_SCAN 204      /* distinct columns one query reads */
+#define MCN_QUERY_MAX_COEF 1e6      /* logistic_step: |coefficient| */
+#define MCN_QUERY_FIT_MAX_ITER 25   /* logistic: aggregations at most */
 
 /* Consortium parameters every party compiles with. max_rows_per_site:
  * 1..MCN_QUERY_MAX_ROWS; nsites: the most sites that can contribute,
@@ -128,6 +159,7 @@ typedef enum {
 	MCN_QUERY_LINEAR,   /* linear(y ~ x1 + ...) */
 	MCN_QUERY_COR,      /* cor(x, y, ...) */
 	MCN_QUERY_SURVIVAL, /* survival(time, event [, step]) */
+	MCN_QUERY_LOGISTIC, /* logistic(y ~ x1 + ...), logistic_step(...) */
 } mcn_query_agg_kind;
 
 /* "count", "sum", ..., "table"; "?" for an unknown value. */
@@ -216,6 +248,13 @@ typedef struct mcn_query_cell {
 	int64_t median;
 	int64_t nevents;
 	double lr_obs, lr_exp;
+	/* logistic (n: complete cases; coef, se, pval as linear, tstat holds
+	 * z = coef / se, p two-sided from the normal; df = n - parameters;
+	 * problem != NULL: no estimates, e.g. no convergence): deviance
+	 * -2 log-likelihood at coef, null_deviance of the intercept-only
+	 * model (NaN if unknown), iterations (aggregations run) */
+	double deviance, null_deviance;
+	unsigned iterations;
 } mcn_query_cell;
 
 /* One output (aggregate) over all groups. */
@@ -296,6 +335,58 @@ json_t *mcn_query_result_json(const struct mcn_query_result *r);
 
 void mcn_query_result_free(struct mcn_query_result *r); /* NULL is a no-op */
 
+/* ---- iterative analyses (logistic) ---- */
+
+/* 1 if q is a logistic(...) query that the querier must fit in
+ * iterations (mcn_query_fit), else 0 (logistic_step queries are not). */
+int mcn_query_is_iterative(const mcn_query *q);
+
+/* Newton-Raphson for logistic regression (see e.g. McCullagh and Nelder,
+ * Generalized Linear Models, 2nd ed., 2.5: Fisher scoring, which is
+ * Newton's method for the canonical logit link). Start b = 0; per
+ * iteration k the network sums n, g, H and the log-likelihood at b_k
+ * (one aggregation of mcn_query_fit_text). Stop and report b_k when
+ * k >= 2 and |D_k - D_(k-1)| / (|D_k| + 0.1) < 1e-10 (D = deviance, the
+ * rule of R's glm.fit with epsilon 1e-10), or when the Newton step
+ * H^-1 g has max |delta_j| < 1e-8; otherwise b_(k+1) = b_k + H^-1 g
+ * (Cholesky in long double). Standard errors sqrt(diag(H^-1)), z, p and
+ * the deviance are those at the reported b_k (the information of the
+ * last aggregation, no extra round). Ends with a problem (no estimates)
+ * when the first aggregation gives too few complete cases, more
+ * parameters than 0.33 n, collinear predictors; when H becomes singular
+ * or a coefficient leaves [-1e6, 1e6] (separation); or after
+ * MCN_QUERY_FIT_MAX_ITER aggregations without convergence. */
+typedef struct mcn_query_fit mcn_query_fit;
+
+/* A fit of the iterative query q (q must outlive it). MCN_EINVAL if q is
+ * not iterative, MCN_ENOMEM. */
+mcn_err mcn_query_fit_new(mcn_query_fit **out, const mcn_query *q) MCN_WUR;
+
+/* The text of the next step query (owned by f, valid until the next
+ * update); NULL once the fit is done. */
+const char *mcn_query_fit_text(const mcn_query_fit *f);
+
+/* Feeds the pooled sums of the step query step (compiled from
+ * mcn_query_fit_text(f) with the same dictionary and limits) over nsites
+ * sites. *done = 1 when the fit has ended (mcn_query_fit_result).
+ * MCN_EINVAL if step is not the current step (other coefficients or
+ * model), the fit is done, or the sums do not fit the layout;
+ * MCN_ERANGE, MCN_ENOMEM as mcn_query_result (the fit is unchanged and
+ * the call may be repeated), except that MCN_ENOMEM while writing the
+ * next step text leaves the fit usable only for mcn_query_fit_free. */
+mcn_err mcn_query_fit_update(mcn_query_fit *f, const mcn_query *step,
+    const mpz_t *sums, size_t nvalues, unsigned nsites, int *done) MCN_WUR;
+
+/* Aggregations fed so far. */
+unsigned mcn_query_fit_iterations(const mcn_query_fit *f);
+
+/* Moves the final result out of a done fit (one logistic output, see
+ * mcn_query_result). MCN_EINVAL if not done. */
+mcn_err mcn_query_fit_result(struct mcn_query_result **out,
+    mcn_query_fit *f) MCN_WUR;
+
+void mcn_query_fit_free(mcn_query_fit *f); /* NULL is a no-op */
+
 /* ------------------------------------------------------------------ */
 /* Internal to node/query*.c (shared between the files of this module;
  * not an API). */
@@ -340,6 +431,10 @@ typedef struct mcnq_agg {
 	int *vars; /* linear: y, then predictors; cor: its columns */
 	size_t nvars;
 	int64_t step;     /* survival (col: time, col2: event) */
+	double *coef;     /* logistic: the coefficients (NULL: 0) */
+	size_t ncoef;     /* logistic_step: parameters */
+	int is_step;      /* logistic_step(...) */
+	int alias;        /* name from AS */
 	const char *name; /* output name */
 	size_t block;     /* per-group block holding its values */
 } mcnq_agg;
@@ -366,7 +461,8 @@ typedef enum {
 	MCNQ_B_HIST,
 	MCNQ_B_TABLE,
 	MCNQ_B_CROSS, /* linear, cor */
-	MCNQ_B_SURV
+	MCNQ_B_SURV,
+	MCNQ_B_LOGIT /* logistic: terms y, then predictors */
 } mcnq_bkind;
 
 typedef struct mcnq_term { /* a column of a cross-product block */
@@ -426,7 +522,8 @@ struct mcn_query {
 	size_t naggs;
 	int gcols[MCN_QUERY_MAX_GROUP_COLS];
 	size_t ngcols, ngroups;
-	const char *where_sql; /* NULL: no WHERE */
+	const char *where_sql;  /* NULL: no WHERE */
+	const char *where_text; /* the WHERE condition as written, or NULL */
 	mcnq_param *params;
 	size_t nparams;
 	unsigned char *used; /* per dictionary column: referenced */
@@ -450,6 +547,16 @@ mcn_err mcnq_plan(mcn_query *q, char *err, size_t errlen);
  * MCN_EQUERY (message) if beyond +-2^53. */
 mcn_err mcnq_x_range(const mcn_column *c, int64_t *xmin, int64_t *xmax,
     char *err, size_t errlen);
+
+/* Appends the text of q's logistic step query at coefficients b (one per
+ * parameter) to sb (query.c). */
+void mcnq_step_text(mcnq_sbuf *sb, const mcn_query *q, const double *b);
+
+/* Parameters of a logistic block: intercept plus predictor terms. */
+#define MCNQ_LOGIT_NP(b) ((b)->nterms)
+/* Fixed-point scale of the logistic sums. */
+#define MCNQ_LOGIT_FRAC 32
+#define MCNQ_LOGIT_LLMIN (-35.0L) /* clamp of one row's log-likelihood */
 
 #endif /* MCN_QUERY_INTERNAL */
 

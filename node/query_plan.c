@@ -33,6 +33,23 @@
  *
  * Survival blocks count events and censored rows per grid point: [0, R].
  *
+ * Logistic blocks (one per query, ungrouped) hold n, then at the step's
+ * coefficients b the gradient g_j, the information H_jk (j <= k) and the
+ * log-likelihood over the complete cases (query.h). These are real
+ * numbers: each site accumulates them in long double over its rows (x
+ * decoded from X as the double X / 10^decimals, so equal to the decimal
+ * text), then rounds each site total once to a multiple of 2^-32 (more
+ * precise than rounding every row, and nothing more leaves the node). The
+ * ranges, with A_j = max |x_j| from the dictionary (1 for the intercept
+ * and indicators), |y - p| < 1 and p (1 - p) <= 1/4, are
+ *
+ *   g_j     [-R A_j 2^32, R A_j 2^32]
+ *   H_jk    [-R A_j A_k 2^30, R A_j A_k 2^30] (H_jj >= 0)
+ *   loglik  [-35 R 2^32, 0] (each row's term is clamped at -35)
+ *
+ * rounded outwards; a site total is clamped into its range, which only
+ * rounding could leave.
+ *
  * Evaluation. One parameterized statement scans the rows matching WHERE
  * and returns the group columns and the variables; C accumulates every
  * slot of every group in that single pass: counts in int64 (bounded by R),
@@ -204,10 +221,12 @@ block_for(mcn_query *q, const mcnq_agg *a)
 	case MCN_QUERY_LINEAR:
 	case MCN_QUERY_COR: kind = MCNQ_B_CROSS; break;
 	case MCN_QUERY_SURVIVAL: kind = MCNQ_B_SURV; break;
+	case MCN_QUERY_LOGISTIC: kind = MCNQ_B_LOGIT; break;
 	default: kind = MCNQ_B_MOMENTS; break;
 	}
 	for (size_t i = 0; i < q->nblocks; i++) {
-		if (kind == MCNQ_B_CROSS || kind == MCNQ_B_SURV) {
+		if (kind == MCNQ_B_CROSS || kind == MCNQ_B_SURV ||
+		    kind == MCNQ_B_LOGIT) {
 			break; /* never shared */
 		}
 		b = &q->blocks[i];
@@ -338,6 +357,116 @@ cross_bounds(mcn_query *q, mcnq_block *b)
 	return MCN_OK;
 }
 
+/* Largest |x| of logistic parameter j as a rational num / 10^dec:
+ * intercept 1, indicator 1, numeric max(|Xmin|, |Xmax|). */
+static void
+logit_ax(mpz_t num, unsigned *dec, const mcnq_block *b, size_t j)
+{
+	const mcnq_term *tm = &b->terms[j];
+
+	*dec = 0;
+	if (j == 0 || tm->level >= 0) {
+		mpz_set_ui(num, 1);
+		return;
+	}
+	mpz_set_si(num, tm->lo);
+	mpz_abs(num, num);
+	if (mpz_cmp_si(num, tm->hi < 0 ? -tm->hi : tm->hi) < 0) {
+		mpz_set_si(num, tm->hi < 0 ? -tm->hi : tm->hi);
+	}
+	*dec = tm->dec;
+}
+
+/* Per-site ranges of a logistic block (see query.h): n, then g_j
+ * in +-R max|x_j|, H_jk in +-R max|x_j| max|x_k| / 4 (H_jj >= 0) and the
+ * log-likelihood in [-35 R, 0], all times 2^32 and rounded outwards.
+ * Parameter 0 is the intercept; terms[j] (j >= 1) the predictors (terms[0]
+ * is the outcome). MCN_EQUERY if a bound reaches 2^124 (the site totals
+ * are rounded through __int128). */
+static mcn_err
+logit_bounds(mcn_query *q, mcnq_block *b, char *err, size_t errlen)
+{
+	const uint64_t R = q->lim.max_rows_per_site;
+	const size_t np = MCNQ_LOGIT_NP(b);
+	size_t off = 1, k = 0;
+	unsigned di, dj;
+	mpz_t L, H, ai, aj, den;
+	mcn_err rv = MCN_OK;
+
+	for (size_t i = 0; i < b->nterms; i++) {
+		mcnq_term *tm = &b->terms[i];
+		if (tm->level < 0) {
+			tm->lo = q->scols[tm->scol].xmin;
+			tm->hi = q->scols[tm->scol].xmax;
+		} else {
+			tm->lo = 0;
+			tm->hi = 1;
+		}
+	}
+	b->nxq = np + np * (np + 1) / 2 + 1;
+	b->xq = mcnq_alloc(&q->arena, b->nxq * sizeof(*b->xq));
+	b->xoff = mcnq_alloc(&q->arena, b->nxq * sizeof(*b->xoff));
+	if (b->xq == NULL || b->xoff == NULL) {
+		return MCN_ENOMEM;
+	}
+	mpz_inits(L, H, ai, aj, den, NULL);
+	for (size_t i = 0; i < np; i++, k++) {
+		logit_ax(ai, &di, b, i);
+		mpz_mul_ui(H, ai, R);
+		mpz_mul_2exp(H, H, MCNQ_LOGIT_FRAC);
+		mpz_ui_pow_ui(den, 10, di);
+		mpz_cdiv_q(H, H, den);
+		mpz_neg(L, H);
+		if (mpz_sizeinbase(H, 2) >= 124) {
+			goto wide;
+		}
+		qty_make(&b->xq[k], L, H, q->lim.nsites);
+		b->xoff[k] = off;
+		off += b->xq[k].nlimbs;
+	}
+	for (size_t i = 0; i < np; i++) {
+		for (size_t j = i; j < np; j++, k++) {
+			logit_ax(ai, &di, b, i);
+			logit_ax(aj, &dj, b, j);
+			mpz_mul(H, ai, aj);
+			mpz_mul_ui(H, H, R);
+			mpz_mul_2exp(H, H, MCNQ_LOGIT_FRAC - 2);
+			mpz_ui_pow_ui(den, 10, di + dj);
+			mpz_cdiv_q(H, H, den);
+			if (i == j) {
+				mpz_set_ui(L, 0);
+			} else {
+				mpz_neg(L, H);
+			}
+			if (mpz_sizeinbase(H, 2) >= 124) {
+				goto wide;
+			}
+			qty_make(&b->xq[k], L, H, q->lim.nsites);
+			b->xoff[k] = off;
+			off += b->xq[k].nlimbs;
+		}
+	}
+	mpz_set_ui(L, R);
+	mpz_mul_ui(L, L, 35);
+	mpz_mul_2exp(L, L, MCNQ_LOGIT_FRAC);
+	mpz_neg(L, L);
+	mpz_set_ui(H, 0);
+	qty_make(&b->xq[k], L, H, q->lim.nsites);
+	b->xoff[k] = off;
+	off += b->xq[k].nlimbs;
+	b->nslots = off;
+	goto out;
+wide:
+	mcnq_msg(err, errlen,
+	    "%s: the predictor ranges of the dictionary are too "
+	    "wide for the fixed-point sums",
+	    q->aggs[b->agg].name);
+	rv = MCN_EQUERY;
+out:
+	mpz_clears(L, H, ai, aj, den, NULL);
+	return rv;
+}
+
 mcn_err
 mcnq_plan(mcn_query *q, char *err, size_t errlen)
 {
@@ -386,6 +515,7 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 			break;
 		case MCN_QUERY_LINEAR:
 		case MCN_QUERY_COR:
+		case MCN_QUERY_LOGISTIC:
 			if ((rv = cross_terms(q, a, b)) != MCN_OK) {
 				goto out;
 			}
@@ -475,6 +605,11 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 				goto out;
 			}
 			break;
+		case MCNQ_B_LOGIT:
+			if ((rv = logit_bounds(q, b, err, errlen)) != MCN_OK) {
+				goto out;
+			}
+			break;
 		case MCNQ_B_SURV: {
 			const mcnq_agg *a = &q->aggs[b->agg];
 			uint64_t npts;
@@ -539,7 +674,10 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 				phi[k++] = qs[j]->hi;
 			}
 		}
-		for (size_t x = 0; b->kind == MCNQ_B_CROSS && x < b->nxq; x++) {
+		for (size_t x = 0;
+		     (b->kind == MCNQ_B_CROSS || b->kind == MCNQ_B_LOGIT) &&
+		     x < b->nxq;
+		     x++) {
 			const mcnq_qty *qt = &b->xq[x];
 			k = b->off + b->xoff[x];
 			for (unsigned l = 0; l + 1 < qt->nlimbs; l++) {
@@ -849,6 +987,86 @@ cross_row(const mcn_query *q, const mcnq_block *b, const unsigned char *nul,
 	mcn_wipe(tv, sizeof(tv));
 }
 
+/* One row's contribution to a logistic block at coefficients a->coef
+ * (NULL: 0): acc[] = g (np), H (upper triangle), log-likelihood, in long
+ * double; p and log p computed without overflow on either side. */
+static void
+logit_row(const mcn_query *q, const mcnq_block *b, const unsigned char *nul,
+    const int64_t *xv, int64_t *v, long double *acc)
+{
+	static const long double p10[] = { 1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L,
+		1e6L };
+	const mcnq_agg *a = &q->aggs[b->agg];
+	const size_t np = MCNQ_LOGIT_NP(b);
+	long double x[MCN_QUERY_MAX_PREDICTORS + 1], eta = 0, p, pq, lp, lq;
+	long double y, r, ll;
+	size_t k = np;
+
+	for (size_t i = 0; i < b->nneed; i++) {
+		if (nul[b->need[i]]) {
+			return;
+		}
+	}
+	v[0]++;
+	y = (long double)xv[b->terms[0].scol];
+	x[0] = 1;
+	for (size_t j = 1; j < np; j++) {
+		const mcnq_term *tm = &b->terms[j];
+		x[j] = tm->level < 0 ?
+		    (long double)((double)xv[tm->scol] / (double)p10[tm->dec]) :
+		    (long double)(xv[tm->scol] == tm->level);
+	}
+	for (size_t j = 0; a->coef != NULL && j < np; j++) {
+		eta += (long double)a->coef[j] * x[j];
+	}
+	if (eta >= 0) {
+		long double e = expl(-eta);
+		p = 1 / (1 + e);
+		pq = e / (1 + e); /* 1 - p */
+		lp = -log1pl(e);
+		lq = -eta - log1pl(e);
+	} else {
+		long double e = expl(eta);
+		p = e / (1 + e);
+		pq = 1 / (1 + e);
+		lp = eta - log1pl(e);
+		lq = -log1pl(e);
+	}
+	r = y - p;
+	for (size_t j = 0; j < np; j++) {
+		acc[j] += x[j] * r;
+	}
+	long double w = p * pq;
+	for (size_t i = 0; i < np; i++) {
+		for (size_t j = i; j < np; j++, k++) {
+			acc[k] += w * x[i] * x[j];
+		}
+	}
+	ll = y > 0 ? lp : lq;
+	acc[k] += ll < MCNQ_LOGIT_LLMIN ? MCNQ_LOGIT_LLMIN : ll;
+	mcn_wipe(x, sizeof(x));
+}
+
+/* A logistic site total t (in units) as fixed point, clamped to the
+ * planned range of its quantity (rounding can only nudge it past). */
+static i192
+logit_fixed(long double t, const mcnq_qty *qt)
+{
+	long double s = ldexpl(t, MCNQ_LOGIT_FRAC), lo, hi;
+	int sh = MCN_QUERY_LIMB_BITS * (int)(qt->nlimbs - 1);
+
+	lo = ldexpl((long double)qt->lo, sh);
+	hi = ldexpl((long double)qt->hi + 1, sh) - 1;
+	s = roundl(s);
+	if (!(s >= lo)) {
+		s = lo;
+	}
+	if (s > hi) {
+		s = hi;
+	}
+	return i192_from_i128((__int128)s);
+}
+
 static mcn_err
 count_rows(const mcn_query *q, sqlite3 *db, char *err, size_t errlen)
 {
@@ -886,7 +1104,8 @@ mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
 	sqlite3_stmt *st = NULL;
 	__int128 *s1 = NULL;
 	i192 *s2 = NULL, *xa = NULL;
-	size_t nacc = 0, nxa = 0, nv;
+	long double *la = NULL;
+	size_t nacc = 0, nxa = 0, nla = 0, nv;
 	unsigned char nul[MAXS];
 	int64_t xv[MAXS];
 	mcn_err rv = MCN_EDATA;
@@ -930,6 +1149,16 @@ mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
 			rv = MCN_ENOMEM;
 			goto out;
 		}
+	}
+	for (size_t i = 0; i < q->nblocks; i++) {
+		if (q->blocks[i].kind == MCNQ_B_LOGIT) {
+			/* logistic is alone and ungrouped: one block */
+			nla = q->blocks[i].nxq;
+		}
+	}
+	if (nla > 0 && (la = mcn_zalloc(nla * sizeof(*la))) == NULL) {
+		rv = MCN_ENOMEM;
+		goto out;
 	}
 	nxa = q->ngroups * q->nxacc;
 	if (nxa > 0 && (xa = mcn_zalloc(nxa * sizeof(*xa))) == NULL) {
@@ -1008,6 +1237,9 @@ mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
 				cross_row(q, b, nul, xv, v + b->off,
 				    xa + g * q->nxacc + b->acc);
 				break;
+			case MCNQ_B_LOGIT:
+				logit_row(q, b, nul, xv, v + b->off, la);
+				break;
 			case MCNQ_B_SURV: {
 				if (nul[b->scol] || nul[b->scol2]) {
 					break;
@@ -1024,6 +1256,20 @@ mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
 	if (sr != SQLITE_DONE) {
 		rv = sr == SQLITE_NOMEM ? MCN_ENOMEM : MCN_EDATA;
 		goto scan_failed;
+	}
+	for (size_t i = 0; i < q->nblocks && nla > 0; i++) {
+		const mcnq_block *b = &q->blocks[i];
+		for (size_t x = 0; b->kind == MCNQ_B_LOGIT && x < b->nxq; x++) {
+			rv = limbs_put(values + b->off + b->xoff[x],
+			    logit_fixed(la[x], &b->xq[x]), &b->xq[x]);
+			if (rv != MCN_OK) {
+				mcnq_msg(err, errlen,
+				    "a sum of '%s' is outside its "
+				    "planned range",
+				    q->aggs[b->agg].name);
+				goto out;
+			}
+		}
 	}
 	for (size_t g = 0; g < q->ngroups && nxa > 0; g++) {
 		int64_t *v = values + g * q->per_group;
@@ -1076,6 +1322,7 @@ out:
 	mcn_free(s1, nacc * sizeof(*s1));
 	mcn_free(s2, nacc * sizeof(*s2));
 	mcn_free(xa, nxa * sizeof(*xa));
+	mcn_free(la, nla * sizeof(*la));
 	mcn_wipe(nul, sizeof(nul));
 	mcn_wipe(xv, sizeof(xv));
 	if (rv != MCN_OK) {

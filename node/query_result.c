@@ -10,6 +10,10 @@
  * are formed as exact rationals and rounded to double once (mpq_get_d), so
  * there is no cancellation in the variance: it agrees with a two-pass
  * computation on the pooled data to double precision.
+ *
+ * Logistic regression is fitted here too (mcn_query_fit): each step's
+ * pooled gradient, information and log-likelihood (fixed point, 2^-32)
+ * give the Newton update; the caller runs one aggregation per step.
  */
 #define _POSIX_C_SOURCE 200809L
 #define MCN_QUERY_INTERNAL
@@ -336,6 +340,105 @@ out:
 	return rv;
 }
 
+/* The pooled logistic sums of block b at s: n, then g[np], H[np x np]
+ * (full, row-major), *ll, in units (fixed point / 2^32). */
+static void
+logit_load(const mcnq_block *b, const mpz_t *s, int64_t *n, long double *g,
+    long double *H, long double *ll)
+{
+	const size_t np = MCNQ_LOGIT_NP(b);
+	size_t k = 0;
+	mpz_t t;
+
+	mpz_init(t);
+	*n = mpz_get_si(s[0]);
+#define LOAD()                                         \
+	(recombine(t, s + b->xoff[k], &b->xq[k]), k++, \
+	    ldexpl((long double)mpz_get_d(t), -MCNQ_LOGIT_FRAC))
+	for (size_t j = 0; j < np; j++) {
+		g[j] = LOAD();
+	}
+	for (size_t i = 0; i < np; i++) {
+		for (size_t j = i; j < np; j++) {
+			H[i * np + j] = H[j * np + i] = LOAD();
+		}
+	}
+	*ll = LOAD();
+#undef LOAD
+	mpz_clear(t);
+}
+
+/* Two-sided normal p-value of z: erfc(|z| / sqrt 2). */
+static double
+normal_p2(double z)
+{
+	return isfinite(z) ? erfc(fabs(z) / sqrt(2.0)) : NAN;
+}
+
+/* One logistic step: estimates are the step's coefficients, standard
+ * errors sqrt(diag(H^-1)) from the information at them, z, p (normal),
+ * the deviance -2 ll; a problem when n <= parameters, parameters > 0.33
+ * n or H is singular. */
+static mcn_err
+fill_logistic(struct mcn_query_result *r, const mcnq_agg *a,
+    const mcnq_block *b, mcn_query_cell *c, const mpz_t *s)
+{
+	const size_t np = MCNQ_LOGIT_NP(b);
+	size_t asz = np * np * sizeof(long double);
+	long double g[MCN_QUERY_MAX_PREDICTORS + 1], ll;
+	long double *H = mcn_alloc(asz), *Hi = mcn_alloc(asz);
+	int64_t n;
+	mcn_err rv = MCN_ENOMEM;
+
+	c->null = 1;
+	c->null_deviance = NAN;
+	c->iterations = 1;
+	if (H == NULL || Hi == NULL) {
+		goto out;
+	}
+	logit_load(b, s, &n, g, H, &ll);
+	c->n = n;
+	c->deviance = (double)(-2 * ll);
+	rv = MCN_OK;
+	if (n <= (int64_t)np) {
+		c->problem = "too few complete cases";
+		goto out;
+	}
+	if ((double)np > 0.33 * (double)n) {
+		c->problem = "too many parameters for the number of complete "
+		             "cases (at most 0.33 n, DataSHIELD's rule)";
+		goto out;
+	}
+	if (!cholesky(H, np)) {
+		c->problem = "predictors are collinear or the information "
+		             "matrix is singular";
+		goto out;
+	}
+	chol_inverse(Hi, H, np);
+	rv = MCN_ENOMEM;
+	c->coef = dvec(&r->arena_, np);
+	c->se = dvec(&r->arena_, np);
+	c->tstat = dvec(&r->arena_, np);
+	c->pval = dvec(&r->arena_, np);
+	if (c->coef == NULL || c->se == NULL || c->tstat == NULL ||
+	    c->pval == NULL) {
+		goto out;
+	}
+	for (size_t j = 0; j < np; j++) {
+		c->coef[j] = a->coef != NULL ? a->coef[j] : 0.0;
+		c->se[j] = (double)sqrtl(Hi[j * np + j]);
+		c->tstat[j] = c->se[j] > 0 ? c->coef[j] / c->se[j] : NAN;
+		c->pval[j] = normal_p2(c->tstat[j]);
+	}
+	c->df = n - (int64_t)np;
+	c->null = 0;
+	rv = MCN_OK;
+out:
+	mcn_free(H, asz);
+	mcn_free(Hi, asz);
+	return rv;
+}
+
 /* Pearson r_ij = N_ij / sqrt(N_ii N_jj), N_ij = n S_ij - S_i S_j exact. */
 static mcn_err
 fill_cor(struct mcn_query_result *r, const mcnq_block *b, mcn_query_cell *c,
@@ -529,7 +632,7 @@ fill_analysis_output(struct mcn_query_result *r, const mcn_query *q,
 		}
 		return MCN_OK;
 	}
-	if (a->kind == MCN_QUERY_LINEAR &&
+	if ((a->kind == MCN_QUERY_LINEAR || a->kind == MCN_QUERY_LOGISTIC) &&
 	    (o->column = dup(&r->arena_, d->cols[a->vars[0]].name)) == NULL) {
 		return MCN_ENOMEM;
 	}
@@ -541,7 +644,9 @@ fill_analysis_output(struct mcn_query_result *r, const mcn_query *q,
 	for (size_t i = 0; i < b->nterms; i++) {
 		const mcnq_term *tm = &b->terms[i];
 		const mcn_column *c = &d->cols[q->scols[tm->scol].col];
-		if (a->kind == MCN_QUERY_LINEAR && i == 0) {
+		if ((a->kind == MCN_QUERY_LINEAR ||
+		        a->kind == MCN_QUERY_LOGISTIC) &&
+		    i == 0) {
 			snprintf(buf, sizeof(buf), "(intercept)");
 		} else if (tm->level >= 0) {
 			snprintf(buf, sizeof(buf), "%s=%s", c->name,
@@ -631,6 +736,7 @@ fill_cell(struct mcn_query_result *r, const mcn_query *q, const mcnq_agg *a,
 	case MCN_QUERY_LINEAR: return fill_linear(r, b, c, s);
 	case MCN_QUERY_COR: return fill_cor(r, b, c, s);
 	case MCN_QUERY_SURVIVAL: return fill_survival(r, b, o, c, s);
+	case MCN_QUERY_LOGISTIC: return fill_logistic(r, a, b, c, s);
 	}
 	return MCN_EINVAL;
 }
@@ -700,7 +806,8 @@ fill_output(struct mcn_query_result *r, const mcn_query *q, const mcnq_agg *a,
 		}
 	}
 	if ((a->kind == MCN_QUERY_LINEAR || a->kind == MCN_QUERY_COR ||
-	        a->kind == MCN_QUERY_SURVIVAL) &&
+	        a->kind == MCN_QUERY_SURVIVAL ||
+	        a->kind == MCN_QUERY_LOGISTIC) &&
 	    fill_analysis_output(r, q, a, o) != MCN_OK) {
 		return MCN_ENOMEM;
 	}
@@ -740,7 +847,7 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 	mpz_t t1, t2, t3;
 	char note[256];
 	int has_stat = 0, has_var = 0, has_hist = 0, has_chi = 0;
-	int has_lin = 0, has_cor = 0, has_surv = 0;
+	int has_lin = 0, has_cor = 0, has_surv = 0, has_logit = 0;
 	const size_t ncap = 12;
 
 	MCN_MUST(out != NULL && q != NULL && (sums != NULL || nvalues == 0));
@@ -817,6 +924,7 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 		}
 		has_lin |= a->kind == MCN_QUERY_LINEAR;
 		has_cor |= a->kind == MCN_QUERY_COR;
+		has_logit |= a->kind == MCN_QUERY_LOGISTIC;
 		has_surv |= a->kind == MCN_QUERY_SURVIVAL;
 		has_stat |=
 		    a->kind != MCN_QUERY_COUNT && a->kind < MCN_QUERY_LINEAR;
@@ -871,6 +979,15 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 	        "cases (n); a categorical predictor enters as indicators "
 	        "'col=level' against its first declared level; p-values are "
 	        "two-sided from Student's t with n - parameters df")) {
+		goto out;
+	}
+	if (has_logit &&
+	    !add_note(r, ncap,
+	        "logistic: maximum likelihood (Newton-Raphson) with an "
+	        "intercept on the complete cases (n); categorical predictors "
+	        "as in linear; standard errors from the information at the "
+	        "estimates; z and two-sided normal p-values; deviance = -2 "
+	        "log-likelihood")) {
 		goto out;
 	}
 	if (has_cor &&
@@ -1101,6 +1218,42 @@ print_linear(FILE *f, const struct mcn_query_result *r,
 }
 
 static void
+print_logistic(FILE *f, const struct mcn_query_result *r,
+    const mcn_query_output *o)
+{
+	char e[32], se[32], z[32], p[32];
+	int w = 11;
+	const mcn_query_cell *c = &o->cells[0];
+
+	(void)r;
+	for (size_t i = 0; i < o->nvars; i++) {
+		int l = (int)strlen(o->vars[i]);
+		w = l > w ? l : w;
+	}
+	if (c->problem != NULL) {
+		fprintf(f, "  n = %" PRId64 ": no estimates: %s\n", c->n,
+		    c->problem);
+		return;
+	}
+	fprintf(f, "  %-*s  %12s  %12s  %9s  %10s\n", w, "term", "estimate",
+	    "std.error", "z", "p");
+	for (size_t i = 0; i < o->nvars; i++) {
+		fmt_num(e, sizeof(e), c->coef[i]);
+		fmt_num(se, sizeof(se), c->se[i]);
+		fmt_num(z, sizeof(z), c->tstat[i]);
+		fmt_num(p, sizeof(p), c->pval[i]);
+		fprintf(f, "  %-*s  %12s  %12s  %9s  %10s\n", w, o->vars[i], e,
+		    se, z, p);
+	}
+	fmt_num(e, sizeof(e), c->deviance);
+	fmt_num(se, sizeof(se), c->null_deviance);
+	fprintf(f,
+	    "  n = %" PRId64 ", deviance = %s on %" PRId64
+	    " df, null deviance = %s, iterations = %u\n",
+	    c->n, e, c->df, se, c->iterations);
+}
+
+static void
 print_cor(FILE *f, const struct mcn_query_result *r, const mcn_query_output *o)
 {
 	char v[32];
@@ -1210,6 +1363,10 @@ mcn_query_result_print(const struct mcn_query_result *r, FILE *f)
 		}
 		if (o->kind == MCN_QUERY_COR) {
 			print_cor(f, r, o);
+			continue;
+		}
+		if (o->kind == MCN_QUERY_LOGISTIC) {
+			print_logistic(f, r, o);
 			continue;
 		}
 		if (o->kind == MCN_QUERY_SURVIVAL) {
@@ -1342,6 +1499,33 @@ jlinear(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 }
 
 static json_t *
+jlogistic(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
+{
+	json_t *v, *co;
+
+	if (c->problem != NULL) {
+		return json_null();
+	}
+	v = json_object();
+	co = json_array();
+	for (size_t i = 0; i < o->nvars; i++) {
+		json_t *e = json_object();
+		jset(e, "term", json_string(o->vars[i]), bad);
+		jset(e, "estimate", jnum(c->coef[i]), bad);
+		jset(e, "se", jnum(c->se[i]), bad);
+		jset(e, "z", jnum(c->tstat[i]), bad);
+		jset(e, "p_value", jnum(c->pval[i]), bad);
+		jpush(co, e, bad);
+	}
+	jset(v, "coefficients", co, bad);
+	jset(v, "deviance", jnum(c->deviance), bad);
+	jset(v, "null_deviance", jnum(c->null_deviance), bad);
+	jset(v, "df", json_integer((json_int_t)c->df), bad);
+	jset(v, "iterations", json_integer(c->iterations), bad);
+	return v;
+}
+
+static json_t *
 jcor(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 {
 	json_t *v = json_object(), *m = json_array();
@@ -1456,6 +1640,7 @@ jvalue(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 		}
 		return v;
 	case MCN_QUERY_LINEAR: return jlinear(o, c, bad);
+	case MCN_QUERY_LOGISTIC: return jlogistic(o, c, bad);
 	case MCN_QUERY_COR: return jcor(o, c, bad);
 	case MCN_QUERY_SURVIVAL: return jsurvival(o, c, bad);
 	}
@@ -1500,6 +1685,10 @@ mcn_query_result_json(const struct mcn_query_result *r)
 				jset(jg, "error",
 				    json_string(o->cells[g].problem), &bad);
 			}
+			if (o->kind == MCN_QUERY_LOGISTIC) {
+				jset(jg, "iterations",
+				    json_integer(o->cells[g].iterations), &bad);
+			}
 			jpush(groups, jg, &bad);
 		}
 		jset(jo, "groups", groups, &bad);
@@ -1528,4 +1717,224 @@ mcn_query_result_json(const struct mcn_query_result *r)
 		return NULL;
 	}
 	return root;
+}
+
+/* ---------------------------------------------------------------- */
+/* the logistic fit (Newton-Raphson over step queries; see query.h) */
+
+#define FIT_DEV_TOL 1e-10L
+#define FIT_STEP_TOL 1e-8L
+
+struct mcn_query_fit {
+	const mcn_query *q;
+	double b[MCN_QUERY_MAX_PREDICTORS + 1];
+	size_t np;
+	unsigned iter;
+	int done;
+	long double dev_prev, null_dev;
+	mcnq_sbuf text;
+	struct mcn_query_result *res;
+};
+
+static mcn_err
+fit_text(mcn_query_fit *f)
+{
+	f->text.len = 0;
+	mcnq_step_text(&f->text, f->q, f->b);
+	mcnq_sb_add(&f->text, "", 1); /* NUL */
+	return f->text.oom ? MCN_ENOMEM : MCN_OK;
+}
+
+mcn_err
+mcn_query_fit_new(mcn_query_fit **out, const mcn_query *q)
+{
+	mcn_query_fit *f;
+	mcn_err rv;
+
+	MCN_MUST(out != NULL && q != NULL);
+	*out = NULL;
+	if (!mcn_query_is_iterative(q)) {
+		return MCN_EINVAL;
+	}
+	if ((f = mcn_zalloc(sizeof(*f))) == NULL) {
+		return MCN_ENOMEM;
+	}
+	f->q = q;
+	f->np = MCNQ_LOGIT_NP(&q->blocks[q->aggs[0].block]);
+	f->null_dev = NAN;
+	if ((rv = fit_text(f)) != MCN_OK) {
+		mcn_query_fit_free(f);
+		return rv;
+	}
+	*out = f;
+	return MCN_OK;
+}
+
+const char *
+mcn_query_fit_text(const mcn_query_fit *f)
+{
+	MCN_MUST(f != NULL);
+	return f->done ? NULL : f->text.p;
+}
+
+unsigned
+mcn_query_fit_iterations(const mcn_query_fit *f)
+{
+	MCN_MUST(f != NULL);
+	return f->iter;
+}
+
+/* Ends the fit on the current result; problem != NULL: no estimates. */
+static void
+fit_finish(mcn_query_fit *f, const char *problem)
+{
+	mcn_query_cell *c = &f->res->outputs[0].cells[0];
+
+	f->done = 1;
+	c->iterations = f->iter;
+	c->null_deviance = (double)f->null_dev;
+	if (problem != NULL) {
+		c->problem = problem;
+		c->null = 1;
+	}
+}
+
+mcn_err
+mcn_query_fit_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
+    size_t nvalues, unsigned nsites, int *done)
+{
+	const mcnq_agg *sa;
+	const mcnq_block *b;
+	struct mcn_query_result *r = NULL;
+	long double g[MCN_QUERY_MAX_PREDICTORS + 1], ll, dev;
+	long double d[MCN_QUERY_MAX_PREDICTORS + 1];
+	long double *H = NULL;
+	size_t asz = f->np * f->np * sizeof(long double);
+	int64_t n;
+	mcn_err rv;
+
+	MCN_MUST(f != NULL && step != NULL && done != NULL);
+	*done = f->done;
+	if (f->done || step->naggs != 1) {
+		return MCN_EINVAL;
+	}
+	sa = &step->aggs[0];
+	b = &step->blocks[sa->block];
+	if (sa->kind != MCN_QUERY_LOGISTIC || !sa->is_step ||
+	    sa->ncoef != f->np || sa->nvars != f->q->aggs[0].nvars ||
+	    memcmp(sa->vars, f->q->aggs[0].vars,
+	        sa->nvars * sizeof(*sa->vars)) != 0 ||
+	    memcmp(sa->coef, f->b, f->np * sizeof(double)) != 0) {
+		return MCN_EINVAL;
+	}
+	if ((H = mcn_alloc(asz)) == NULL) {
+		return MCN_ENOMEM;
+	}
+	if ((rv = mcn_query_result(&r, step, sums, nvalues, nsites)) !=
+	    MCN_OK) {
+		mcn_free(H, asz);
+		return rv;
+	}
+	mcn_query_result_free(f->res);
+	f->res = r;
+	f->iter++;
+	logit_load(b, sums + b->off, &n, g, H, &ll);
+	dev = -2 * ll;
+	if (f->iter == 1 && n > 0) {
+		/* at b = 0, g_0 = sum (y - 1/2): the outcome total */
+		long double m = g[0] + (long double)n / 2, nl = (long double)n;
+		long double t = 0;
+		if (m > 0.5L) {
+			t += m * logl(m / nl);
+		}
+		if (nl - m > 0.5L) {
+			t += (nl - m) * logl((nl - m) / nl);
+		}
+		f->null_dev = -2 * t;
+	}
+	mcn_query_cell *c = &r->outputs[0].cells[0];
+	if (c->problem != NULL) {
+		fit_finish(f,
+		    f->iter == 1 ? NULL :
+		                   "the fit diverged: the information "
+		                   "matrix became singular (complete "
+		                   "or quasi-complete separation?)");
+		goto out;
+	}
+	if (f->iter > 1 &&
+	    fabsl(dev - f->dev_prev) / (fabsl(dev) + 0.1L) < FIT_DEV_TOL) {
+		fit_finish(f, NULL);
+		goto out;
+	}
+	f->dev_prev = dev;
+	/* delta = H^-1 g by Cholesky (H was positive definite above) */
+	if (!cholesky(H, f->np)) {
+		fit_finish(f, "the information matrix is singular");
+		goto out;
+	}
+	for (size_t i = 0; i < f->np; i++) { /* L y = g */
+		long double t = g[i];
+		for (size_t k = 0; k < i; k++) {
+			t -= H[i * f->np + k] * d[k];
+		}
+		d[i] = t / H[i * f->np + i];
+	}
+	long double dmax = 0;
+	for (size_t i = f->np; i-- > 0;) { /* L' d = y */
+		long double t = d[i];
+		for (size_t k = i + 1; k < f->np; k++) {
+			t -= H[k * f->np + i] * d[k];
+		}
+		d[i] = t / H[i * f->np + i];
+		dmax = fabsl(d[i]) > dmax ? fabsl(d[i]) : dmax;
+	}
+	if (dmax < FIT_STEP_TOL) {
+		fit_finish(f, NULL);
+		goto out;
+	}
+	for (size_t j = 0; j < f->np; j++) {
+		double nb = (double)((long double)f->b[j] + d[j]);
+		if (!isfinite(nb) || fabs(nb) > MCN_QUERY_MAX_COEF) {
+			fit_finish(f,
+			    "the coefficients diverge (complete or "
+			    "quasi-complete separation?)");
+			goto out;
+		}
+		f->b[j] = nb;
+	}
+	if (f->iter >= MCN_QUERY_FIT_MAX_ITER) {
+		fit_finish(f,
+		    "no convergence within the iteration limit "
+		    "(separation?)");
+		goto out;
+	}
+	rv = fit_text(f);
+out:
+	mcn_free(H, asz);
+	*done = f->done;
+	return rv;
+}
+
+mcn_err
+mcn_query_fit_result(struct mcn_query_result **out, mcn_query_fit *f)
+{
+	MCN_MUST(out != NULL && f != NULL);
+	*out = NULL;
+	if (!f->done || f->res == NULL) {
+		return MCN_EINVAL;
+	}
+	*out = f->res;
+	f->res = NULL;
+	return MCN_OK;
+}
+
+void
+mcn_query_fit_free(mcn_query_fit *f)
+{
+	if (f == NULL) {
+		return;
+	}
+	mcnq_sb_free(&f->text);
+	mcn_query_result_free(f->res);
+	mcn_free(f, sizeof(*f));
 }

@@ -49,6 +49,7 @@ SUM_REL_TOL = 1e-15  # sums of reals: exact up to the double rounding
 P_REL_TOL = 1e-6     # chi-square p-values (two incomplete-gamma codes)
 P_ABS_TOL = 1e-12
 COEF_REL_TOL = 1e-8  # linear: coefficients (relative to max(|b|, se)), se
+LOGIT_REL_TOL = 1e-6  # logistic: coefficients (relative to max(|b|, se)), se
 STAT_REL_TOL = 1e-6  # log-rank statistic
 
 QUERY_TIMEOUT_MS = 10000  # --timeout-ms for queries with every node up
@@ -206,6 +207,83 @@ def linear_reference(rows, pool, y, xs):
                       "sigma": math.sqrt(s2), "df": n - k}, "n": n}
 
 
+def logistic_reference(rows, pool, y, xs):
+    """Logistic regression with intercept on the complete cases:
+    straightforward Newton-Raphson in doubles from b = 0 until the deviance
+    changes by less than 1e-13 relative; SE from the inverse information
+    at the final b; null deviance of the intercept-only model."""
+    names = ["(intercept)"]
+    for x in xs:
+        if pool.cols[x]["type"] == "categorical":
+            names += ["%s=%s" % (x, lv) for lv in pool.levels(x)[1:]]
+        else:
+            names.append(x)
+    design = []
+    for r in rows:
+        if any(r[c] is None for c in [y] + xs):
+            continue
+        v = [1.0]
+        for x in xs:
+            if pool.cols[x]["type"] == "categorical":
+                v += [float(r[x] == lv) for lv in pool.levels(x)[1:]]
+            else:
+                v.append(float(r[x]))
+        design.append((v, float(r[y])))
+    n, k = len(design), len(names)
+    if n <= k or k > 0.33 * n:
+        return {"value": None, "n": n}
+    b = [0.0] * k
+    prev = None
+    for _ in range(60):
+        g = [0.0] * k
+        h = [[0.0] * k for _ in range(k)]
+        dev = 0.0
+        for v, yy in design:
+            eta = sum(bi * xi for bi, xi in zip(b, v))
+            p = 1.0 / (1.0 + math.exp(-eta))
+            dev -= 2.0 * (math.log(p) if yy else math.log(1.0 - p))
+            w = p * (1.0 - p)
+            for i in range(k):
+                g[i] += v[i] * (yy - p)
+                for j in range(k):
+                    h[i][j] += w * v[i] * v[j]
+        inv = float_inverse(h)
+        if prev is not None and abs(dev - prev) < 1e-13 * dev:
+            break
+        prev = dev
+        b = [bi + sum(inv[i][j] * g[j] for j in range(k))
+             for i, bi in enumerate(b)]
+    else:
+        return None  # the reference itself did not converge
+    m = sum(yy for _, yy in design)
+    null_dev = -2.0 * (m * math.log(m / n) + (n - m) * math.log(1 - m / n))
+    coefs = []
+    for i in range(k):
+        se = math.sqrt(inv[i][i])
+        z = b[i] / se
+        coefs.append({"term": names[i], "estimate": b[i], "se": se,
+                      "z": z, "p_value": math.erfc(abs(z) / math.sqrt(2))})
+    return {"value": {"coefficients": coefs, "deviance": dev,
+                      "null_deviance": null_dev, "df": n - k}, "n": n}
+
+
+def float_inverse(a):
+    """Gauss-Jordan inverse with partial pivoting, in doubles."""
+    k = len(a)
+    m = [list(map(float, a[i])) + [float(i == j) for j in range(k)]
+         for i in range(k)]
+    for c in range(k):
+        piv = max(range(c, k), key=lambda i: abs(m[i][c]))
+        m[c], m[piv] = m[piv], m[c]
+        d = m[c][c]
+        m[c] = [v / d for v in m[c]]
+        for i in range(k):
+            if i != c and m[i][c] != 0:
+                f = m[i][c]
+                m[i] = [v - f * w for v, w in zip(m[i], m[c])]
+    return [row[k:] for row in m]
+
+
 def cor_reference(rows, cols):
     """Pearson correlations on the complete cases, exact sums."""
     data = [[Fraction(r[c]) for c in cols] for r in rows
@@ -321,9 +399,9 @@ class Agg:
         if self.kind == "histogram":
             x, lo, hi, bins = self.args
             self.text = "histogram(%s, %s, %s, %s)" % (x, lo, hi, bins)
-        elif self.kind == "linear":
-            self.text = "linear(%s ~ %s)" % (self.args[0],
-                                            " + ".join(self.args[1:]))
+        elif self.kind in ("linear", "logistic"):
+            self.text = "%s(%s ~ %s)" % (self.kind, self.args[0],
+                                        " + ".join(self.args[1:]))
         else:
             self.text = "%s(%s)" % (self.kind, ", ".join(self.args))
         self.name = self.text.replace(" ", "")
@@ -334,6 +412,9 @@ class Agg:
         if k == "linear":
             return linear_reference(rows, pool, self.args[0],
                                     list(self.args[1:]))
+        if k == "logistic":
+            return logistic_reference(rows, pool, self.args[0],
+                                      list(self.args[1:]))
         if k == "cor":
             return cor_reference(rows, self.args)
         if k == "survival":
@@ -589,8 +670,12 @@ def compare_value(a, gv, ev, where, diffs):
                     (got - float(want)) / float(want))
             bad("value", got, want, rel)
         return
-    if k in ("linear", "cor", "survival"):
+    if k in ("linear", "cor", "survival", "logistic"):
         compare_analysis(k, got, want, bad)
+        if k == "logistic":
+            it = gv.get("iterations")
+            if not isinstance(it, int) or not 1 <= it <= 25:
+                bad("iterations", it, "1..25")
         return
     if not isinstance(got, dict):
         bad("value", got, "an object")
@@ -655,6 +740,29 @@ def compare_analysis(k, got, want, bad):
                 bad("coefficient %s" % w["term"], g, w)
         for key in ("r_squared", "adj_r_squared", "sigma"):
             if not close(got.get(key), want[key], COEF_REL_TOL):
+                bad(key, got.get(key), want[key])
+        if got.get("df") != want["df"]:
+            bad("df", got.get("df"), want["df"])
+        return
+    if k == "logistic":
+        gc, wc = got.get("coefficients"), want["coefficients"]
+        if not isinstance(gc, list) or len(gc) != len(wc):
+            bad("coefficients", gc, wc)
+            return
+        for g, w in zip(gc, wc):
+            se = w["se"]
+            ok = (isinstance(g, dict) and g.get("term") == w["term"] and
+                  close(g.get("estimate"), w["estimate"], 0,
+                        LOGIT_REL_TOL * max(abs(w["estimate"]), se))
+                  and close(g.get("se"), se, LOGIT_REL_TOL) and
+                  close(g.get("z"), w["z"], 0,
+                        LOGIT_REL_TOL * max(abs(w["z"]), 1.0)) and
+                  close(g.get("p_value"), w["p_value"], P_REL_TOL,
+                        P_ABS_TOL))
+            if not ok:
+                bad("coefficient %s" % w["term"], g, w)
+        for key in ("deviance", "null_deviance"):
+            if not close(got.get(key), want[key], LOGIT_REL_TOL):
                 bad(key, got.get(key), want[key])
         if got.get("df") != want["df"]:
             bad("df", got.get("df"), want["df"])
@@ -740,6 +848,9 @@ BATTERY = [
           [("linear", "sbp", "age", "bmi", "sex")]),
     Query("correlation matrix on complete cases",
           [("cor", "age", "bmi", "sbp")]),
+    Query("logistic regression (Newton-Raphson, one aggregation per "
+          "iteration)",
+          [("logistic", "death", "age", "bmi", "sex")]),
     Query("Kaplan-Meier by sex with the log-rank test",
           [("survival", "followup_days", "death")], group=["sex"]),
 ]

@@ -1800,6 +1800,9 @@ test_alloc_failures(void)
 	alloc_failures_one("SELECT linear(sbp ~ age + bmi + smoker), cor(age, "
 	                   "big), survival(fu, dead, 10) FROM patients GROUP "
 	                   "BY sex");
+	alloc_failures_one("SELECT logistic_step(dead ~ age + bmi + smoker; "
+	                   "-0x1.8p-3, 0x1p-6, -0x1.2p-4, 0x1p-1, 0x0p+0) AS m "
+	                   "FROM patients WHERE age > 10");
 }
 
 /* ---------------------------------------------------------------- */
@@ -2397,6 +2400,566 @@ test_analyses(void)
 }
 
 /* ---------------------------------------------------------------- */
+/* logistic regression: the Newton-Raphson driver over the sites */
+
+/* Fits text over dbs[0..nd) in-process as the querier does over the
+ * network: every step query compiled, evaluated at each site, summed
+ * slot-wise, fed to the fit. NULL on a failed check. */
+static struct mcn_query_result *
+fit_sites(const char *text, sqlite3 *const *dbs, unsigned nd)
+{
+	mcn_query *q = NULL;
+	mcn_query_fit *f = NULL;
+	struct mcn_query_result *r = NULL;
+	char err[512];
+	int done = 0;
+
+	if (mcn_query_compile(&q, text, g_dict, &LIM, err, sizeof(err)) !=
+	    MCN_OK) {
+		MCNT_FAIL("compile: %s", err);
+		return NULL;
+	}
+	CHECK(mcn_query_is_iterative(q));
+	if (mcn_query_fit_new(&f, q) != MCN_OK) {
+		MCNT_FAIL("fit_new");
+		mcn_query_free(q);
+		return NULL;
+	}
+	while (!done) {
+		const char *st = mcn_query_fit_text(f);
+		mcn_query *sq = NULL;
+		if (st == NULL ||
+		    mcn_query_compile(&sq, st, g_dict, &LIM, err,
+		        sizeof(err)) != MCN_OK) {
+			MCNT_FAIL("step: %s", st ? err : "no text");
+			break;
+		}
+		CHECK(!mcn_query_is_iterative(sq));
+		const mcn_agg_layout *L = mcn_query_layout(sq);
+		int64_t *v = calloc(L->nvalues, sizeof(*v));
+		mpz_t *sums = calloc(L->nvalues, sizeof(*sums));
+		for (size_t i = 0; i < L->nvalues; i++)
+			mpz_init(sums[i]);
+		for (unsigned s = 0; s < nd; s++) {
+			CHECK_OK(
+			    mcn_query_local(sq, dbs[s], v, err, sizeof(err)));
+			for (size_t i = 0; i < L->nvalues; i++) {
+				if (v[i] >= 0)
+					mpz_add_ui(sums[i], sums[i],
+					    (unsigned long)v[i]);
+				else
+					mpz_sub_ui(sums[i], sums[i],
+					    (unsigned long)-v[i]);
+			}
+		}
+		mcn_err rv = mcn_query_fit_update(f, sq, (const mpz_t *)sums,
+		    L->nvalues, nd, &done);
+		CHECK_OK(rv);
+		if (rv == MCN_OK && !done) {
+			/* the old step is no longer the current one */
+			int d2 = 0;
+			CHECK_ERR(mcn_query_fit_update(f, sq,
+			              (const mpz_t *)sums, L->nvalues, nd, &d2),
+			    MCN_EINVAL);
+		}
+		for (size_t i = 0; i < L->nvalues; i++)
+			mpz_clear(sums[i]);
+		free(sums);
+		free(v);
+		mcn_query_free(sq);
+		if (rv != MCN_OK)
+			break;
+	}
+	if (done) {
+		CHECK(mcn_query_fit_text(f) == NULL);
+		CHECK_OK(mcn_query_fit_result(&r, f));
+		CHECK(r != NULL &&
+		    r->outputs[0].cells[0].iterations ==
+		        mcn_query_fit_iterations(f));
+	}
+	mcn_query_fit_free(f);
+	mcn_query_free(q);
+	return r;
+}
+
+/* Reference: Newton-Raphson in double on the design rows x (n x k), y;
+ * b, se at convergence (|dev change| < 1e-13 relative), the deviance.
+ * Returns iterations, 0 if no convergence within 60. */
+static int
+ref_logistic(const double *x, const double *y, size_t n, size_t k, double *b,
+    double *se, double *dev)
+{
+	double H[25 * 25], Hc[25 * 25], inv[25 * 25], g[25], prev = 0;
+
+	for (size_t j = 0; j < k; j++)
+		b[j] = 0;
+	for (int it = 1; it <= 60; it++) {
+		double d = 0;
+		memset(H, 0, sizeof(H));
+		memset(g, 0, sizeof(g));
+		for (size_t i = 0; i < n; i++) {
+			const double *xi = x + i * k;
+			double eta = 0;
+			for (size_t j = 0; j < k; j++)
+				eta += b[j] * xi[j];
+			double p = 1 / (1 + exp(-eta));
+			d += -2 * (y[i] ? log(p) : log(1 - p));
+			for (size_t j = 0; j < k; j++) {
+				g[j] += xi[j] * (y[i] - p);
+				for (size_t l = 0; l < k; l++)
+					H[j * k + l] +=
+					    p * (1 - p) * xi[j] * xi[l];
+			}
+		}
+		memcpy(Hc, H, sizeof(H));
+		if (!ref_inverse(inv, Hc, k))
+			return 0;
+		if (it > 1 && fabs(d - prev) < 1e-13 * d) {
+			for (size_t j = 0; j < k; j++)
+				se[j] = sqrt(inv[j * k + j]);
+			*dev = d;
+			return it;
+		}
+		prev = d;
+		for (size_t j = 0; j < k; j++)
+			for (size_t l = 0; l < k; l++)
+				b[j] += inv[j * k + l] * g[l];
+	}
+	return 0;
+}
+
+static void
+check_logit_fit(const struct mcn_query_result *r, const double *x,
+    const double *y, size_t n, size_t k)
+{
+	double b[25], se[25], dev;
+
+	REQUIRE(ref_logistic(x, y, n, k, b, se, &dev) > 0);
+	const mcn_query_cell *c = &r->outputs[0].cells[0];
+	REQUIRE(c->problem == NULL && !c->null);
+	CHECK(c->n == (int64_t)n && c->df == (int64_t)(n - k));
+	CHECK(c->iterations >= 3 && c->iterations <= 10);
+	CHECK(r->outputs[0].nvars == k);
+	for (size_t j = 0; j < k; j++) {
+		CHECK_REL(c->coef[j], b[j], 1e-3, 1e-6);
+		CHECK_REL(c->se[j], se[j], 0, 1e-6);
+		CHECK_REL(c->tstat[j], c->coef[j] / c->se[j], 0, 1e-12);
+		CHECK_REL(c->pval[j], erfc(fabs(c->tstat[j]) / sqrt(2.0)), 0,
+		    1e-12);
+	}
+	CHECK_REL(c->deviance, dev, 0, 1e-8);
+	/* null deviance from the outcome total */
+	double m = 0;
+	for (size_t i = 0; i < n; i++)
+		m += y[i];
+	CHECK_REL(c->null_deviance,
+	    -2 * (m * log(m / (double)n) + (n - m) * log(1 - m / (double)n)), 0,
+	    1e-9);
+}
+
+static void
+test_logistic(void)
+{
+	char err[512];
+	mcn_query *q = NULL;
+	REQUIRE(setup());
+
+	/* dead ~ age + bmi + sex + smoker over the 3 sites, complete cases */
+	{
+		enum { K = 5 };
+		double *x = calloc(g_nrows * K, sizeof(double));
+		double *y = calloc(g_nrows, sizeof(double));
+		size_t n = 0;
+		for (size_t i = 0; i < g_nrows; i++) {
+			const row *w = &g_rows[i];
+			if (!w->has_dead || !w->has_age || !w->has_bmi ||
+			    w->sex < 0 || w->smoker < 0)
+				continue;
+			double *xi = x + n * K;
+			xi[0] = 1;
+			xi[1] = (double)w->age;
+			xi[2] = (double)w->bmi / 10.0;
+			xi[3] = w->sex == 1;
+			xi[4] = w->smoker == 1;
+			y[n++] = (double)w->dead;
+		}
+		/* smoker = current as a 6th column */
+		double *x6 = calloc(n * 6, sizeof(double));
+		size_t m = 0;
+		for (size_t i = 0; i < g_nrows; i++) {
+			const row *w = &g_rows[i];
+			if (!w->has_dead || !w->has_age || !w->has_bmi ||
+			    w->sex < 0 || w->smoker < 0)
+				continue;
+			memcpy(x6 + m * 6, x + m * K, K * sizeof(double));
+			x6[m * 6 + 5] = w->smoker == 2;
+			m++;
+		}
+		struct mcn_query_result *r = fit_sites(
+		    "SELECT logistic(dead ~ age + bmi + sex + smoker) FROM "
+		    "patients",
+		    g_site, NSITES);
+		REQUIRE(r != NULL);
+		CHECK(strcmp(r->outputs[0].name,
+		          "logistic(dead~age+bmi+sex+smoker)") == 0);
+		CHECK(r->outputs[0].kind == MCN_QUERY_LOGISTIC);
+		CHECK(strcmp(r->outputs[0].column, "dead") == 0);
+		static const char *const terms[] = { "(intercept)", "age",
+			"bmi", "sex=M", "smoker=former", "smoker=current" };
+		for (size_t j = 0; j < 6 && j < r->outputs[0].nvars; j++)
+			CHECK(strcmp(r->outputs[0].vars[j], terms[j]) == 0);
+		check_logit_fit(r, x6, y, n, 6);
+		/* text and JSON forms */
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *mf = open_memstream(&buf, &blen);
+		mcn_query_result_print(r, mf);
+		fclose(mf);
+		if (getenv("MCNT_VERBOSE") != NULL)
+			fputs(buf, stderr);
+		CHECK(strstr(buf, "smoker=current") != NULL &&
+		    strstr(buf, "null deviance") != NULL &&
+		    strstr(buf, "iterations =") != NULL);
+		free(buf);
+		json_t *js = mcn_query_result_json(r);
+		REQUIRE(js != NULL);
+		json_t *v = json_object_get(
+		    json_array_get(
+		        json_object_get(
+		            json_array_get(json_object_get(js, "results"), 0),
+		            "groups"),
+		        0),
+		    "value");
+		CHECK(json_array_size(json_object_get(v, "coefficients")) == 6);
+		CHECK(json_real_value(json_object_get(
+		          json_array_get(json_object_get(v, "coefficients"), 1),
+		          "estimate")) == r->outputs[0].cells[0].coef[1]);
+		CHECK(json_integer_value(json_object_get(v, "iterations")) ==
+		    r->outputs[0].cells[0].iterations);
+		json_decref(js);
+		mcn_query_result_free(r);
+		free(x);
+		free(x6);
+		free(y);
+	}
+
+	/* WHERE carried into the steps; alias kept */
+	{
+		REQUIRE_OK(mcn_query_compile(&q,
+		    "SELECT logistic(dead ~ age + smoker) AS m FROM patients "
+		    "WHERE age > 20 AND sex = 'F' ;",
+		    g_dict, &LIM, err, sizeof(err)));
+		mcn_query_fit *f = NULL;
+		REQUIRE_OK(mcn_query_fit_new(&f, q));
+		CHECK(strcmp(mcn_query_fit_text(f),
+		          "SELECT logistic_step(dead ~ age + smoker; 0x0p+0, "
+		          "0x0p+0, 0x0p+0, 0x0p+0) AS m FROM patients WHERE "
+		          "age > 20 AND "
+		          "sex = 'F'") == 0);
+		CHECK(mcn_query_fit_iterations(f) == 0);
+		struct mcn_query_result *r = NULL;
+		CHECK_ERR(mcn_query_fit_result(&r, f), MCN_EINVAL);
+		/* a step of another model is refused */
+		mcn_query *sq = NULL;
+		REQUIRE_OK(mcn_query_compile(&sq,
+		    "SELECT logistic_step(dead ~ age; 0x0p+0, 0x0p+0) FROM "
+		    "patients",
+		    g_dict, &LIM, err, sizeof(err)));
+		int done = 0;
+		CHECK_ERR(mcn_query_fit_update(f, sq, NULL, 0, 1, &done),
+		    MCN_EINVAL);
+		CHECK(!mcn_query_is_iterative(sq));
+		mcn_query_fit *f2 = NULL;
+		CHECK_ERR(mcn_query_fit_new(&f2, sq), MCN_EINVAL);
+		CHECK(f2 == NULL);
+		mcn_query_free(sq);
+		mcn_query_fit_free(f);
+		mcn_query_free(q);
+		q = NULL;
+		/* the subgroup fit equals the reference on the subgroup */
+		struct mcn_query_result *rr = fit_sites(
+		    "SELECT logistic(dead ~ age + smoker) AS m FROM patients "
+		    "WHERE age > 20 AND sex = 'F'",
+		    g_site, NSITES);
+		REQUIRE(rr != NULL);
+		CHECK(strcmp(rr->outputs[0].name, "m") == 0);
+		double *x = calloc(g_nrows * 4, sizeof(double));
+		double *y = calloc(g_nrows, sizeof(double));
+		size_t n = 0;
+		for (size_t i = 0; i < g_nrows; i++) {
+			const row *w = &g_rows[i];
+			if (!w->has_dead || !w->has_age || w->smoker < 0 ||
+			    !(w->age > 20) || w->sex != 0)
+				continue;
+			double *xi = x + n * 4;
+			xi[0] = 1;
+			xi[1] = (double)w->age;
+			xi[2] = w->smoker == 1;
+			xi[3] = w->smoker == 2;
+			y[n++] = (double)w->dead;
+		}
+		check_logit_fit(rr, x, y, n, 4);
+		mcn_query_result_free(rr);
+		free(x);
+		free(y);
+	}
+
+	/* separation at one site only: site 0 has dead = (age > 60)
+	 * exactly; sites 1 and 2 overlap. Site 0 alone does not converge,
+	 * the pooled fit does. */
+	{
+		sqlite3 *dbs[3];
+		row *rows = calloc(400, sizeof(*rows));
+		size_t cnt[3] = { 80, 150, 170 }, off = 0;
+		mcn_rng *rng = mcnt_rng(77);
+		double *x = calloc(400 * 2, sizeof(double));
+		double *y = calloc(400, sizeof(double));
+		size_t n = 0;
+		for (int s = 0; s < 3; s++) {
+			for (size_t i = 0; i < cnt[s]; i++) {
+				row *w = &rows[off + i];
+				w->sex = w->smoker = w->region = w->ward = -1;
+				w->has_age = w->has_dead = 1;
+				w->age = rnd_range(rng, 20, 100);
+				if (s == 0) {
+					w->dead = w->age > 60;
+				} else {
+					double p = 1 /
+					    (1 +
+					        exp(-(-3 +
+					            0.05 * (double)w->age)));
+					w->dead = rnd(rng) / 4294967296.0 < p;
+				}
+				x[n * 2] = 1;
+				x[n * 2 + 1] = (double)w->age;
+				y[n++] = (double)w->dead;
+			}
+			dbs[s] = db_new();
+			REQUIRE(db_insert(dbs[s], rows + off, cnt[s]));
+			off += cnt[s];
+		}
+		mcn_rng_free(rng);
+		struct mcn_query_result *r = fit_sites(
+		    "SELECT logistic(dead ~ age) FROM patients", dbs, 3);
+		REQUIRE(r != NULL);
+		check_logit_fit(r, x, y, n, 2);
+		mcn_query_result_free(r);
+		r = fit_sites("SELECT logistic(dead ~ age) FROM patients", dbs,
+		    1);
+		REQUIRE(r != NULL);
+		const mcn_query_cell *c = &r->outputs[0].cells[0];
+		CHECK(c->problem != NULL && c->null && c->n == 80);
+		CHECK(c->problem != NULL &&
+		    (strstr(c->problem, "separation") != NULL));
+		CHECK(c->iterations >= 2 &&
+		    c->iterations <= MCN_QUERY_FIT_MAX_ITER);
+		json_t *js = mcn_query_result_json(r);
+		CHECK(js != NULL);
+		json_decref(js);
+		mcn_query_result_free(r);
+		for (int s = 0; s < 3; s++)
+			sqlite3_close(dbs[s]);
+		free(rows);
+		free(x);
+		free(y);
+	}
+
+	/* a step query evaluated directly: SE at the given coefficients */
+	{
+		struct mcn_query_result *r = run3(
+		    "SELECT logistic_step(dead ~ sex; -0x1p-1, 0x1p-2) FROM "
+		    "patients",
+		    &LIM, NULL);
+		REQUIRE(r != NULL);
+		const mcn_query_cell *c = &r->outputs[0].cells[0];
+		REQUIRE(c->problem == NULL);
+		CHECK(c->coef[0] == -0.5 && c->coef[1] == 0.25);
+		/* reference: information and log-likelihood at b */
+		double h00 = 0, h01 = 0, h11 = 0, ll = 0;
+		int64_t n = 0;
+		for (size_t i = 0; i < g_nrows; i++) {
+			const row *w = &g_rows[i];
+			if (!w->has_dead || w->sex < 0)
+				continue;
+			double p = 1 / (1 + exp(-(-0.5 + 0.25 * w->sex)));
+			h00 += p * (1 - p);
+			h01 += p * (1 - p) * w->sex;
+			h11 += p * (1 - p) * w->sex * w->sex;
+			ll += w->dead ? log(p) : log(1 - p);
+			n++;
+		}
+		double det = h00 * h11 - h01 * h01;
+		CHECK(c->n == n);
+		CHECK_REL(c->se[0], sqrt(h11 / det), 0, 1e-9);
+		CHECK_REL(c->se[1], sqrt(h00 / det), 0, 1e-9);
+		CHECK_REL(c->deviance, -2 * ll, 0, 1e-9);
+		mcn_query_result_free(r);
+	}
+
+	/* too many parameters for the cohort: DataSHIELD's 0.33 rule */
+	{
+		struct mcn_query_result *r = fit_sites(
+		    "SELECT logistic(dead ~ age + smoker + region) FROM "
+		    "patients WHERE age < 3",
+		    g_site, NSITES);
+		REQUIRE(r != NULL);
+		const mcn_query_cell *c = &r->outputs[0].cells[0];
+		CHECK(c->problem != NULL && strstr(c->problem, "0.33") != NULL);
+		CHECK(c->iterations == 1);
+		mcn_query_result_free(r);
+	}
+
+	/* errors */
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "SELECT logistic(age ~ bmi) FROM patients",
+		    "logistic outcome must be an integer column declared with "
+		    "range 0..1; 'age' (position 17)" },
+		{ "SELECT logistic(bmi ~ age) FROM patients",
+		    "logistic outcome must be an integer column" },
+		{ "SELECT logistic(dead ~ age) FROM patients GROUP BY sex",
+		    "logistic must be the only output of its query and takes "
+		    "no GROUP BY" },
+		{ "SELECT count(), logistic(dead ~ age) FROM patients",
+		    "logistic must be the only output" },
+		{ "SELECT logistic(dead ~ diagnosis) FROM patients",
+		    "logistic predictors must be integer, real or "
+		    "categorical" },
+		{ "SELECT logistic(dead ~ age + age) FROM patients",
+		    "logistic: column 'age' (position 30) appears twice" },
+		{ "SELECT logistic(dead ~ ward) FROM patients",
+		    "logistic takes at most 20 predictors" },
+		{ "SELECT logistic(dead ~ age; 0x0p+0, 0x0p+0) FROM patients",
+		    "expected '+' or ')'" },
+		{ "SELECT logistic_step(dead ~ age) FROM patients",
+		    "expected '+' or ';' (coefficients)" },
+		{ "SELECT logistic_step(dead ~ age; 0x0p+0) FROM patients",
+		    "logistic_step: 1 coefficients for 2 parameters" },
+		{ "SELECT logistic_step(dead ~ age + smoker; 0x0p+0, 0x1p+0) "
+		  "FROM patients",
+		    "logistic_step: 2 coefficients for 4 parameters" },
+		{ "SELECT logistic_step(dead ~ age; 0x0p+0, 0x0p+0, 0x0p+0) "
+		  "FROM patients",
+		    "more than 2 coefficients (position 50)" },
+		{ "SELECT logistic_step(dead ~ age; 0x0p+0, 0x1p+2000) FROM "
+		  "patients",
+		    "coefficient at position 42 is not finite or beyond "
+		    "+-1e+06" },
+		{ "SELECT logistic_step(dead ~ age; -0x1p+20, 0x0p+0) FROM "
+		  "patients",
+		    "coefficient at position 34 is not finite" },
+		{ "SELECT logistic_step(dead ~ age; 0, 1) FROM patients",
+		    "expected a hexadecimal floating literal" },
+		{ "SELECT logistic_step(dead ~ age; 0x1.8, 0x0p+0) FROM "
+		  "patients",
+		    "expected a hexadecimal floating literal" },
+		{ "SELECT logistic_step(dead ~ age; nan, 0x0p+0) FROM patients",
+		    "expected a hexadecimal floating literal" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_ERR(mcn_query_compile(&q, bad[i].text, g_dict, &LIM, err,
+		              sizeof(err)),
+		    MCN_EQUERY);
+		CHECK(q == NULL && strstr(err, bad[i].msg) != NULL);
+		if (strstr(err, bad[i].msg) == NULL)
+			fprintf(stderr, "  %s\n  -> %s\n", bad[i].text, err);
+	}
+	/* y not 0/1 in the data: the node refuses the scan */
+	{
+		sqlite3 *db = db_new();
+		row w;
+		memset(&w, 0, sizeof(w));
+		w.sex = w.smoker = w.region = w.ward = -1;
+		w.has_age = w.has_dead = 1;
+		w.age = 50;
+		w.dead = 2;
+		REQUIRE(db_insert(db, &w, 1));
+		REQUIRE_OK(mcn_query_compile(&q,
+		    "SELECT logistic(dead ~ age) FROM patients", g_dict, &LIM,
+		    err, sizeof(err)));
+		int64_t v[64];
+		REQUIRE(mcn_query_layout(q)->nvalues <= 64);
+		CHECK_ERR(mcn_query_local(q, db, v, err, sizeof(err)),
+		    MCN_EDATA);
+		CHECK(strstr(err,
+		          "column 'dead' holds a value outside its "
+		          "dictionary range") != NULL);
+		CHECK(v[0] == 0);
+		mcn_query_free(q);
+		q = NULL;
+		sqlite3_close(db);
+	}
+	/* allocation failures in the fit: new, then one update */
+	{
+		REQUIRE_OK(mcn_query_compile(&q,
+		    "SELECT logistic(dead ~ age + sex) FROM patients", g_dict,
+		    &LIM, err, sizeof(err)));
+		mcn_query_fit *f = NULL;
+		int nomem = 0;
+		mcn_alloc_fail_at(0);
+		REQUIRE_OK(mcn_query_fit_new(&f, q));
+		unsigned long total = mcn_alloc_fail_at(0);
+		mcn_query_fit_free(f);
+		for (unsigned long k = 1; k <= total + 1; k++) {
+			mcn_alloc_fail_at(k);
+			mcn_err rv = mcn_query_fit_new(&f, q);
+			mcn_alloc_fail_at(0);
+			if (rv == MCN_ENOMEM) {
+				nomem++;
+				CHECK(f == NULL);
+			} else {
+				CHECK_OK(rv);
+			}
+			mcn_query_fit_free(f);
+			f = NULL;
+		}
+		CHECK(nomem > 0);
+		mcn_query *sq = NULL;
+		REQUIRE_OK(mcn_query_fit_new(&f, q));
+		REQUIRE_OK(mcn_query_compile(&sq, mcn_query_fit_text(f), g_dict,
+		    &LIM, err, sizeof(err)));
+		const mcn_agg_layout *L = mcn_query_layout(sq);
+		int64_t v[64];
+		mpz_t sums[64];
+		REQUIRE(L->nvalues <= 64);
+		CHECK_OK(mcn_query_local(sq, g_site[0], v, err, sizeof(err)));
+		for (size_t i = 0; i < L->nvalues; i++)
+			mpz_init_set_si(sums[i], v[i]);
+		/* failures before the state changes leave the fit retryable */
+		int done = 0;
+		mcn_err rv;
+		unsigned long k = 1;
+		do {
+			mcn_alloc_fail_at(k++);
+			rv = mcn_query_fit_update(f, sq, (const mpz_t *)sums,
+			    L->nvalues, 1, &done);
+			mcn_alloc_fail_at(0);
+			CHECK(rv == MCN_OK || rv == MCN_ENOMEM);
+		} while (rv == MCN_ENOMEM && mcn_query_fit_iterations(f) == 0);
+		CHECK(k > 2);
+		CHECK(mcn_query_fit_iterations(f) == 1);
+		for (size_t i = 0; i < L->nvalues; i++)
+			mpz_clear(sums[i]);
+		mcn_query_free(sq);
+		mcn_query_fit_free(f);
+		mcn_query_free(q);
+		q = NULL;
+	}
+	/* layout: n, g (2), H (3), log-likelihood; with R = 10^7 the
+	 * age sums g_age (R 120 2^32) and H_age,age (R 120^2 / 4 2^32) need
+	 * two limbs each, H_0,age (R 30 2^32) and 35 R 2^32 stay below
+	 * 2^62 / 3 */
+	REQUIRE_OK(
+	    mcn_query_compile(&q, "SELECT logistic(dead ~ age) FROM patients",
+	        g_dict, &LIM, err, sizeof(err)));
+	CHECK(mcn_query_layout(q)->nvalues == 9);
+	CHECK(mcn_query_layout(q)->fields[0].lo == 0 &&
+	    mcn_query_layout(q)->fields[0].hi == (int64_t)R_LIMIT);
+	mcn_query_free(q);
+}
+
+/* ---------------------------------------------------------------- */
 /* speed: 100,000 rows */
 
 static double
@@ -2474,4 +3037,5 @@ MCNT_MAIN({ "stats", test_stats }, { "queries", test_queries },
     { "local_errors", test_local_errors }, { "errors", test_errors },
     { "result_errors", test_result_errors }, { "fuzz", test_fuzz },
     { "alloc_failures", test_alloc_failures }, { "analyses", test_analyses },
-    { "speed", test_speed }, { "teardown", test_teardown })
+    { "logistic", test_logistic }, { "speed", test_speed },
+    { "teardown", test_teardown })
