@@ -76,5 +76,8 @@ run "SELECT count(), mean(age), sd(age), mean(bmi), var(sbp) FROM patients GROUP
 run "SELECT histogram(hba1c, 4, 14, 10) FROM patients WHERE diagnosis LIKE 'E11%'"
 run "SELECT table(smoker, diabetes) FROM patients WHERE age BETWEEN 40 AND 80"
 run --mode masked "SELECT count(), mean(ldl) FROM patients WHERE smoker IN ('former', 'current') GROUP BY sex"
+run "SELECT linear(sbp ~ age + bmi + sex) FROM patients"
+run "SELECT logistic(death ~ age + bmi + sex) FROM patients WHERE diabetes <> 'no'"
+run --mode masked "SELECT survival(followup_days, death, 365) FROM patients GROUP BY sex"
 echo
 echo "== done: every answer above is a pooled result; no node sent a row or an unencrypted partial =="
