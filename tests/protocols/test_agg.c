@@ -5,7 +5,8 @@
  * plus hand-made hostile requests against a node, each refused with its
  * exact code.
  *
- * TEST DOUBLE: the signer/verifier below are not X.509. A "certificate" is
+ * TEST DOUBLE: the signer/verifier (tests/fake_sign.h) are not X.509: a
+ * "certificate" is
  * the ASCII string "id|role" and a signature is HMAC-SHA256 over the
  * message with a key derived from the id (SHA-256("mcnt-key|" || id)); the
  * verifier recomputes it and checks the id and role of the "certificate".
@@ -24,96 +25,7 @@
 #include "proto/codec.h"
 #include "protocols/agg.h"
 
-/* ---- test double for proto/sign.h ---- */
-
-struct mcnt_party {
-	char id[MCN_PARTY_ID_MAX + 1];
-	mcn_role role;
-	uint8_t cert[64];
-	size_t certlen;
-	mcn_signer signer;
-};
-
-static void
-mcnt_hmac(uint8_t out[32], const char *id, size_t idlen, const uint8_t *msg,
-    size_t len)
-{
-	uint8_t buf[64], key[32];
-	unsigned int n = 32;
-
-	memcpy(buf, "mcnt-key|", 9);
-	memcpy(buf + 9, id, idlen);
-	EVP_Digest(buf, 9 + idlen, key, &n, EVP_sha256(), NULL);
-	HMAC(EVP_sha256(), key, 32, msg, len, out, &n);
-}
-
-static mcn_err
-mcnt_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig,
-    size_t *siglen)
-{
-	const struct mcnt_party *p = ctx;
-	const char *bar = memchr(p->cert, '|', p->certlen);
-
-	if (*siglen < 32 || bar == NULL) {
-		return MCN_ECRYPTO;
-	}
-	mcnt_hmac(sig, (const char *)p->cert,
-	    (size_t)(bar - (const char *)p->cert), msg, len);
-	*siglen = 32;
-	return MCN_OK;
-}
-
-static mcn_err
-mcnt_verify(void *ctx, const char *sender, mcn_role role, const uint8_t *cert,
-    size_t certlen, const uint8_t *msg, size_t len, const uint8_t *sig,
-    size_t siglen, mcn_role *role_out)
-{
-	const char *bar = memchr(cert, '|', certlen);
-	size_t idlen, rl;
-	const char *rs;
-	mcn_role cr;
-	uint8_t want[32];
-
-	(void)ctx;
-	if (bar == NULL) {
-		return MCN_ECERT;
-	}
-	idlen = (size_t)(bar - (const char *)cert);
-	rs = bar + 1;
-	rl = certlen - idlen - 1;
-	if (rl == 4 && memcmp(rs, "node", 4) == 0) {
-		cr = MCN_ROLE_NODE;
-	} else if (rl == 7 && memcmp(rs, "querier", 7) == 0) {
-		cr = MCN_ROLE_QUERIER;
-	} else {
-		return MCN_ECERT;
-	}
-	if (strlen(sender) != idlen || memcmp(sender, cert, idlen) != 0 ||
-	    (role != MCN_ROLE_ANY && role != cr)) {
-		return MCN_ECERT;
-	}
-	*role_out = cr;
-	mcnt_hmac(want, (const char *)cert, idlen, msg, len);
-	return siglen == 32 && mcn_ct_memeq(want, sig, 32) ? MCN_OK : MCN_ESIG;
-}
-
-static const mcn_verifier mcnt_verifier = { mcnt_verify, NULL };
-
-static void
-mcnt_party_init(struct mcnt_party *p, const char *id, mcn_role role)
-{
-	memset(p, 0, sizeof(*p));
-	snprintf(p->id, sizeof(p->id), "%s", id);
-	p->role = role;
-	p->certlen = (size_t)snprintf((char *)p->cert, sizeof(p->cert), "%s|%s",
-	    id, role == MCN_ROLE_NODE ? "node" : "querier");
-	p->signer.id = p->id;
-	p->signer.role = role;
-	p->signer.cert = p->cert;
-	p->signer.certlen = p->certlen;
-	p->signer.sign = mcnt_sign;
-	p->signer.ctx = p;
-}
+#include "fake_sign.h"
 
 /* ---- the query: a layout with several fields, negative lo ---- */
 
@@ -252,8 +164,8 @@ world_init(struct world *w, mcn_agg_mode mode, int allow_plain)
 	    MCN_OK) {
 		return rv;
 	}
-	mcnt_party_init(&w->alice, "alice", MCN_ROLE_QUERIER);
-	mcnt_party_init(&w->bob, "bob", MCN_ROLE_QUERIER);
+	mcnt_party_init(&w->alice, "alice", MCN_ROLE_QUERIER, NULL);
+	mcnt_party_init(&w->bob, "bob", MCN_ROLE_QUERIER, NULL);
 	memset(w->dict_fp, 0xd1, sizeof(w->dict_fp));
 	for (unsigned i = 0; i < NN; i++) {
 		snprintf(w->peers[i].id, sizeof(w->peers[i].id), "site%u",
@@ -262,7 +174,7 @@ world_init(struct world *w, mcn_agg_mode mode, int allow_plain)
 	}
 	for (unsigned i = 0; i < NN; i++) {
 		mcn_agg_node_cfg *c = &w->ncfg[i];
-		mcnt_party_init(&w->np[i], w->peers[i].id, MCN_ROLE_NODE);
+		mcnt_party_init(&w->np[i], w->peers[i].id, MCN_ROLE_NODE, NULL);
 		w->pc[i].index = i;
 		c->peers = w->peers;
 		c->npeers = NN;
@@ -1226,7 +1138,7 @@ test_node_refuses_bad_decrypt(void)
 		mcn_message m, c;
 		uint8_t *ob;
 		size_t ol;
-		mcnt_party_init(&out, "site9", MCN_ROLE_NODE);
+		mcnt_party_init(&out, "site9", MCN_ROLE_NODE, NULL);
 		memset(&o, 0, sizeof(o));
 		o.max_len = 1 << 22;
 		o.verifier = &mcnt_verifier;
