@@ -21,5 +21,6 @@ int cmd_store_main(int argc, const char *argv[]);      /* store info */
 int cmd_serve_main(int argc, const char *argv[]);      /* run a node */
 int cmd_query_main(int argc, const char *argv[]);      /* the querier client */
 int cmd_synth_main(int argc, const char *argv[]);      /* synthetic demo data */
+int cmd_audit_main(int argc, const char *argv[]);      /* audit verify | show */
 
 #endif

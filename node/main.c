@@ -27,6 +27,7 @@ static const struct {
 	{ "store", cmd_store_main, "store info: rows and data quality of the local store" },
 	{ "serve", cmd_serve_main, "run a hospital node" },
 	{ "query", cmd_query_main, "ask the network an aggregate question" },
+	{ "audit", cmd_audit_main, "audit verify | show: the node's hash-chained, signed audit log" },
 	{ "synth", cmd_synth_main, "write synthetic demo patients or the demo data dictionary" },
 	{ "version", cmd_version_main, "print the version" },
 	{ "help", cmd_help_main, "this list" },

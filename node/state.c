@@ -1,0 +1,1 @@
+typedef int mcn_placeholder_state;  /* placeholder: being written */
