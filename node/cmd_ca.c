@@ -29,12 +29,14 @@
 static const char ca_usage_text[] =
     "usage: mcn ca init --dir DIR --name CONSORTIUM [--days N]\n"
     "       mcn ca issue --ca-dir DIR --id ID --role node|querier|admin\n"
-    "                    --out OUTDIR [--days N]\n"
+    "                    --out OUTDIR [--days N] [--policy-role NAME]\n"
     "\n"
     "init   creates a consortium CA: DIR/ca.crt and DIR/ca.key\n"
     "       (default validity 3650 days)\n"
     "issue  issues a party certificate signed by the CA in DIR:\n"
-    "       OUTDIR/ID.crt and OUTDIR/ID.key (default validity 825 days)\n";
+    "       OUTDIR/ID.crt and OUTDIR/ID.key (default validity 825 days);\n"
+    "       --policy-role gives a querier the role the nodes' policies\n"
+    "       look up (without it: role 'querier')\n";
 
 static int
 ca_usage(const char *why)
@@ -87,14 +89,15 @@ static int
 ca_issue(int argc, const char *argv[])
 {
 	mcn_cli_opt o[] = { { "--ca-dir", NULL }, { "--id", NULL },
-		{ "--role", NULL }, { "--out", NULL }, { "--days", NULL } };
+		{ "--role", NULL }, { "--out", NULL }, { "--days", NULL },
+		{ "--policy-role", NULL } };
 	char cacrt[CA_PATH_MAX], cakey[CA_PATH_MAX];
 	char crt[CA_PATH_MAX], key[CA_PATH_MAX], err[MCN_ERRMSG];
 	unsigned days;
 	mcn_role role;
 	int made;
 
-	if (mcn_cli_parse("ca", o, 5, argc, argv, 2) != 0)
+	if (mcn_cli_parse("ca", o, 6, argc, argv, 2) != 0)
 		return (ca_usage(NULL));
 	if (o[0].val == NULL || o[1].val == NULL || o[2].val == NULL ||
 	    o[3].val == NULL)
@@ -122,8 +125,8 @@ ca_issue(int argc, const char *argv[])
 		return (ca_fail("path too long"));
 	if (mcn_cli_mkdir("ca", o[3].val, &made) != 0)
 		return (MCN_EXIT_FAIL);
-	if (mcn_pki_issue(cacrt, cakey, o[1].val, role, days, crt, key, err,
-	        sizeof(err)) != MCN_OK) {
+	if (mcn_pki_issue_role(cacrt, cakey, o[1].val, role, o[5].val, days,
+	        crt, key, err, sizeof(err)) != MCN_OK) {
 		mcn_cli_unmkdir(o[3].val, made);
 		return (ca_fail(err));
 	}

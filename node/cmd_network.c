@@ -29,6 +29,7 @@
 #include "crypto/threshold.h"
 #include "node/cmd.h"
 #include "node/pki.h"
+#include "node/policy.h"
 #include "node/synth.h"
 #include "node/util.h"
 
@@ -71,6 +72,51 @@ net_write_json(const char *path, json_t *doc)
 	free(t);
 	return (rv);
 }
+
+/* dir/<id>/: a querier certificate with a policy role, and querier.json
+ * (with "epsilon" when the role asks with differential privacy). */
+static mcn_err
+net_querier(const char *dir, const char *id, const char *prole, double eps,
+    char *err, size_t errlen)
+{
+	char path[4096], crt[4096], key[4096], cacrt[4096], cakey[4096];
+	mcn_err rv;
+
+	net_path(path, sizeof(path), dir, id, NULL);
+	if (mkdir(path, 0700) != 0) {
+		mcn_msg(err, errlen, "%s: %s", path, strerror(errno));
+		return (MCN_ESYS | errno);
+	}
+	net_path(cacrt, sizeof(cacrt), dir, "ca", "ca.crt");
+	net_path(cakey, sizeof(cakey), dir, "ca", "ca.key");
+	net_path(crt, sizeof(crt), dir, id, "querier.crt");
+	net_path(key, sizeof(key), dir, id, "querier.key");
+	if ((rv = mcn_pki_issue_role(cacrt, cakey, id, MCN_ROLE_QUERIER, prole, 825,
+	         crt, key, err, errlen)) != MCN_OK)
+		return (rv);
+	json_t *qc = json_object();
+	json_object_set_new(qc, "id", json_string(id));
+	json_object_set_new(qc, "role", json_string("querier"));
+	json_object_set_new(qc, "ca", json_string("../ca/ca.crt"));
+	json_object_set_new(qc, "cert", json_string("querier.crt"));
+	json_object_set_new(qc, "key", json_string("querier.key"));
+	json_object_set_new(qc, "consortium", json_string("../consortium.json"));
+	json_object_set_new(qc, "dictionary", json_string("../dictionary.json"));
+	json_object_set_new(qc, "min_sites", json_integer(2));
+	json_object_set_new(qc, "timeout_ms", json_integer(30000));
+	if (eps > 0)
+		json_object_set_new(qc, "epsilon", json_real(eps));
+	net_path(path, sizeof(path), dir, id, "querier.json");
+	rv = net_write_json(path, qc);
+	json_decref(qc);
+	if (rv != MCN_OK) {
+		mcn_msg(err, errlen, "%s: %s", path, mcn_strerror(rv));
+		return (rv);
+	}
+	printf("querier %-10s %s/%s/querier.json  (policy role %s)\n", id, dir, id, prole);
+	return (MCN_OK);
+}
+
 
 /* The threshold-key ceremony for the network (mcn_ceremony_write: deal,
  * write, wipe, re-read), then each share moves into its node's directory. */
@@ -240,6 +286,21 @@ net_init(int argc, const char *argv[])
 		snprintf(file, sizeof(file), "%s.mask", id);
 		json_object_set_new(nc, "mask_key", json_string(file));
 		json_object_set_new(nc, "store", json_string("store.db"));
+		json_object_set_new(nc, "policy", json_string("policy.json"));
+		json_object_set_new(nc, "audit_log", json_string("audit.log"));
+		json_object_set_new(nc, "state", json_string("state.db"));
+		{
+			char *pj = mcn_policy_default_json();
+			net_path(path, sizeof(path), dir, id, "policy.json");
+			rv = pj == NULL ? MCN_ENOMEM :
+			    mcn_file_write(path, pj, strlen(pj), 0644, 1);
+			free(pj);
+			if (rv != MCN_OK) {
+				mcn_msg(err, sizeof(err), "%s: %s", path, mcn_strerror(rv));
+				json_decref(nc);
+				goto fail;
+			}
+		}
 		json_object_set_new(nc, "dictionary", json_string("../dictionary.json"));
 		json_object_set_new(nc, "allow_plain", json_boolean(allow_plain));
 		json_object_set_new(nc, "min_sites", json_integer(2));
@@ -254,39 +315,11 @@ net_init(int argc, const char *argv[])
 		printf("node %-11s %s/%s/node.json  (%s)\n", id, dir, id, url);
 	}
 
-	net_path(path, sizeof(path), dir, "querier", NULL);
-	if (mkdir(path, 0700) != 0) {
-		mcn_msg(err, sizeof(err), "%s: %s", path, strerror(errno));
+	/* two queriers: a researcher (no noise) and a feasibility analyst
+	 * (differential privacy), the roles of the default policy */
+	if ((rv = net_querier(dir, "querier", "researcher", 0, err, sizeof(err))) != MCN_OK ||
+	    (rv = net_querier(dir, "analyst", "feasibility", 0.5, err, sizeof(err))) != MCN_OK)
 		goto fail;
-	}
-	{
-		char cacrt[4096], cakey[4096];
-		net_path(cacrt, sizeof(cacrt), dir, "ca", "ca.crt");
-		net_path(cakey, sizeof(cakey), dir, "ca", "ca.key");
-		net_path(path2, sizeof(path2), dir, "querier", "querier.crt");
-		net_path(path3, sizeof(path3), dir, "querier", "querier.key");
-		if ((rv = mcn_pki_issue(cacrt, cakey, "querier", MCN_ROLE_QUERIER, 825, path2,
-		         path3, err, sizeof(err))) != MCN_OK)
-			goto fail;
-	}
-	json_t *qc = json_object();
-	json_object_set_new(qc, "id", json_string("querier"));
-	json_object_set_new(qc, "role", json_string("querier"));
-	json_object_set_new(qc, "ca", json_string("../ca/ca.crt"));
-	json_object_set_new(qc, "cert", json_string("querier.crt"));
-	json_object_set_new(qc, "key", json_string("querier.key"));
-	json_object_set_new(qc, "consortium", json_string("../consortium.json"));
-	json_object_set_new(qc, "dictionary", json_string("../dictionary.json"));
-	json_object_set_new(qc, "min_sites", json_integer(2));
-	json_object_set_new(qc, "timeout_ms", json_integer(30000));
-	net_path(path, sizeof(path), dir, "querier", "querier.json");
-	rv = net_write_json(path, qc);
-	json_decref(qc);
-	if (rv != MCN_OK) {
-		mcn_msg(err, sizeof(err), "%s: %s", path, mcn_strerror(rv));
-		goto fail;
-	}
-	printf("querier          %s/querier/querier.json\n", dir);
 
 	fprintf(stderr, "mcn network: generating a %lu-bit threshold key (%lu of %lu), this takes a few seconds...\n",
 	    bits, t, sites);

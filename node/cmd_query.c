@@ -37,7 +37,26 @@ query_usage(void)
 {
 	fprintf(stderr,
 	    "usage: mcn query --config QUERIER.json [--mode paillier|masked|plain]\n"
-	    "                 [--timeout-ms N] [--json] \"SELECT ... FROM ... [WHERE ...] [GROUP BY ...]\"\n");
+	    "                 [--timeout-ms N] [--json]\n"
+	    "                 \"SELECT ... FROM ... [WHERE ...] [GROUP BY ...] [WITH EPSILON e]\"\n"
+	    "With \"epsilon\" in the querier config (a role whose policy requires\n"
+	    "differential privacy), WITH EPSILON e is added to queries without it.\n");
+}
+
+/* 1 if text contains word (ASCII, case-insensitive). */
+static int
+query_has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = text; *p != '\0'; p++) {
+		size_t k = 0;
+		while (k < n && p[k] != '\0' &&
+		    (p[k] | 0x20) == (word[k] | 0x20))
+			k++;
+		if (k == n)
+			return (1);
+	}
+	return (0);
 }
 
 static const char *
@@ -177,6 +196,7 @@ cmd_query_main(int argc, const char *argv[])
 	mcn_query_fit *fit = NULL;
 	mcn_query *sq = NULL;
 	size_t np = 0;
+	static char etext[MCN_QUERY_MAX_TEXT + 64];
 	uint64_t t_start = mcn_mono_ms();
 
 	if ((rv = mcn_config_load(&cfg, config, err, sizeof(err))) != MCN_OK) {
@@ -194,7 +214,20 @@ cmd_query_main(int argc, const char *argv[])
 	if ((rv = mcn_dict_load(&dict, cfg.dictionary, err, sizeof(err))) != MCN_OK)
 		goto fail;
 	np = cfg.consortium.nnodes;
-	mcn_query_limits lim = { cfg.consortium.max_rows_per_site, (unsigned)np };
+	mcn_query_limits lim = { cfg.consortium.max_rows_per_site, (unsigned)np,
+		MCN_CONSORTIUM_NOISE_SHARES(&cfg.consortium) };
+	if (cfg.epsilon > 0 && !query_has_word(text, "epsilon")) {
+		size_t tl = strlen(text);
+		while (tl > 0 && (text[tl - 1] == ';' || text[tl - 1] == ' ' ||
+		    text[tl - 1] == '\n' || text[tl - 1] == '\t'))
+			tl--;
+		if (snprintf(etext, sizeof(etext), "%.*s WITH EPSILON %g", (int)tl,
+		        text, cfg.epsilon) >= (int)sizeof(etext)) {
+			mcn_msg(err, sizeof(err), "query text too long");
+			goto fail;
+		}
+		text = etext;
+	}
 	if ((rv = mcn_query_compile(&q, text, dict, &lim, err, sizeof(err))) != MCN_OK)
 		goto fail;
 	uint64_t t_compiled = mcn_mono_ms();

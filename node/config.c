@@ -309,6 +309,9 @@ mcn_config_clear(mcn_config *cfg)
 	free(cfg->store);
 	free(cfg->dictionary);
 	free(cfg->log);
+	free(cfg->policy);
+	free(cfg->audit_log);
+	free(cfg->state);
 	mcn_consortium_clear(&cfg->consortium);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -319,7 +322,8 @@ mcn_config_load(mcn_config *cfg, const char *path, char *err, size_t errlen)
 	static const char *const keys[] = { "id", "role", "listen", "ca", "cert",
 		"key", "consortium", "key_share", "mask_key", "store", "dictionary",
 		"allow_plain", "min_sites", "threads", "timeout_ms",
-		"max_message_bytes", "max_skew_ms", "log", "decrypt_spare", NULL };
+		"max_message_bytes", "max_skew_ms", "log", "decrypt_spare", "policy",
+		"audit_log", "state", "epsilon", NULL };
 	memset(cfg, 0, sizeof(*cfg));
 	mcn_err rv;
 	json_t *root = cfg_load_json(path, err, errlen, &rv);
@@ -355,10 +359,14 @@ mcn_config_load(mcn_config *cfg, const char *path, char *err, size_t errlen)
 	    (rv = cfg_str(root, "listen", node, d, 0, &cfg->listen, path, err, errlen)) != MCN_OK ||
 	    (rv = cfg_str(root, "key_share", node, d, 1, &cfg->key_share, path, err, errlen)) != MCN_OK ||
 	    (rv = cfg_str(root, "mask_key", node, d, 1, &cfg->mask_key, path, err, errlen)) != MCN_OK ||
-	    (rv = cfg_str(root, "store", node, d, 1, &cfg->store, path, err, errlen)) != MCN_OK)
+	    (rv = cfg_str(root, "store", node, d, 1, &cfg->store, path, err, errlen)) != MCN_OK ||
+	    (rv = cfg_str(root, "policy", node, d, 1, &cfg->policy, path, err, errlen)) != MCN_OK ||
+	    (rv = cfg_str(root, "audit_log", node, d, 1, &cfg->audit_log, path, err, errlen)) != MCN_OK ||
+	    (rv = cfg_str(root, "state", node, d, 1, &cfg->state, path, err, errlen)) != MCN_OK)
 		goto out;
 	if (!node) {
-		const char *nodeonly[] = { "listen", "key_share", "mask_key", "store", "allow_plain" };
+		const char *nodeonly[] = { "listen", "key_share", "mask_key", "store", "allow_plain",
+			"policy", "audit_log", "state" };
 		for (size_t i = 0; i < sizeof(nodeonly) / sizeof(nodeonly[0]); i++) {
 			if (json_object_get(root, nodeonly[i]) != NULL) {
 				mcn_msg(err, errlen, "%s: \"%s\" is for node configs, not a querier's",
@@ -393,6 +401,19 @@ mcn_config_load(mcn_config *cfg, const char *path, char *err, size_t errlen)
 	if ((rv = cfg_uint(root, "decrypt_spare", 0, 128, 0, &v, path, err, errlen)) != MCN_OK)
 		goto out;
 	cfg->decrypt_spare = (unsigned)v;
+	{
+		json_t *e = json_object_get(root, "epsilon");
+		if (e != NULL && !json_is_null(e)) {
+			double ev = json_is_number(e) ? json_number_value(e) : -1;
+			if (node || !(ev > 0 && ev <= 10)) {
+				mcn_msg(err, errlen, "%s: \"epsilon\" is a querier's, a number in (0, 10]",
+				    path);
+				rv = MCN_EFORMAT;
+				goto out;
+			}
+			cfg->epsilon = ev;
+		}
+	}
 	if (node && json_object_get(root, "decrypt_spare") != NULL) {
 		mcn_msg(err, errlen, "%s: \"decrypt_spare\" is for querier configs, not a node's", path);
 		rv = MCN_EFORMAT;

@@ -14,12 +14,17 @@
  *    "dictionary": "../dictionary.json",
  *    "allow_plain": false, "min_sites": 2, "threads": 0,
  *    "timeout_ms": 30000, "max_message_bytes": 16777216,
- *    "max_skew_ms": 300000, "log": null}
+ *    "max_skew_ms": 300000, "log": null,
+ *    "policy": "policy.json", "audit_log": "audit.log", "state": "state.db"}
+ *   (policy: the hospital's disclosure policy, node/policy.h - required,
+ *   default deny; audit_log: the hash-chained signed audit log,
+ *   node/audit.h; state: budgets, rate limits, used query ids and
+ *   remembered cohorts, node/state.h.)
  * querier.json:
  *   {"id": "alice", "role": "querier", "ca": ..., "cert": ..., "key": ...,
  *    "consortium": ..., "dictionary": ..., "min_sites": 2,
  *    "timeout_ms": 30000, "max_message_bytes": 16777216,
- *    "decrypt_spare": 0}
+ *    "decrypt_spare": 0, "epsilon": null}
  *   (decrypt_spare: how many contributors beyond the threshold t are asked
  *   for partial decryptions at once; 0 asks exactly t and falls back to
  *   the others only if one fails, n asks all of them.)
@@ -58,6 +63,11 @@ typedef struct mcn_consortium {
 	size_t nnodes;
 } mcn_consortium;
 
+/* The fewest contributions an answer can have: max(threshold, min_sites)
+ * (mcn_query_limits.noise_shares). */
+#define MCN_CONSORTIUM_NOISE_SHARES(c)                                   \
+	((c)->threshold > (c)->min_sites ? (c)->threshold : (c)->min_sites)
+
 typedef struct mcn_config {
 	char id[MCN_ID_MAX + 1];
 	mcn_role role;       /* MCN_ROLE_NODE or MCN_ROLE_QUERIER */
@@ -70,6 +80,9 @@ typedef struct mcn_config {
 	char *store;         /* node only */
 	char *dictionary;
 	char *log;           /* NULL: stderr */
+	char *policy;        /* node only */
+	char *audit_log;     /* node only */
+	char *state;         /* node only */
 	int allow_plain;
 	unsigned min_sites;
 	unsigned threads;    /* 0: all cores */
@@ -77,6 +90,7 @@ typedef struct mcn_config {
 	size_t max_message;
 	uint64_t max_skew_ms;
 	unsigned decrypt_spare; /* querier: round-2 nodes asked beyond t (0) */
+	double epsilon;         /* querier: WITH EPSILON added to queries (0: no) */
 	mcn_consortium consortium; /* loaded from consortium_path */
 } mcn_config;
 

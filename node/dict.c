@@ -13,7 +13,7 @@
  * opt = u8 0, or u8 1 followed by str; f64 = the IEEE-754 binary64 bit
  * pattern as a u64, with -0 written as +0):
  *
- *     "MCN-DICT-1"                            10 bytes, format tag
+ *     "MCN-DICT-2"                            10 bytes, format tag
  *     str name, i64 version, str table, u32 ncols
  *     per column, in dictionary order:
  *       str name, u8 type (mcn_col_type), u8 sensitivity, u8 required,
@@ -21,6 +21,7 @@
  *       u8 has_range, f64 min, f64 max      (0, 0 when has_range is 0;
  *                                            dates as days since 1970)
  *       u8 decimals, u32 nlevels, str level (nlevels times, in order)
+ *       u8 consent, opt consent_purpose
  *
  * Every field has a fixed place and a length, so two different
  * dictionaries cannot serialize to the same bytes; whitespace, key order
@@ -229,6 +230,7 @@ dict_column_clear(mcn_column *c)
 	dict_strfree(c->unit);
 	dict_strfree(c->description);
 	dict_strfree(c->code_system);
+	dict_strfree(c->consent_purpose);
 	if (c->levels != NULL) {
 		for (size_t i = 0; i < c->nlevels; i++)
 			dict_strfree(c->levels[i]);
@@ -475,12 +477,26 @@ dict_parse_levels(dict_ctx *ctx, mcn_column *c, const json_t *jl)
 	return (MCN_OK);
 }
 
+/* [a-z][a-z0-9_-]{0,31}, as policy purposes (node/policy.h). */
+static int
+dict_purpose_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 32 || s[0] < 'a' || s[0] > 'z')
+		return (0);
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		        s[i] == '_' || s[i] == '-'))
+			return (0);
+	return (1);
+}
+
 static mcn_err
 dict_parse_column(dict_ctx *ctx, mcn_column *c, const json_t *o, size_t idx)
 {
 	static const char *const keys[] = { "name", "type", "unit",
 		"description", "code_system", "sensitivity", "required", "min",
-		"max", "decimals", "levels" };
+		"max", "decimals", "levels", "consent", "consent_purpose" };
 	const char *s;
 	const json_t *v;
 	mcn_err rv;
@@ -540,6 +556,10 @@ dict_parse_column(dict_ctx *ctx, mcn_column *c, const json_t *o, size_t idx)
 		    "\"levels\" applies only to categorical columns");
 	if (jcs != NULL && c->type != MCN_COL_CODE)
 		DICT_FAIL(ctx, "\"code_system\" applies only to code columns");
+	if (json_is_true(json_object_get(o, "consent")) &&
+	    c->type != MCN_COL_CATEGORICAL)
+		DICT_FAIL(ctx, "\"consent\" applies only to categorical columns "
+		    "(with a level \"yes\")");
 
 	v = json_object_get(o, "sensitivity");
 	if (v == NULL || !json_is_integer(v) || json_integer_value(v) < 1 ||
@@ -555,12 +575,33 @@ dict_parse_column(dict_ctx *ctx, mcn_column *c, const json_t *o, size_t idx)
 	        MCN_OK)
 		return (rv);
 
+	v = json_object_get(o, "consent");
+	if (v != NULL && !json_is_boolean(v))
+		DICT_FAIL(ctx, "\"consent\" must be true or false");
+	c->consent = v != NULL && json_is_true(v);
+	if (json_object_get(o, "consent_purpose") != NULL) {
+		if (!c->consent)
+			DICT_FAIL(ctx, "\"consent_purpose\" needs \"consent\": "
+			    "true");
+		if ((rv = dict_opt_string(ctx, o, "consent_purpose",
+		         &c->consent_purpose)) != MCN_OK)
+			return (rv);
+		if (!dict_purpose_ok(c->consent_purpose))
+			DICT_FAIL(ctx, "\"consent_purpose\" must match "
+			    "[a-z][a-z0-9_-]{0,31}");
+	}
+
 	switch (c->type) {
 	case MCN_COL_INTEGER: return (dict_parse_int_range(ctx, c, jmin, jmax));
 	case MCN_COL_REAL:
 		return (dict_parse_real_range(ctx, c, jmin, jmax, jdec));
 	case MCN_COL_DATE: return (dict_parse_date_range(ctx, c, jmin, jmax));
-	case MCN_COL_CATEGORICAL: return (dict_parse_levels(ctx, c, jlev));
+	case MCN_COL_CATEGORICAL:
+		if ((rv = dict_parse_levels(ctx, c, jlev)) != MCN_OK)
+			return (rv);
+		if (c->consent && mcn_dict_level_index(c, "yes") < 0)
+			DICT_FAIL(ctx, "a consent column needs the level \"yes\"");
+		return (MCN_OK);
 	case MCN_COL_CODE:
 		if (jcs == NULL)
 			DICT_FAIL(ctx, "code column needs \"code_system\"");
@@ -626,7 +667,7 @@ dict_fingerprint(mcn_dict *d)
 	if (h == NULL)
 		return (MCN_ENOMEM);
 	ok = EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1 &&
-	    fp_bytes(h, "MCN-DICT-1", 10) && fp_str(h, d->name) &&
+	    fp_bytes(h, "MCN-DICT-2", 10) && fp_str(h, d->name) &&
 	    fp_u64(h, (uint64_t)d->version, 8) && fp_str(h, d->table) &&
 	    fp_u64(h, d->ncols, 4);
 	for (size_t i = 0; ok && i < d->ncols; i++) {
@@ -641,6 +682,8 @@ dict_fingerprint(mcn_dict *d)
 		    fp_u64(h, c->decimals, 1) && fp_u64(h, c->nlevels, 4);
 		for (size_t k = 0; ok && k < c->nlevels; k++)
 			ok = fp_str(h, c->levels[k]);
+		ok = ok && fp_u64(h, (uint64_t)c->consent, 1) &&
+		    fp_opt(h, c->consent_purpose);
 	}
 	ok = ok && EVP_DigestFinal_ex(h, d->fingerprint, &outlen) == 1 &&
 	    outlen == sizeof(d->fingerprint);

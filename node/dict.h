@@ -38,7 +38,13 @@
  * not a level (it marks a missing value in CSV files); code needs a
  * non-empty code_system; date min/max are optional "YYYY-MM-DD", both or
  * neither; unit, description optional strings (at most 4096 bytes);
- * "required" (default false) forbids missing values. Unknown keys, and keys
+ * "required" (default false) forbids missing values. "consent": true marks a
+ * categorical column (which must have the level "yes") as a consent
+ * column: a patient takes part in a computation only if every consent
+ * column that applies holds "yes" (missing = no consent); with
+ * "consent_purpose": "p" ([a-z][a-z0-9_-]{0,31}) the column applies only to
+ * queriers whose policy role has purpose p (node/policy.h), without it to
+ * everyone. Consent columns cannot be named in a query. Unknown keys, and keys
  * of another type (levels on an integer column, ...), are errors (typos
  * must not pass silently); so is a key given twice. Strings must not
  * contain NUL.
@@ -80,6 +86,8 @@ typedef struct mcn_column {
 	unsigned decimals;  /* real only */
 	char **levels;      /* categorical only, in declared order */
 	size_t nlevels;
+	int consent;           /* 1: a consent column (categorical, has "yes") */
+	char *consent_purpose; /* NULL: applies to every purpose */
 } mcn_column;
 
 typedef struct mcn_dict {

@@ -550,6 +550,29 @@ mcn_pki_issue(const char *ca_cert_path, const char *ca_key_path, const char *id,
     mcn_role role, unsigned days, const char *cert_out, const char *key_out,
     char *err, size_t errlen)
 {
+	return (mcn_pki_issue_role(ca_cert_path, ca_key_path, id, role, NULL,
+	    days, cert_out, key_out, err, errlen));
+}
+
+int
+mcn_policy_role_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > MCN_POLICY_ROLE_MAX || s[0] < 'a' || s[0] > 'z')
+		return (0);
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		        (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		        s[i] == '-'))
+			return (0);
+	return (1);
+}
+
+mcn_err
+mcn_pki_issue_role(const char *ca_cert_path, const char *ca_key_path,
+    const char *id, mcn_role role, const char *policy_role, unsigned days,
+    const char *cert_out, const char *key_out, char *err, size_t errlen)
+{
 	X509 *ca = NULL, *x = NULL;
 	EVP_PKEY *cakey = NULL, *key = NULL;
 	X509_NAME *name = NULL;
@@ -570,6 +593,13 @@ mcn_pki_issue(const char *ca_cert_path, const char *ca_key_path, const char *id,
 	if (role != MCN_ROLE_NODE && role != MCN_ROLE_QUERIER &&
 	    role != MCN_ROLE_ADMIN) {
 		mcn_msg(err, errlen, "role must be node, querier or admin");
+		return (MCN_EINVAL);
+	}
+	if (policy_role != NULL &&
+	    (role != MCN_ROLE_QUERIER || !mcn_policy_role_valid(policy_role))) {
+		mcn_msg(err, errlen,
+		    "a policy role ([a-z][a-z0-9_-]{0,31}) is for querier "
+		    "certificates only");
 		return (MCN_EINVAL);
 	}
 	if (days < 1 || days > MCN_PKI_DAYS_MAX) {
@@ -606,6 +636,9 @@ mcn_pki_issue(const char *ca_cert_path, const char *ca_key_path, const char *id,
 	        -1, 0) != 1 ||
 	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_ASC,
 	        (const unsigned char *)id, -1, -1, 0) != 1 ||
+	    (policy_role != NULL &&
+	        X509_NAME_add_entry_by_NID(name, NID_title, MBSTRING_ASC,
+	            (const unsigned char *)policy_role, -1, -1, 0) != 1) ||
 	    X509_set_version(x, X509_VERSION_3) != 1 ||
 	    X509_set_subject_name(x, name) != 1 ||
 	    X509_set_issuer_name(x, caname) != 1 ||
@@ -783,6 +816,32 @@ pki_cert_entry(mcn_pki *p, const uint8_t *cert, size_t certlen, mcn_err *rv)
 	p->cache_next = (p->cache_next + 1) % MCN_PKI_CACHE;
 	*rv = MCN_OK;
 	return (e);
+}
+
+/* mcn_verifier.policy_role: the subject title of a certificate the
+ * verifier has accepted. */
+static mcn_err
+pki_policy_role(void *vp, const uint8_t *cert, size_t certlen, char *out,
+    size_t outlen)
+{
+	const unsigned char *pp = cert;
+	X509 *x;
+	mcn_err rv = MCN_OK;
+	(void)vp;
+
+	out[0] = '\0';
+	if (certlen > MCN_CERT_MAX ||
+	    (x = d2i_X509(NULL, &pp, (long)certlen)) == NULL)
+		return (MCN_ECERT);
+	const X509_NAME *name = X509_get_subject_name(x);
+	if (X509_NAME_get_index_by_NID(name, NID_title, -1) >= 0 &&
+	    (!pki_name_entry(name, NID_title, out, outlen) ||
+	        !mcn_policy_role_valid(out))) {
+		out[0] = '\0';
+		rv = MCN_ECERT;
+	}
+	X509_free(x);
+	return (rv);
 }
 
 static mcn_err
@@ -971,6 +1030,7 @@ mcn_pki_load(mcn_pki **out, const char *ca_path, const char *cert_path,
 	if ((rv = pki_load_crls(p, ca_path, err, errlen)) != MCN_OK)
 		goto out;
 	p->verifier.verify = pki_verify;
+	p->verifier.policy_role = pki_policy_role;
 	p->verifier.ctx = p;
 	if (cert_path != NULL &&
 	    (rv = pki_load_identity(p, cert_path, key_path, err, errlen)) !=

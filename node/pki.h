@@ -110,6 +110,18 @@ mcn_err mcn_pki_issue(const char *ca_cert_path, const char *ca_key_path,
     const char *id, mcn_role role, unsigned days, const char *cert_out,
     const char *key_out, char *err, size_t errlen) MCN_WUR;
 
+/* As mcn_pki_issue; a querier certificate may also carry a policy role
+ * (subject title, [a-z][a-z0-9_-]{0,31}; NULL: none) that the nodes'
+ * policies (node/policy.h) look up. MCN_EINVAL for a policy role on
+ * another role's certificate or an invalid name. */
+#define MCN_POLICY_ROLE_MAX 32
+mcn_err mcn_pki_issue_role(const char *ca_cert_path, const char *ca_key_path,
+    const char *id, mcn_role role, const char *policy_role, unsigned days,
+    const char *cert_out, const char *key_out, char *err,
+    size_t errlen) MCN_WUR;
+/* 1 if s is a valid policy role name. */
+int mcn_policy_role_valid(const char *s);
+
 /* Reads the party id (CN) and role (OU) of a certificate file, without
  * verifying it (for display). id receives at most idlen-1 characters
  * (idlen >= MCN_ID_MAX + 1). MCN_ECERT if the file is not a party

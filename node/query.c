@@ -253,6 +253,7 @@ typedef struct {
 	mcnq_sbuf sql; /* the WHERE clause */
 	size_t nconds;
 	size_t capparams;
+	unsigned use; /* MCN_QUERY_USE_* of the columns being read */
 } parser;
 
 /* The text of the current token for messages: at most 24 bytes, bytes
@@ -663,8 +664,15 @@ p_column(parser *p, int *idx, const char *what)
 		    upper ? " (column names are lower-case)" : "");
 		return MCN_EQUERY;
 	}
+	if (c->consent) {
+		mcnq_msg(p->err, p->errlen,
+		    "column '%s' at position %zu is a consent column: it "
+		    "filters every query and cannot be named in one",
+		    c->name, p->t.pos + 1);
+		return MCN_EQUERY;
+	}
 	*idx = (int)(c - p->d->cols);
-	p->q->used[*idx] = 1;
+	p->q->used[*idx] |= (unsigned char)p->use;
 	return p_lex(p);
 }
 
@@ -1867,6 +1875,37 @@ p_group_by(parser *p)
 	return MCN_OK;
 }
 
+/* WITH EPSILON e: differential privacy at e per query, 0 < e <= 10 with
+ * at most 6 decimals. */
+static mcn_err
+p_with(parser *p)
+{
+	literal e;
+	mcn_err rv;
+
+	if ((rv = p_lex(p)) != MCN_OK ||
+	    (rv = p_expect(p, T_WORD, "EPSILON", "EPSILON")) != MCN_OK) {
+		return rv;
+	}
+	if (p->t.type != T_NUM) {
+		return p_syntax(p, "a number (epsilon)");
+	}
+	if ((rv = p_literal(p, &e, "a number")) != MCN_OK) {
+		return rv;
+	}
+	if (!e.exact || e.dec.scale > 6 || e.dec.mant <= 0 ||
+	    e.dec.mant > (int64_t)10 * pow10_tab[e.dec.scale]) {
+		mcnq_msg(p->err, p->errlen,
+		    "epsilon at position %zu must be a number in (0, 10] "
+		    "with at most 6 decimals",
+		    e.pos + 1);
+		return MCN_EQUERY;
+	}
+	p->q->has_epsilon = 1;
+	p->q->epsilon = (double)e.dec.mant / pow10_tab[e.dec.scale];
+	return MCN_OK;
+}
+
 static mcn_err
 p_query(parser *p)
 {
@@ -1877,6 +1916,7 @@ p_query(parser *p)
 	    (rv = p_expect(p, T_WORD, "SELECT", "SELECT")) != MCN_OK) {
 		return rv;
 	}
+	p->use = MCN_QUERY_USE_AGGREGATE;
 	for (;;) {
 		if (q->naggs == MCN_QUERY_MAX_AGGS) {
 			mcnq_msg(p->err, p->errlen,
@@ -1902,6 +1942,7 @@ p_query(parser *p)
 	}
 	if (p_is(p, "WHERE")) {
 		size_t wstart;
+		p->use = MCN_QUERY_USE_WHERE;
 		if ((rv = p_lex(p)) != MCN_OK) {
 			return rv;
 		}
@@ -1928,9 +1969,13 @@ p_query(parser *p)
 		}
 	}
 	if (p_is(p, "GROUP")) {
+		p->use = MCN_QUERY_USE_GROUP_BY;
 		if ((rv = p_lex(p)) != MCN_OK ||
 		    (rv = p_expect(p, T_WORD, "BY", "BY")) != MCN_OK ||
 		    (rv = p_group_by(p)) != MCN_OK) {
+			return rv;
+		}
+		if (p_is(p, "WITH") && (rv = p_with(p)) != MCN_OK) {
 			return rv;
 		}
 		if (p->t.type == T_SEMI && (rv = p_lex(p)) != MCN_OK) {
@@ -1940,6 +1985,10 @@ p_query(parser *p)
 			return p_syntax(p, "',' or end of query");
 		}
 	}
+	if (q->has_epsilon == 0 && p_is(p, "WITH") &&
+	    (rv = p_with(p)) != MCN_OK) {
+		return rv;
+	}
 	if (p->t.type == T_SEMI && (rv = p_lex(p)) != MCN_OK) {
 		return rv;
 	}
@@ -1947,6 +1996,25 @@ p_query(parser *p)
 		return p_syntax(p,
 		    q->where_sql != NULL ? "AND, OR, GROUP BY or end of query" :
 		                           "WHERE, GROUP BY or end of query");
+	}
+	for (size_t i = 0; i < q->naggs && q->has_epsilon; i++) {
+		switch (q->aggs[i].kind) {
+		case MCN_QUERY_COUNT:
+		case MCN_QUERY_COUNT_X:
+		case MCN_QUERY_SUM:
+		case MCN_QUERY_MEAN:
+		case MCN_QUERY_VAR:
+		case MCN_QUERY_SD:
+		case MCN_QUERY_HISTOGRAM:
+		case MCN_QUERY_TABLE: break;
+		default:
+			mcnq_msg(p->err, p->errlen,
+			    "WITH EPSILON applies to count, sum, mean, var, "
+			    "sd, histogram and table; '%s' is %s",
+			    q->aggs[i].name,
+			    mcn_query_agg_kind_name(q->aggs[i].kind));
+			return MCN_EQUERY;
+		}
 	}
 	for (size_t i = 0; i < q->naggs; i++) {
 		if (q->aggs[i].kind == MCN_QUERY_LOGISTIC &&
@@ -1969,6 +2037,62 @@ p_query(parser *p)
 		}
 	}
 	return MCN_OK;
+}
+
+/* The normalized text: whitespace runs outside string literals become one
+ * space, leading and trailing whitespace and a final ';' go. */
+static mcn_err
+query_normalize(mcn_query *q, const char *text, size_t len)
+{
+	char *o = mcnq_alloc(&q->arena, len + 1);
+	size_t k = 0;
+	int in_str = 0, space = 0;
+
+	if (o == NULL) {
+		return MCN_ENOMEM;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (!in_str && isspace((unsigned char)c)) {
+			space = 1;
+			continue;
+		}
+		if (space && k > 0) {
+			o[k++] = ' ';
+		}
+		space = 0;
+		if (c == '\'') {
+			in_str = !in_str;
+		}
+		o[k++] = c;
+	}
+	while (k > 0 && (o[k - 1] == ';' || o[k - 1] == ' ')) {
+		k--;
+	}
+	o[k] = '\0';
+	q->norm = o;
+	return MCN_OK;
+}
+
+const char *
+mcn_query_normalized(const mcn_query *q)
+{
+	MCN_MUST(q != NULL);
+	return q->norm;
+}
+
+double
+mcn_query_epsilon(const mcn_query *q)
+{
+	MCN_MUST(q != NULL);
+	return q->has_epsilon ? q->epsilon : 0;
+}
+
+unsigned
+mcn_query_column_uses(const mcn_query *q, size_t i)
+{
+	const mcn_column *c = mcn_query_column(q, i);
+	return q->used[c - q->dict->cols];
 }
 
 mcn_err
@@ -2031,7 +2155,10 @@ mcn_query_compile(mcn_query **out, const char *text, const mcn_dict *d,
 		goto out;
 	}
 	for (size_t i = 0; i < d->ncols; i++) {
-		q->nused += q->used[i];
+		q->nused += q->used[i] != 0;
+	}
+	if ((rv = query_normalize(q, text, len)) != MCN_OK) {
+		goto out;
 	}
 	if ((rv = mcnq_plan(q, err, errlen)) != MCN_OK) {
 		goto out;

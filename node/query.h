@@ -138,6 +138,7 @@
 #define MCN_QUERY_MAX_SCAN 204      /* distinct columns one query reads */
 #define MCN_QUERY_MAX_COEF 1e6      /* logistic_step: |coefficient| */
 #define MCN_QUERY_FIT_MAX_ITER 25   /* logistic: aggregations at most */
+#define MCN_QUERY_RELEASE_MIN 10    /* noisy counts below are printed "<10" */
 
 /* Consortium parameters every party compiles with. max_rows_per_site:
  * 1..MCN_QUERY_MAX_ROWS; nsites: the most sites that can contribute,
@@ -145,6 +146,12 @@
 typedef struct mcn_query_limits {
 	uint64_t max_rows_per_site;
 	unsigned nsites;
+	/* WITH EPSILON: the fewest sites whose noise shares make up the full
+	 * noise (each site adds 1/noise_shares of it); 0 = nsites. The
+	 * consortium sets it to the fewest contributors an answer can have,
+	 * max(threshold, min_sites), so the released noise is never less
+	 * than the stated distribution. */
+	unsigned noise_shares;
 } mcn_query_limits;
 
 typedef enum {
@@ -197,6 +204,17 @@ mcn_query_agg_kind mcn_query_agg(const mcn_query *q, size_t i,
     const char **name);
 size_t mcn_query_ngroups(const mcn_query *q);
 int mcn_query_has_where(const mcn_query *q);
+/* How column i (as mcn_query_column) is used: OR of these. */
+#define MCN_QUERY_USE_WHERE 1u
+#define MCN_QUERY_USE_AGGREGATE 2u
+#define MCN_QUERY_USE_GROUP_BY 4u
+unsigned mcn_query_column_uses(const mcn_query *q, size_t i);
+/* The query text with whitespace runs outside string literals collapsed
+ * to one space, trimmed, without a final ';' (audit records, the seed of
+ * the deterministic noise, the budget's charge key). */
+const char *mcn_query_normalized(const mcn_query *q);
+/* The epsilon of WITH EPSILON, 0 without it. */
+double mcn_query_epsilon(const mcn_query *q);
 
 /* Node side: computes this site's vector into values[layout nvalues]
  * (secret) with one parameterized scan of table d->table in db (literals
@@ -208,6 +226,48 @@ int mcn_query_has_where(const mcn_query *q);
  * caller per db connection at a time; q may be shared. */
 mcn_err mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values,
     char *err, size_t errlen) MCN_WUR;
+
+/* Node side with the hospital's disclosure control (node/policy.h):
+ * consent_cols (dictionary indexes of the consent columns that apply):
+ * only rows holding 'yes' in each take part, in every count, sum, the
+ * population and the cohort. min_cell = k (0 or 1: off): the query is
+ * refused (MCN_EREFUSED) when it has a WHERE that leaves out between 1
+ * and k - 1 of the site's (consenting) population; a block (one output's
+ * values in one group) whose denominator - rows, non-missing values,
+ * complete cases, histogram or table total, survival rows - is between 1
+ * and k - 1 is zeroed and its flag slot set to 1; in histograms and
+ * tables a cell between 1 and k - 1 is zeroed and its cell flag set; a
+ * survival block with any grid cell (events or censored rows at a point)
+ * between 1 and k - 1 is zeroed whole (a Kaplan-Meier curve needs every
+ * cell). Flags sum over sites, so the querier learns how many sites
+ * suppressed something, not which. With WITH EPSILON, noise_key (32
+ * secret bytes) and noise_label seed the deterministic noise shares
+ * (crypto/noise.h) added after suppression. With want_cohort, rep
+ * receives the cohort (rows matching WHERE and consent) as a bitmap of
+ * rowids folded modulo MCN_QUERY_COHORT_BITS, for the differencing rule.
+ * rep (may be NULL) gets the population (consenting rows), the cohort
+ * size and the number of suppressions; free its bitmap with
+ * mcn_query_gov_report_clear. Errors as mcn_query_local, plus
+ * MCN_EREFUSED (complement rule). */
+#define MCN_QUERY_COHORT_BITS (UINT64_C(1) << 24)
+typedef struct mcn_query_gov {
+	const int *consent_cols;
+	size_t nconsent;
+	uint64_t min_cell;
+	const uint8_t *noise_key;
+	const uint8_t *noise_label;
+	size_t noise_labellen;
+	int want_cohort;
+} mcn_query_gov;
+typedef struct mcn_query_gov_report {
+	uint64_t population, cohort, suppressed;
+	uint8_t *bitmap;
+	size_t nbits;
+} mcn_query_gov_report;
+mcn_err mcn_query_local_gov(const mcn_query *q, sqlite3 *db,
+    const mcn_query_gov *gov, int64_t *values, mcn_query_gov_report *rep,
+    char *err, size_t errlen) MCN_WUR;
+void mcn_query_gov_report_clear(mcn_query_gov_report *rep);
 
 /* ---- results (querier side) ---- */
 
@@ -255,6 +315,12 @@ typedef struct mcn_query_cell {
 	 * model (NaN if unknown), iterations (aggregations run) */
 	double deviance, null_deviance;
 	unsigned iterations;
+	/* disclosure control: sites that withheld this output in this group
+	 * (its count was below their minimum cell size), and for histograms
+	 * and tables per cell (same order as counts; NULL otherwise) the
+	 * sites that withheld that cell */
+	int64_t suppressed;
+	int64_t *cell_suppressed;
 } mcn_query_cell;
 
 /* One output (aggregate) over all groups. */
@@ -294,6 +360,8 @@ struct mcn_query_result {
 	size_t noutputs;
 	char **notes; /* plain-text remarks (missing values, ...) */
 	size_t nnotes;
+	double epsilon; /* WITH EPSILON: every count and sum is noisy; else 0 */
+	uint64_t suppressions; /* blocks + cells withheld, summed over sites */
 	struct mcnq_arena *arena_; /* private */
 };
 
@@ -500,6 +568,14 @@ typedef struct mcnq_block {
 	/* survival: grid tmin + k step, k < npts */
 	int64_t tmin, step;
 	size_t npts;
+	/* disclosure control: the block's suppression flag slot within a
+	 * group, and (histogram, table) the first of its nslots per-cell
+	 * flags */
+	size_t flag, cflag;
+	/* WITH EPSILON: noise scale and per-site share bound of the count
+	 * slots (0), of S1 (1) and of S2 (2) */
+	double dp_scale[3];
+	int64_t dp_bound[3];
 } mcnq_block;
 
 typedef struct mcnq_level { /* a categorical level and its index */
@@ -535,7 +611,12 @@ struct mcn_query {
 	int count_only;        /* scan is SELECT count(*) */
 	const char *sql;       /* the scan */
 	const char *count_sql; /* SELECT count(*) of the whole table */
+	const char *scan_head; /* the scan without its WHERE */
 	mcn_agg_layout layout;
+	int has_epsilon;   /* WITH EPSILON */
+	double epsilon;
+	const char *norm;  /* mcn_query_normalized */
+	size_t flag_off;   /* first suppression flag slot within a group */
 };
 
 /* Builds blocks, bounds, limbs, the layout and the scan SQL of a checked

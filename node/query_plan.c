@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "crypto/mem.h"
+#include "crypto/noise.h"
 #include "node/query.h"
 
 _Static_assert(sizeof(long) == 8, "mpz_get_si must return 64 bits");
@@ -160,11 +161,13 @@ moments_bounds(mcnq_block *b, int64_t xmin, int64_t xmax,
 	mpz_t L, H, t;
 
 	mpz_inits(L, H, t, NULL);
-	/* S1 in [R min(0, Xmin), R max(0, Xmax)] */
+	/* S1 in [R min(0, Xmin), R max(0, Xmax)], widened by the noise */
 	mpz_set_si(L, xmin < 0 ? xmin : 0);
 	mpz_mul_ui(L, L, lim->max_rows_per_site);
+	mpz_sub_ui(L, L, (unsigned long)b->dp_bound[1]);
 	mpz_set_si(H, xmax > 0 ? xmax : 0);
 	mpz_mul_ui(H, H, lim->max_rows_per_site);
+	mpz_add_ui(H, H, (unsigned long)b->dp_bound[1]);
 	qty_make(&b->s1, L, H, lim->nsites);
 	/* S2 in [0, R max(Xmin^2, Xmax^2)] */
 	mpz_set_si(H, xmin);
@@ -175,7 +178,8 @@ moments_bounds(mcnq_block *b, int64_t xmin, int64_t xmax,
 		mpz_set(H, t);
 	}
 	mpz_mul_ui(H, H, lim->max_rows_per_site);
-	mpz_set_ui(L, 0);
+	mpz_add_ui(H, H, (unsigned long)b->dp_bound[2]);
+	mpz_set_si(L, -b->dp_bound[2]);
 	qty_make(&b->s2, L, H, lim->nsites);
 	mpz_clears(L, H, t, NULL);
 }
@@ -467,6 +471,51 @@ out:
 	return rv;
 }
 
+/* WITH EPSILON e: every count-like slot, S1 and S2 gets a noise share
+ * (crypto/noise.h). Neighbouring data sets differ by one patient, who
+ * lies in one group and changes, per block, one count-like value by 1
+ * (rows; a moments block's n; one histogram bin or table cell: L1
+ * sensitivity 1), S1 by at most max|X| and S2 by at most max X^2. With C
+ * such components per group, each gets e / C, so its noise scale is
+ * sensitivity * C / e and the whole vector is e-differentially private
+ * (sequential composition over components, parallel over groups). */
+static mcn_err
+dp_plan(mcn_query *q, char *err, size_t errlen)
+{
+	unsigned C = 0;
+	for (size_t i = 0; i < q->nblocks; i++) {
+		const mcnq_block *b = &q->blocks[i];
+		C += 1 + (b->kind == MCNQ_B_MOMENTS ? b->need_s1 + b->need_s2 : 0);
+	}
+	for (size_t i = 0; i < q->nblocks; i++) {
+		mcnq_block *b = &q->blocks[i];
+		double sens[3] = { 1, 0, 0 };
+		if (b->kind == MCNQ_B_MOMENTS && b->need_s1) {
+			const mcnq_scol *sc = &q->scols[b->scol];
+			double a = fabs((double)sc->xmin), c = fabs((double)sc->xmax);
+			double m = a > c ? a : c;
+			sens[1] = m;
+			sens[2] = b->need_s2 ? m * m : 0;
+		}
+		for (int j = 0; j < 3; j++) {
+			double sc = sens[j] * C / q->epsilon;
+			if (sens[j] == 0) {
+				continue;
+			}
+			if (!(sc <= MCN_NOISE_MAX_SCALE)) {
+				mcnq_msg(err, errlen,
+				    "the range of column '%s' is too wide for "
+				    "differential privacy at epsilon %g",
+				    q->dict->cols[b->col].name, q->epsilon);
+				return MCN_EQUERY;
+			}
+			b->dp_scale[j] = sc;
+			b->dp_bound[j] = mcn_noise_share_bound(sc);
+		}
+	}
+	return MCN_OK;
+}
+
 mcn_err
 mcnq_plan(mcn_query *q, char *err, size_t errlen)
 {
@@ -557,6 +606,10 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 		}
 	}
 
+	if (q->has_epsilon && (rv = dp_plan(q, err, errlen)) != MCN_OK) {
+		goto out;
+	}
+
 	/* slots per block and offsets within a group */
 	q->per_group = 0;
 	for (size_t i = 0; i < q->nblocks; i++) {
@@ -636,6 +689,17 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 		}
 		q->per_group += b->nslots;
 	}
+	/* suppression flags after the blocks: one per block, plus one per
+	 * cell of histograms and tables */
+	q->flag_off = q->per_group;
+	for (size_t i = 0; i < q->nblocks; i++) {
+		mcnq_block *b = &q->blocks[i];
+		b->flag = q->per_group++;
+		if (b->kind == MCNQ_B_HIST || b->kind == MCNQ_B_TABLE) {
+			b->cflag = q->per_group;
+			q->per_group += b->nslots;
+		}
+	}
 	if ((uint64_t)q->per_group * q->ngroups > MCN_AGG_MAX_VALUES) {
 		mcnq_msg(err, errlen,
 		    "query needs %llu values, more than the "
@@ -657,9 +721,22 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 	for (size_t i = 0; i < q->nblocks; i++) {
 		const mcnq_block *b = &q->blocks[i];
 		size_t k = b->off;
+		int64_t w = b->dp_bound[0]; /* noise on count slots */
 		for (size_t s = 0; s < b->nslots; s++) {
-			plo[k + s] = 0;
-			phi[k + s] = (int64_t)R;
+			int cnt = b->kind == MCNQ_B_ROWS ||
+			    b->kind == MCNQ_B_HIST || b->kind == MCNQ_B_TABLE ||
+			    (b->kind == MCNQ_B_MOMENTS && s == 0);
+			plo[k + s] = cnt ? -w : 0;
+			phi[k + s] = (int64_t)R + (cnt ? w : 0);
+		}
+		plo[b->flag] = 0;
+		phi[b->flag] = 1;
+		for (size_t s = 0; (b->kind == MCNQ_B_HIST ||
+		                       b->kind == MCNQ_B_TABLE) &&
+		     s < b->nslots;
+		     s++) {
+			plo[b->cflag + s] = 0;
+			phi[b->cflag + s] = 1;
 		}
 		if (b->kind == MCNQ_B_MOMENTS && b->need_s1) {
 			const mcnq_qty *qs[2] = { &b->s1, &b->s2 };
@@ -750,11 +827,14 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 	}
 	mcnq_sb_puts(&sql, " FROM ");
 	mcnq_sb_ident(&sql, d->table);
+	if (!sql.oom) {
+		q->scan_head = mcnq_strndup(&q->arena, sql.p, sql.len);
+	}
 	if (q->where_sql != NULL) {
 		mcnq_sb_puts(&sql, " WHERE ");
 		mcnq_sb_puts(&sql, q->where_sql);
 	}
-	if (sql.oom || q->count_sql == NULL) {
+	if (sql.oom || q->count_sql == NULL || q->scan_head == NULL) {
 		rv = MCN_ENOMEM;
 		goto out;
 	}
@@ -1096,12 +1176,289 @@ out:
 	return rv;
 }
 
+/* " WHERE (w) AND [c] = 'yes' ..." for the consent columns of gov, or
+ * just q's WHERE. */
+static void
+gov_where(mcnq_sbuf *sb, const mcn_query *q, const mcn_query_gov *gov)
+{
+	size_t nc = gov != NULL ? gov->nconsent : 0;
+	if (q->where_sql == NULL && nc == 0) {
+		return;
+	}
+	mcnq_sb_puts(sb, " WHERE ");
+	if (q->where_sql != NULL) {
+		mcnq_sb_puts(sb, "(");
+		mcnq_sb_puts(sb, q->where_sql);
+		mcnq_sb_puts(sb, ")");
+	}
+	for (size_t i = 0; i < nc; i++) {
+		if (i > 0 || q->where_sql != NULL) {
+			mcnq_sb_puts(sb, " AND ");
+		}
+		mcnq_sb_ident(sb, q->dict->cols[gov->consent_cols[i]].name);
+		mcnq_sb_puts(sb, " = 'yes'");
+	}
+}
+
+/* One integer from a statement built from head and the governed WHERE. */
+static mcn_err
+gov_count(const mcn_query *q, sqlite3 *db, const char *head,
+    const mcn_query_gov *gov, int bind, uint64_t *n)
+{
+	mcnq_sbuf sb = { 0 };
+	sqlite3_stmt *st = NULL;
+	mcn_err rv = MCN_EDATA;
+	mcnq_sb_puts(&sb, head);
+	mcnq_sb_ident(&sb, q->dict->table);
+	if (bind) {
+		gov_where(&sb, q, gov);
+	} else if (gov->nconsent > 0) {
+		mcn_query tmp = *q;
+		tmp.where_sql = NULL;
+		gov_where(&sb, &tmp, gov);
+	}
+	mcnq_sb_add(&sb, "", 1);
+	if (sb.oom) {
+		rv = MCN_ENOMEM;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, sb.p, -1, &st, NULL) != SQLITE_OK ||
+	    (bind && bind_params(q, st) != MCN_OK) ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		goto out;
+	}
+	*n = (uint64_t)sqlite3_column_int64(st, 0);
+	rv = MCN_OK;
+out:
+	sqlite3_finalize(st);
+	mcnq_sb_free(&sb);
+	return rv;
+}
+
+/* The cohort as a bitmap over rowids (folded modulo 2^24). */
+static mcn_err
+gov_bitmap(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
+    mcn_query_gov_report *rep)
+{
+	mcnq_sbuf sb = { 0 };
+	sqlite3_stmt *st = NULL;
+	mcn_err rv = MCN_EDATA;
+	uint64_t maxid = 0;
+	int sr;
+
+	if ((rv = gov_count(q, db, "SELECT coalesce(max(rowid), 0) FROM ",
+	         gov, 0, &maxid)) != MCN_OK) {
+		return rv;
+	}
+	rep->nbits = maxid + 1 > MCN_QUERY_COHORT_BITS ? MCN_QUERY_COHORT_BITS :
+	                                                 (size_t)maxid + 1;
+	rep->bitmap = mcn_zalloc((rep->nbits + 7) / 8);
+	if (rep->bitmap == NULL) {
+		return MCN_ENOMEM;
+	}
+	mcnq_sb_puts(&sb, "SELECT rowid FROM ");
+	mcnq_sb_ident(&sb, q->dict->table);
+	gov_where(&sb, q, gov);
+	mcnq_sb_add(&sb, "", 1);
+	rv = MCN_EDATA;
+	if (sb.oom) {
+		rv = MCN_ENOMEM;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, sb.p, -1, &st, NULL) != SQLITE_OK ||
+	    bind_params(q, st) != MCN_OK) {
+		goto out;
+	}
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t id = (uint64_t)sqlite3_column_int64(st, 0) %
+		    MCN_QUERY_COHORT_BITS;
+		if (id < rep->nbits) {
+			rep->bitmap[id / 8] |= (uint8_t)(1u << (id % 8));
+		}
+	}
+	rv = sr == SQLITE_DONE ? MCN_OK : MCN_EDATA;
+out:
+	sqlite3_finalize(st);
+	mcnq_sb_free(&sb);
+	return rv;
+}
+
+/* The denominator of block b in group values v (see mcn_query_local_gov). */
+static uint64_t
+block_n(const mcnq_block *b, const int64_t *v)
+{
+	uint64_t n = 0;
+	switch (b->kind) {
+	case MCNQ_B_HIST:
+	case MCNQ_B_TABLE:
+	case MCNQ_B_SURV:
+		for (size_t s = 0; s < b->nslots; s++) {
+			n += (uint64_t)v[b->off + s];
+		}
+		return n;
+	default: return (uint64_t)v[b->off];
+	}
+}
+
+/* Disclosure control on a computed vector, before any limb is written
+ * (see mcn_query_local_gov): the complement rule, the cohort bitmap,
+ * small-cell suppression (on the slots and the accumulators behind
+ * them), then the noise shares. */
+static mcn_err
+gov_apply(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
+    int64_t *values, __int128 *s1, i192 *s2, i192 *xa, long double *la,
+    uint64_t cohort, mcn_query_gov_report *rep, mcn_noise **noise, char *err,
+    size_t errlen)
+{
+	const uint64_t k = gov->min_cell;
+	uint64_t pop = 0, nsupp = 0;
+	mcn_err rv;
+
+	if ((rv = gov_count(q, db, "SELECT count(*) FROM ", gov, 0, &pop)) !=
+	    MCN_OK) {
+		mcnq_msg(err, errlen, "cannot count the population of table '%s'",
+		    q->dict->table);
+		return rv;
+	}
+	if (q->where_sql != NULL && k > 1 && pop > cohort && pop - cohort < k) {
+		mcnq_msg(err, errlen,
+		    "disclosure control: the WHERE of this query leaves out "
+		    "fewer than %llu patients of this site (min_cell), so its "
+		    "complement could be identified",
+		    (unsigned long long)k);
+		return MCN_EREFUSED;
+	}
+	if (rep != NULL && gov->want_cohort &&
+	    (rv = gov_bitmap(q, db, gov, rep)) != MCN_OK) {
+		mcnq_msg(err, errlen, "cannot read the cohort of table '%s'",
+		    q->dict->table);
+		return rv;
+	}
+	for (size_t g = 0; k > 1 && g < q->ngroups; g++) {
+		int64_t *v = values + g * q->per_group;
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *b = &q->blocks[i];
+			uint64_t n = block_n(b, v);
+			int whole = n >= 1 && n < k;
+			for (size_t c = 0; !whole && b->kind == MCNQ_B_SURV &&
+			     c < b->nslots;
+			     c++) {
+				/* a Kaplan-Meier curve is all or nothing */
+				whole = v[b->off + c] >= 1 &&
+				    (uint64_t)v[b->off + c] < k;
+			}
+			if (whole) {
+				memset(v + b->off, 0, b->nslots * sizeof(*v));
+				v[b->flag] = 1;
+				nsupp++;
+				if (b->kind == MCNQ_B_MOMENTS && b->need_s1) {
+					size_t m = g * q->nmoments + b->moment;
+					s1[m] = 0;
+					memset(&s2[m], 0, sizeof(s2[m]));
+				}
+				for (size_t x = 0;
+				     b->kind == MCNQ_B_CROSS && x < b->nxq; x++) {
+					memset(&xa[g * q->nxacc + b->acc + x], 0,
+					    sizeof(*xa));
+				}
+				for (size_t x = 0;
+				     b->kind == MCNQ_B_LOGIT && x < b->nxq; x++) {
+					la[x] = 0;
+				}
+				continue;
+			}
+			if (b->kind != MCNQ_B_HIST && b->kind != MCNQ_B_TABLE) {
+				continue;
+			}
+			for (size_t c = 0; c < b->nslots; c++) {
+				if (v[b->off + c] >= 1 &&
+				    (uint64_t)v[b->off + c] < k) {
+					v[b->off + c] = 0;
+					v[b->cflag + c] = 1;
+					nsupp++;
+				}
+			}
+		}
+	}
+	if (q->has_epsilon) {
+		unsigned m = q->lim.noise_shares != 0 ? q->lim.noise_shares :
+		                                         q->lim.nsites;
+		MCN_MUST(gov->noise_key != NULL);
+		if ((rv = mcn_noise_new(noise, gov->noise_key, gov->noise_label,
+		         gov->noise_labellen)) != MCN_OK) {
+			mcnq_msg(err, errlen, "cannot seed the noise");
+			return rv;
+		}
+		for (size_t g = 0; g < q->ngroups; g++) {
+			int64_t *v = values + g * q->per_group;
+			for (size_t i = 0; i < q->nblocks; i++) {
+				const mcnq_block *b = &q->blocks[i];
+				int64_t z;
+				size_t nc = b->kind == MCNQ_B_MOMENTS ? 1 : b->nslots;
+				for (size_t c = 0; c < nc; c++) {
+					if ((rv = mcn_noise_dlap_share(*noise,
+					         b->dp_scale[0], m, &z)) != MCN_OK) {
+						goto noise_failed;
+					}
+					v[b->off + c] += z;
+				}
+				if (b->kind != MCNQ_B_MOMENTS || !b->need_s1) {
+					continue;
+				}
+				size_t mi = g * q->nmoments + b->moment;
+				if (b->dp_scale[1] > 0) {
+					if ((rv = mcn_noise_dlap_share(*noise,
+					         b->dp_scale[1], m, &z)) != MCN_OK) {
+						goto noise_failed;
+					}
+					s1[mi] += z;
+				}
+				if (b->need_s2 && b->dp_scale[2] > 0) {
+					if ((rv = mcn_noise_dlap_share(*noise,
+					         b->dp_scale[2], m, &z)) != MCN_OK) {
+						goto noise_failed;
+					}
+					i192_add_i128(&s2[mi], z);
+				}
+			}
+		}
+	}
+	if (rep != NULL) {
+		rep->population = pop;
+		rep->cohort = cohort;
+		rep->suppressed = nsupp;
+	}
+	return MCN_OK;
+noise_failed:
+	mcnq_msg(err, errlen, "cannot draw the noise");
+	return rv;
+}
+
+void
+mcn_query_gov_report_clear(mcn_query_gov_report *rep)
+{
+	if (rep->bitmap != NULL) {
+		mcn_free(rep->bitmap, (rep->nbits + 7) / 8);
+	}
+	memset(rep, 0, sizeof(*rep));
+}
+
 mcn_err
 mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
     size_t errlen)
 {
+	return mcn_query_local_gov(q, db, NULL, values, NULL, err, errlen);
+}
+
+mcn_err
+mcn_query_local_gov(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
+    int64_t *values, mcn_query_gov_report *rep, char *err, size_t errlen)
+{
 	enum { MAXS = MCN_QUERY_MAX_SCAN };
 	sqlite3_stmt *st = NULL;
+	mcnq_sbuf sql = { 0 };
+	mcn_noise *noise = NULL;
+	uint64_t cohort = 0;
 	__int128 *s1 = NULL;
 	i192 *s2 = NULL, *xa = NULL;
 	long double *la = NULL;
@@ -1118,10 +1475,20 @@ mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
 	if (err != NULL && errlen > 0) {
 		err[0] = '\0';
 	}
+	if (rep != NULL) {
+		memset(rep, 0, sizeof(*rep));
+	}
 	if ((rv = count_rows(q, db, err, errlen)) != MCN_OK) {
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db, q->sql, -1, &st, NULL) != SQLITE_OK) {
+	mcnq_sb_puts(&sql, q->scan_head);
+	gov_where(&sql, q, gov);
+	mcnq_sb_add(&sql, "", 1);
+	if (sql.oom) {
+		rv = MCN_ENOMEM;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, sql.p, -1, &st, NULL) != SQLITE_OK) {
 		mcnq_msg(err, errlen, "cannot run the query on table '%s': %s",
 		    q->dict->table, sqlite3_errmsg(db));
 		rv = MCN_EDATA;
@@ -1138,8 +1505,8 @@ mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
 			goto scan_failed;
 		}
 		values[0] = sqlite3_column_int64(st, 0);
-		rv = MCN_OK;
-		goto out;
+		cohort = (uint64_t)values[0];
+		goto governed;
 	}
 	nacc = q->ngroups * q->nmoments;
 	if (nacc > 0) {
@@ -1168,6 +1535,7 @@ mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
 	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t g = 0;
 		int skip = 0;
+		cohort++;
 		if ((rv = read_row(q, st, nul, xv, err, errlen)) != MCN_OK) {
 			goto out;
 		}
@@ -1257,6 +1625,16 @@ mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
 		rv = sr == SQLITE_NOMEM ? MCN_ENOMEM : MCN_EDATA;
 		goto scan_failed;
 	}
+governed:
+	if (gov != NULL &&
+	    (rv = gov_apply(q, db, gov, values, s1, s2, xa, la, cohort, rep,
+	         &noise, err, errlen)) != MCN_OK) {
+		goto out;
+	}
+	if (q->count_only) {
+		rv = MCN_OK;
+		goto out;
+	}
 	for (size_t i = 0; i < q->nblocks && nla > 0; i++) {
 		const mcnq_block *b = &q->blocks[i];
 		for (size_t x = 0; b->kind == MCNQ_B_LOGIT && x < b->nxq; x++) {
@@ -1319,6 +1697,8 @@ scan_failed:
 	    sqlite3_errmsg(db));
 out:
 	sqlite3_finalize(st);
+	mcnq_sb_free(&sql);
+	mcn_noise_free(noise);
 	mcn_free(s1, nacc * sizeof(*s1));
 	mcn_free(s2, nacc * sizeof(*s2));
 	mcn_free(xa, nxa * sizeof(*xa));
@@ -1327,6 +1707,9 @@ out:
 	mcn_wipe(xv, sizeof(xv));
 	if (rv != MCN_OK) {
 		mcn_wipe(values, nv * sizeof(*values));
+		if (rep != NULL) {
+			mcn_query_gov_report_clear(rep);
+		}
 	}
 	return rv;
 }

@@ -706,7 +706,10 @@ fill_cell(struct mcn_query_result *r, const mcn_query *q, const mcnq_agg *a,
 		}
 		recombine(t2, s + 1 + b->s1.nlimbs, &b->s2); /* S2 */
 		mpz_mul_si(t2, t2, n);
-		mpz_submul(t2, t1, t1); /* n S2 - S1^2 >= 0 */
+		mpz_submul(t2, t1, t1); /* n S2 - S1^2 >= 0 (unless noisy) */
+		if (mpz_sgn(t2) < 0) {
+			mpz_set_ui(t2, 0);
+		}
 		mpz_mul(t3, t3, t3);    /* 10^2d */
 		mpz_mul_si(t3, t3, n);
 		mpz_mul_si(t3, t3, n - 1);
@@ -848,7 +851,7 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 	char note[256];
 	int has_stat = 0, has_var = 0, has_hist = 0, has_chi = 0;
 	int has_lin = 0, has_cor = 0, has_surv = 0, has_logit = 0;
-	const size_t ncap = 12;
+	const size_t ncap = 14;
 
 	MCN_MUST(out != NULL && q != NULL && (sums != NULL || nvalues == 0));
 	*out = NULL;
@@ -912,10 +915,26 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 			goto out;
 		}
 		for (size_t g = 0; g < q->ngroups; g++) {
-			rv = fill_cell(r, q, a, o, &o->cells[g],
-			    sums + g * q->per_group + b->off, t1, t2, t3);
+			const mpz_t *gs = sums + g * q->per_group;
+			mcn_query_cell *c = &o->cells[g];
+			rv = fill_cell(r, q, a, o, c, gs + b->off, t1, t2, t3);
 			if (rv != MCN_OK) {
 				goto out;
+			}
+			c->suppressed = mpz_get_si(gs[b->flag]);
+			r->suppressions += (uint64_t)c->suppressed;
+			if (b->kind == MCNQ_B_HIST || b->kind == MCNQ_B_TABLE) {
+				c->cell_suppressed = mcnq_alloc(&r->arena_,
+				    b->nslots * sizeof(int64_t));
+				if (c->cell_suppressed == NULL) {
+					goto out;
+				}
+				for (size_t k = 0; k < b->nslots; k++) {
+					c->cell_suppressed[k] =
+					    mpz_get_si(gs[b->cflag + k]);
+					r->suppressions +=
+					    (uint64_t)c->cell_suppressed[k];
+				}
 			}
 		}
 		if (a->kind == MCN_QUERY_SURVIVAL &&
@@ -939,6 +958,31 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 	    nsites == 1 ? "" : "s");
 	if (!add_note(r, ncap, note)) {
 		goto out;
+	}
+	r->epsilon = q->has_epsilon ? q->epsilon : 0;
+	if (q->has_epsilon) {
+		snprintf(note, sizeof(note),
+		    "differential privacy (epsilon %g for this query): every "
+		    "count, sum and sum of squares carries discrete Laplace "
+		    "noise added in shares by the sites; means and variances "
+		    "come from the noisy sums; counts below %d are shown as "
+		    "'<%d'",
+		    q->epsilon, MCN_QUERY_RELEASE_MIN, MCN_QUERY_RELEASE_MIN);
+		if (!add_note(r, ncap, note)) {
+			goto out;
+		}
+	}
+	if (r->suppressions > 0) {
+		snprintf(note, sizeof(note),
+		    "disclosure control: sites withheld %llu result "
+		    "value%s whose local count was below their minimum cell "
+		    "size (see 'suppressed' per group); the results cover the "
+		    "rest",
+		    (unsigned long long)r->suppressions,
+		    r->suppressions == 1 ? "" : "s");
+		if (!add_note(r, ncap, note)) {
+			goto out;
+		}
 	}
 	if (q->ngcols > 0 &&
 	    !add_note(r, ncap,
@@ -1075,6 +1119,21 @@ print_table(FILE *f, const tctx *t, size_t nrows, size_t ncols, size_t nleft,
 }
 
 /* count/sum/mean/...: group columns, n, value */
+/* A count as released: with noise, values below MCN_QUERY_RELEASE_MIN
+ * print as "<10"; a cell some site withheld gets a '*'. */
+static void
+fmt_count(char *buf, const struct mcn_query_result *r, int64_t v,
+    int64_t withheld)
+{
+	if (r->epsilon > 0 && v < MCN_QUERY_RELEASE_MIN) {
+		snprintf(buf, CELL_MAX, "<%d%s", MCN_QUERY_RELEASE_MIN,
+		    withheld > 0 ? "*" : "");
+	} else {
+		snprintf(buf, CELL_MAX, "%" PRId64 "%s", v,
+		    withheld > 0 ? "*" : "");
+	}
+}
+
 static void
 cell_simple(const tctx *t, size_t row, size_t col, char *buf)
 {
@@ -1095,9 +1154,9 @@ cell_simple(const tctx *t, size_t row, size_t col, char *buf)
 		snprintf(buf, CELL_MAX, "%s",
 		    r->group_levels[(row - 1) * ng + col]);
 	} else if (col == ng && o->kind != MCN_QUERY_COUNT) {
-		snprintf(buf, CELL_MAX, "%" PRId64, c->n);
+		fmt_count(buf, r, c->n, c->suppressed);
 	} else if (o->kind == MCN_QUERY_COUNT || o->kind == MCN_QUERY_COUNT_X) {
-		snprintf(buf, CELL_MAX, "%" PRId64, c->n);
+		fmt_count(buf, r, c->n, c->suppressed);
 	} else if (o->kind == MCN_QUERY_SUM) {
 		snprintf(buf, CELL_MAX, "%s", c->exact);
 	} else {
@@ -1119,7 +1178,8 @@ cell_hist(const tctx *t, size_t row, size_t col, char *buf)
 	if (row == 0) {
 		snprintf(buf, CELL_MAX, "%s", col == 0 ? o->column : "count");
 	} else if (col == 1) {
-		snprintf(buf, CELL_MAX, "%" PRId64, c->counts[k]);
+		fmt_count(buf, t->r, c->counts[k],
+		    c->cell_suppressed != NULL ? c->cell_suppressed[k] : 0);
 	} else if (row == 1) {
 		snprintf(buf, CELL_MAX, "< %.6g", o->lo);
 	} else if (k < o->bins) {
@@ -1149,8 +1209,9 @@ cell_table(const tctx *t, size_t row, size_t col, char *buf)
 	} else if (col == 0) {
 		snprintf(buf, CELL_MAX, "%s", o->rows[row - 1]);
 	} else {
-		snprintf(buf, CELL_MAX, "%" PRId64,
-		    c->counts[(row - 1) * o->ncols + (col - 1)]);
+		size_t k = (row - 1) * o->ncols + (col - 1);
+		fmt_count(buf, t->r, c->counts[k],
+		    c->cell_suppressed != NULL ? c->cell_suppressed[k] : 0);
 	}
 }
 
@@ -1681,6 +1742,28 @@ mcn_query_result_json(const struct mcn_query_result *r)
 			jset(jg, "group", key, &bad);
 			jset(jg, "value", jvalue(o, &o->cells[g], &bad), &bad);
 			jset(jg, "n", json_integer(o->cells[g].n), &bad);
+			if (o->cells[g].suppressed > 0) {
+				jset(jg, "suppressed",
+				    json_integer(o->cells[g].suppressed), &bad);
+			}
+			if (o->cells[g].cell_suppressed != NULL) {
+				const mcn_query_cell *cc = &o->cells[g];
+				size_t nk = o->kind == MCN_QUERY_HISTOGRAM ?
+				    (size_t)o->bins + 2 :
+				    o->nrows * o->ncols;
+				int any = 0;
+				for (size_t k = 0; k < nk; k++) {
+					any |= cc->cell_suppressed[k] != 0;
+				}
+				if (any) {
+					json_t *arr = json_array();
+					for (size_t k = 0; k < nk; k++) {
+						jpush(arr, json_integer(
+						    cc->cell_suppressed[k]), &bad);
+					}
+					jset(jg, "suppressed_cells", arr, &bad);
+				}
+			}
 			if (o->cells[g].problem != NULL) {
 				jset(jg, "error",
 				    json_string(o->cells[g].problem), &bad);

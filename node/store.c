@@ -216,6 +216,15 @@ store_meta_get(mcn_store *s, const char *key, char *out, size_t outlen)
 	return (rc);
 }
 
+uint64_t
+mcn_store_generation(mcn_store *s)
+{
+	char v[32];
+	if (store_meta_get(s, "generation", v, sizeof(v)) != SQLITE_OK)
+		return (0);
+	return ((uint64_t)strtoll(v, NULL, 10));
+}
+
 static int
 store_create_schema(mcn_store *s)
 {
@@ -962,6 +971,13 @@ mcn_store_import_csv(mcn_store *s, const char *csv_path, int replace,
 	if ((rv = mcn_store_count(s, &o.rep.total)) != MCN_OK) {
 		mcn_msg(err, errlen, "%s: cannot count rows (%s)", s->path,
 		    sqlite3_errmsg(s->db));
+		goto out;
+	}
+	/* a new data generation: cohorts remembered for the differencing
+	 * rule and deterministic noise belong to the data they came from */
+	if ((rc = store_exec(s, "INSERT OR REPLACE INTO mcn_meta(key, value) "
+	         "VALUES ('generation', random())")) != SQLITE_OK) {
+		rv = store_fail(s, rc, "cannot record the import", err, errlen);
 		goto out;
 	}
 	if ((rc = store_exec(s, "COMMIT")) != SQLITE_OK) {

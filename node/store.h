@@ -56,6 +56,11 @@ void mcn_store_close(mcn_store *s);
 
 /* The open connection (owned by the store) and the dictionary. */
 sqlite3 *mcn_store_db(mcn_store *s);
+/* The data generation: a random 64-bit value every successful import
+ * writes (mcn_meta 'generation'); 0 for a store never imported into (or
+ * unreadable). Differencing memory and deterministic noise are per
+ * generation. */
+uint64_t mcn_store_generation(mcn_store *s);
 const mcn_dict *mcn_store_dict(const mcn_store *s);
 const char *mcn_store_path(const mcn_store *s);
 

@@ -28,7 +28,20 @@
  *             at 2025-12-31 and at 3650 days
  *
  * Which fields are blanked (missing_rate) is drawn from a second stream,
- * so the patients themselves do not depend on the missing rate. Reals are
+ * so the patients themselves do not depend on the missing rate.
+ *
+ * The later columns (hospital_type .. patient_id, added after the first
+ * twelve) come from further streams so that the first twelve columns keep
+ * their values: stream 'x' draws, per patient, eGFR (one normal), arm,
+ * outcome, Weibull event time, loss to follow-up and consent (one uniform
+ * each), stream 'n' their missingness. Pool patients (overlap, see
+ * synth.h) are decided and given age, sex and pseudonym by counter-based
+ * hashing of (seed, row index) (the splitmix64 finalizer), so every site
+ * agrees on them without communication; their admission is generated from
+ * stream 'p' while the site's own draws for that row are made and dropped,
+ * so that the other rows do not move. Survival times by inversion of the
+ * Weibull distribution function; the outcome by comparing a uniform with
+ * the logistic probability. Reals are
  * generated as exact scaled integers (round(x * 10^decimals)), which is
  * how the store and the query engine hold them, and printed from those.
  * Calendar conversion: H. Hinnant, "chrono-Compatible Low-Level Date
@@ -92,12 +105,50 @@ static const char synth_dictionary[] =
     "    {\"name\": \"death\", \"type\": \"integer\", \"min\": 0, "
     "\"max\": 1,\n"
     "     \"sensitivity\": 4,\n"
-    "     \"description\": \"1 if the patient died during follow-up\"}\n"
+    "     \"description\": \"1 if the patient died during follow-up\"},\n"
+    "    {\"name\": \"hospital_type\", \"type\": \"categorical\",\n"
+    "     \"levels\": [\"tertiary\", \"secondary\", \"primary\"], "
+    "\"sensitivity\": 1,\n"
+    "     \"required\": true,\n"
+    "     \"description\": \"care level of the hospital (per site)\"},\n"
+    "    {\"name\": \"egfr\", \"type\": \"real\", "
+    "\"unit\": \"mL/min/1.73m2\",\n"
+    "     \"min\": 5, \"max\": 150, \"decimals\": 1, \"sensitivity\": 3,\n"
+    "     \"description\": \"estimated glomerular filtration rate\"},\n"
+    "    {\"name\": \"arm\", \"type\": \"categorical\",\n"
+    "     \"levels\": [\"control\", \"treatment\"], \"sensitivity\": 2,\n"
+    "     \"required\": true,\n"
+    "     \"description\": \"randomized arm (1:1)\"},\n"
+    "    {\"name\": \"outcome\", \"type\": \"integer\", \"min\": 0, "
+    "\"max\": 1,\n"
+    "     \"sensitivity\": 4,\n"
+    "     \"description\": \"1 if the binary study outcome occurred\"},\n"
+    "    {\"name\": \"surv_days\", \"type\": \"integer\", "
+    "\"unit\": \"days\",\n"
+    "     \"min\": 0, \"max\": 3650, \"sensitivity\": 3,\n"
+    "     \"description\": \"days from randomization to event or "
+    "censoring\"},\n"
+    "    {\"name\": \"surv_event\", \"type\": \"integer\", \"min\": 0, "
+    "\"max\": 1,\n"
+    "     \"sensitivity\": 4,\n"
+    "     \"description\": \"1 if the study event occurred\"},\n"
+    "    {\"name\": \"consent\", \"type\": \"categorical\",\n"
+    "     \"levels\": [\"yes\", \"no\"], \"sensitivity\": 2,\n"
+    "     \"required\": true,\n"
+    "     \"description\": \"consent to secondary use (no = opted "
+    "out)\"},\n"
+    "    {\"name\": \"patient_id\", \"type\": \"code\",\n"
+    "     \"code_system\": \"mcn-pseudonym\", \"sensitivity\": 5,\n"
+    "     \"required\": true,\n"
+    "     \"description\": \"pseudonymous patient identifier\"}\n"
     "  ]\n"
     "}\n";
 
 static const char synth_header[] = "age,sex,bmi,sbp,hba1c,ldl,smoker,diabetes,"
-                                   "diagnosis,admitted,followup_days,death\n";
+                                   "diagnosis,admitted,followup_days,death,"
+                                   "hospital_type,egfr,arm,outcome,"
+                                   "surv_days,surv_event,consent,"
+                                   "patient_id\n";
 
 /* Columns that may be blanked, in CSV order (age, sex, admitted are
  * required). The missingness stream draws one number per entry per row. */
@@ -113,6 +164,9 @@ enum {
 	SY_DEATH,
 	SY_NOPTIONAL
 };
+
+/* The later optional columns; their missingness has its own stream. */
+enum { SX_EGFR, SX_OUTCOME, SX_SURV_DAYS, SX_SURV_EVENT, SX_NOPTIONAL };
 
 enum { SMK_NEVER, SMK_FORMER, SMK_CURRENT };
 enum { DM_NO, DM_TYPE1, DM_TYPE2 };
@@ -418,9 +472,14 @@ synth_dx_hazard(const char *dx)
 	return 1.0;
 }
 
+/* Age and sex of a pool patient (NULL: the site's own draws). */
+typedef struct synth_pool {
+	int age, female;
+} synth_pool;
+
 static void
-synth_patient(synth_rng *s, const synth_site *p, int32_t first_day,
-    int32_t last_day, synth_row *r)
+synth_patient(synth_rng *s, const synth_site *p, const synth_pool *pool,
+    int32_t first_day, int32_t last_day, synth_row *r)
 {
 	double x, med, pc, pf, lt2, days, loss, death_t, admin, h;
 	int male, tries, statin;
@@ -437,6 +496,10 @@ synth_patient(synth_rng *s, const synth_site *p, int32_t first_day,
 	}
 	r->age = (int)clampd(x, 18, 100);
 	r->female = sr_unif(s) < p->p_female;
+	if (pool != NULL) {
+		r->age = pool->age;
+		r->female = pool->female;
+	}
 	male = !r->female;
 
 	/* bmi: log-normal; the median peaks around 60 */
@@ -524,6 +587,206 @@ synth_patient(synth_rng *s, const synth_site *p, int32_t first_day,
 	r->followup = (int)clampd(floor(days), 0, 3650);
 }
 
+/* ---- the later columns (hospital type, eGFR, trial, pseudonyms) ---- */
+
+static const char *const synth_hospital[] = { "tertiary", "secondary",
+	"primary" };
+
+/* The true outcome model; order = the query's parameter order. */
+static const mcn_synth_coef synth_outcome_truth[MCN_SYNTH_OUTCOME_TERMS] = {
+	{ "(intercept)", -5.5 },
+	{ "age", 0.03 },
+	{ "sex=M", 0.3 },
+	{ "bmi", 0.04 },
+	{ "sbp", 0.01 },
+	{ "hba1c", 0.2 },
+	{ "egfr", -0.015 },
+	{ "smoker=former", 0.25 },
+	{ "smoker=current", 0.6 },
+	{ "diabetes=type1", 0.4 },
+	{ "diabetes=type2", 0.5 },
+	{ "arm=treatment", -0.4 },
+};
+
+/* The later columns of one patient. */
+typedef struct synth_extra {
+	int64_t egfr10;
+	int treatment, outcome, surv_days, surv_event, optout;
+	uint64_t id; /* 60 bits */
+} synth_extra;
+
+mcn_synth_hospital
+mcn_synth_hospital_type(unsigned site)
+{
+	switch (site % 3) {
+	case 1: return MCN_SYNTH_TERTIARY;
+	case 2: return MCN_SYNTH_SECONDARY;
+	default: return MCN_SYNTH_PRIMARY;
+	}
+}
+
+const char *
+mcn_synth_hospital_name(mcn_synth_hospital t)
+{
+	MCN_MUST((unsigned)t < 3);
+	return synth_hospital[t];
+}
+
+const mcn_synth_coef *
+mcn_synth_outcome_truth(void)
+{
+	return synth_outcome_truth;
+}
+
+void
+mcn_synth_opts_default(mcn_synth_opts *o)
+{
+	MCN_MUST(o != NULL);
+	o->seed = 1;
+	o->missing_rate = 0.05;
+	o->opt_out = 0.02;
+	o->overlap = 0.05;
+}
+
+#define SY_M60 ((UINT64_C(1) << 60) - 1)
+
+/* A bijection of [0, 2^60): the splitmix64 finalizer (Steele, Lea and
+ * Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014)
+ * with every step reduced mod 2^60 (xor-shift and multiplication by an
+ * odd constant are both invertible there). */
+static uint64_t
+mix60(uint64_t x)
+{
+	x &= SY_M60;
+	x = ((x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9)) & SY_M60;
+	x = ((x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb)) & SY_M60;
+	return x ^ (x >> 31);
+}
+
+/* The full 64-bit splitmix64 finalizer, for hashed uniforms. */
+static uint64_t
+mix64(uint64_t x)
+{
+	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return x ^ (x >> 31);
+}
+
+static double
+hash_unif(uint64_t key, uint64_t i, uint64_t salt)
+{
+	uint64_t h = mix64(key ^ mix64(i * UINT64_C(0x9e3779b97f4a7c15) + salt));
+	return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Pool decisions depend on (seed, row index) only, never on the site. */
+typedef struct synth_poolkeys {
+	uint64_t slot, demo, id;
+} synth_poolkeys;
+
+static void
+synth_poolkeys_init(synth_poolkeys *k, uint64_t seed)
+{
+	k->slot = mix64(seed ^ UINT64_C(0x6d636e2d706f6f6c)); /* "mcn-pool" */
+	k->demo = mix64(k->slot + 1);
+	k->id = mix64(k->slot + 2);
+}
+
+/* Age ~ normal(60, 17) truncated to 18..100 (Box-Muller on hashed
+ * uniforms, redrawn), sex F with probability 0.52. */
+static void
+synth_pool_patient(const synth_poolkeys *k, uint64_t i, synth_pool *pp)
+{
+	double x = 60;
+
+	for (uint64_t t = 0; t < 16; t++) {
+		double u1 = 1.0 - hash_unif(k->demo, i, 2 * t + 1);
+		double u2 = hash_unif(k->demo, i, 2 * t + 2);
+		x = nearbyint(60.0 + 17.0 * sqrt(-2.0 * log(u1)) *
+		    cos(SY_TWO_PI * u2));
+		if (x >= 18 && x <= 100) {
+			break;
+		}
+	}
+	pp->age = (int)clampd(x, 18, 100);
+	pp->female = hash_unif(k->demo, i, 0) < 0.52;
+}
+
+/* Pseudonym of a pool patient (bit 59 set) or of site-local row i. */
+static uint64_t
+synth_id(const synth_poolkeys *k, int pool, unsigned site, uint64_t i)
+{
+	uint64_t in = pool ? ((UINT64_C(1) << 59) | i)
+	                   : (((uint64_t)site << 32) | i);
+	return mix60(in ^ (k->id & SY_M60));
+}
+
+/* Draws the later columns of patient r from stream x (six draws). */
+static void
+synth_extra_row(synth_rng *x, mcn_synth_hospital ht, double opt_out,
+    const synth_row *r, synth_extra *e)
+{
+	const mcn_synth_coef *b = synth_outcome_truth;
+	double egfr, eta, t, loss, lossrate, cens, u;
+	int male = !r->female;
+
+	/* eGFR: CKD-EPI-like decline of about 1 mL/min per year after 30 */
+	egfr = 112.0 - 0.95 * (r->age > 30 ? r->age - 30 : 0) +
+	    (male ? 3.0 : -3.0) +
+	    (r->diabetes == DM_TYPE2 ? -9.0 :
+	     r->diabetes == DM_TYPE1 ? -6.0 : 0.0) +
+	    (r->dx_code == DX_N18_3 ? -40.0 : 0.0) +
+	    (r->dx_code == DX_I50_9 ? -12.0 : 0.0) +
+	    (ht == MCN_SYNTH_TERTIARY ? -5.0 :
+	     ht == MCN_SYNTH_PRIMARY ? 3.0 : 0.0) +
+	    13.0 * sr_normal(x);
+	e->egfr10 = scaled(egfr, 10.0, 50, 1500);
+
+	/* 1:1 randomization */
+	e->treatment = sr_unif(x) < 0.5;
+
+	/* outcome from the true logistic model, on the written values */
+	eta = b[0].value + b[1].value * r->age + b[2].value * male +
+	    b[3].value * ((double)r->bmi10 / 10.0) + b[4].value * r->sbp +
+	    b[5].value * ((double)r->hba1c10 / 10.0) +
+	    b[6].value * ((double)e->egfr10 / 10.0) +
+	    b[7].value * (r->smoker == SMK_FORMER) +
+	    b[8].value * (r->smoker == SMK_CURRENT) +
+	    b[9].value * (r->diabetes == DM_TYPE1) +
+	    b[10].value * (r->diabetes == DM_TYPE2) +
+	    b[11].value * e->treatment;
+	e->outcome = sr_unif(x) < 1.0 / (1.0 + exp(-eta));
+
+	/* Weibull event time by inversion: T = scale (-log U / HR)^(1/k) */
+	u = 1.0 - sr_unif(x); /* (0, 1] */
+	t = MCN_SYNTH_WEIBULL_SCALE *
+	    pow(-log(u) / (e->treatment ? MCN_SYNTH_HR_TREATMENT : 1.0),
+	        1.0 / MCN_SYNTH_WEIBULL_SHAPE);
+	lossrate = ht == MCN_SYNTH_TERTIARY  ? MCN_SYNTH_LOSS_TERTIARY :
+	    ht == MCN_SYNTH_SECONDARY        ? MCN_SYNTH_LOSS_SECONDARY :
+	                                       MCN_SYNTH_LOSS_PRIMARY;
+	loss = sr_exp(x, lossrate) * 365.25;
+	cens = loss < (double)MCN_SYNTH_ADMIN_DAYS ? loss
+	                                           : MCN_SYNTH_ADMIN_DAYS;
+	e->surv_event = t <= cens;
+	e->surv_days = (int)clampd(floor(e->surv_event ? t : cens), 0,
+	    MCN_SYNTH_ADMIN_DAYS);
+
+	e->optout = sr_unif(x) < opt_out;
+}
+
+static const char synth_hex[] = "0123456789ABCDEF";
+
+static char *
+put_id(char *p, uint64_t id)
+{
+	*p++ = 'P';
+	for (int sh = 56; sh >= 0; sh -= 4) {
+		*p++ = synth_hex[(id >> sh) & 15];
+	}
+	return p;
+}
+
 static char *
 put_str(char *p, const char *s)
 {
@@ -586,9 +849,11 @@ put_date(char *p, int32_t days)
 	return p;
 }
 
-/* Formats one row; miss[i] blanks optional column i. Returns the length. */
+/* Formats one row; miss[i] blanks optional column i, xmiss[i] optional
+ * later column i. Returns the length. */
 static size_t
-synth_format(char *line, const synth_row *r, const int *miss)
+synth_format(char *line, const synth_row *r, const int *miss,
+    const synth_extra *e, const char *htype, const int *xmiss)
 {
 	char *p = line;
 
@@ -633,6 +898,30 @@ synth_format(char *line, const synth_row *r, const int *miss)
 	if (!miss[SY_DEATH]) {
 		*p++ = r->death ? '1' : '0';
 	}
+	*p++ = ',';
+	p = put_str(p, htype);
+	*p++ = ',';
+	if (!xmiss[SX_EGFR]) {
+		p = put_scaled(p, e->egfr10, 1);
+	}
+	*p++ = ',';
+	p = put_str(p, e->treatment ? "treatment" : "control");
+	*p++ = ',';
+	if (!xmiss[SX_OUTCOME]) {
+		*p++ = e->outcome ? '1' : '0';
+	}
+	*p++ = ',';
+	if (!xmiss[SX_SURV_DAYS]) {
+		p = put_uint(p, (uint64_t)e->surv_days);
+	}
+	*p++ = ',';
+	if (!xmiss[SX_SURV_EVENT]) {
+		*p++ = e->surv_event ? '1' : '0';
+	}
+	*p++ = ',';
+	p = put_str(p, e->optout ? "no" : "yes");
+	*p++ = ',';
+	p = put_id(p, e->id);
 	*p++ = '\n';
 	return (size_t)(p - line);
 }
@@ -643,40 +932,68 @@ mcn_synth_dictionary_json(void)
 	return synth_dictionary;
 }
 
-mcn_err
-mcn_synth_write(FILE *out, unsigned site, uint64_t rows, uint64_t seed,
-    double missing_rate, char *err, size_t errlen)
+static int
+rate_ok(double r)
 {
-	synth_rng *vals = NULL, *miss = NULL;
+	return r >= 0.0 && r <= 1.0;
+}
+
+/* The five streams of one site: values, missingness, pool patients'
+ * admissions, later columns, later columns' missingness. */
+enum { ST_VALS, ST_MISS, ST_POOL, ST_EXTRA, ST_XMISS, ST_N };
+
+mcn_err
+mcn_synth_write(FILE *out, unsigned site, uint64_t rows,
+    const mcn_synth_opts *o, char *err, size_t errlen)
+{
+	static const char tags[ST_N] = { 'v', 'm', 'p', 'x', 'n' };
+	synth_rng *st[ST_N] = { NULL };
 	synth_site prof;
-	synth_row r;
+	synth_row r, shadow;
+	synth_extra ex;
+	synth_poolkeys keys;
+	synth_pool pool;
+	mcn_synth_hospital ht;
+	const char *htype;
 	int32_t first_day, last_day;
-	char line[256];
-	int blank[SY_NOPTIONAL];
+	char line[320];
+	int blank[SY_NOPTIONAL], xblank[SX_NOPTIONAL];
 	int e;
 	mcn_err rv = MCN_ENOMEM;
 
-	MCN_MUST(out != NULL);
+	MCN_MUST(out != NULL && o != NULL);
 	if (site == 0) {
 		mcn_msg(err, errlen, "site numbers start at 1");
 		return MCN_EINVAL;
 	}
-	if (!(missing_rate >= 0.0 && missing_rate <= 1.0)) {
+	if (!rate_ok(o->missing_rate)) {
 		mcn_msg(err, errlen, "missing rate must be between 0 and 1");
 		return MCN_EINVAL;
 	}
-	if ((vals = mcn_zalloc(sizeof(*vals))) == NULL ||
-	    (miss = mcn_zalloc(sizeof(*miss))) == NULL) {
-		mcn_msg(err, errlen, "out of memory");
-		goto out;
+	if (!rate_ok(o->opt_out)) {
+		mcn_msg(err, errlen, "opt-out rate must be between 0 and 1");
+		return MCN_EINVAL;
 	}
-	if ((rv = sr_init(vals, 'v', site, seed)) != MCN_OK ||
-	    (rv = sr_init(miss, 'm', site, seed)) != MCN_OK) {
-		mcn_msg(err, errlen, "cannot create the generator: %s",
-		    mcn_strerror(rv));
-		goto out;
+	if (!rate_ok(o->overlap)) {
+		mcn_msg(err, errlen, "overlap must be between 0 and 1");
+		return MCN_EINVAL;
+	}
+	for (int k = 0; k < ST_N; k++) {
+		if ((st[k] = mcn_zalloc(sizeof(*st[k]))) == NULL) {
+			mcn_msg(err, errlen, "out of memory");
+			rv = MCN_ENOMEM;
+			goto out;
+		}
+		if ((rv = sr_init(st[k], tags[k], site, o->seed)) != MCN_OK) {
+			mcn_msg(err, errlen, "cannot create the generator: %s",
+			    mcn_strerror(rv));
+			goto out;
+		}
 	}
 	synth_profile(&prof, site);
+	synth_poolkeys_init(&keys, o->seed);
+	ht = mcn_synth_hospital_type(site);
+	htype = mcn_synth_hospital_name(ht);
 	first_day =
 	    days_from_civil(prof.first_year, (unsigned)prof.first_month, 1);
 	last_day = days_from_civil(2025, 12, 31);
@@ -688,17 +1005,36 @@ mcn_synth_write(FILE *out, unsigned site, uint64_t rows, uint64_t seed,
 	}
 	for (uint64_t i = 0; i < rows; i++) {
 		size_t len;
-		synth_patient(vals, &prof, first_day, last_day, &r);
+		int in_pool = o->overlap > 0.0 &&
+		    hash_unif(keys.slot, i, 0) < o->overlap;
+
+		synth_patient(st[ST_VALS], &prof, NULL, first_day, last_day,
+		    &r);
+		if (in_pool) {
+			/* the site's own draws above only keep the stream
+			 * aligned; the pool patient comes from stream 'p' */
+			synth_pool_patient(&keys, i, &pool);
+			synth_patient(st[ST_POOL], &prof, &pool, first_day,
+			    last_day, &shadow);
+			r = shadow;
+		}
 		for (int c = 0; c < SY_NOPTIONAL; c++) {
-			blank[c] = sr_unif(miss) < missing_rate;
+			blank[c] = sr_unif(st[ST_MISS]) < o->missing_rate;
 		}
-		if (vals->rv != MCN_OK || miss->rv != MCN_OK) {
-			rv = vals->rv != MCN_OK ? vals->rv : miss->rv;
-			mcn_msg(err, errlen, "generator failed: %s",
-			    mcn_strerror(rv));
-			goto out;
+		synth_extra_row(st[ST_EXTRA], ht, o->opt_out, &r, &ex);
+		ex.id = synth_id(&keys, in_pool, site, i);
+		for (int c = 0; c < SX_NOPTIONAL; c++) {
+			xblank[c] = sr_unif(st[ST_XMISS]) < o->missing_rate;
 		}
-		len = synth_format(line, &r, blank);
+		for (int k = 0; k < ST_N; k++) {
+			if (st[k]->rv != MCN_OK) {
+				rv = st[k]->rv;
+				mcn_msg(err, errlen, "generator failed: %s",
+				    mcn_strerror(rv));
+				goto out;
+			}
+		}
+		len = synth_format(line, &r, blank, &ex, htype, xblank);
 		if (fwrite(line, 1, len, out) != len) {
 			goto write_error;
 		}
@@ -714,13 +1050,11 @@ write_error:
 	rv = MCN_ESYS | e;
 	mcn_msg(err, errlen, "write failed: %s", strerror(e));
 out:
-	if (vals != NULL) {
-		sr_fini(vals);
-		mcn_free(vals, sizeof(*vals));
-	}
-	if (miss != NULL) {
-		sr_fini(miss);
-		mcn_free(miss, sizeof(*miss));
+	for (int k = 0; k < ST_N; k++) {
+		if (st[k] != NULL) {
+			sr_fini(st[k]);
+			mcn_free(st[k], sizeof(*st[k]));
+		}
 	}
 	return rv;
 }

@@ -949,6 +949,14 @@ mcn_msg_open(mcn_message *m, const uint8_t *buf, size_t len, const mcn_open_opts
 		    "certificate role differs from the claimed role");
 		goto out;
 	}
+	m->h.policy_role[0] = '\0';
+	if (o->verifier->policy_role != NULL &&
+	    (rv = o->verifier->policy_role(o->verifier->ctx, ps->cert.data,
+	         ps->cert.len, m->h.policy_role,
+	         sizeof(m->h.policy_role))) != MCN_OK) {
+		codec_msg(err, errlen, "certificate policy role is malformed");
+		goto out;
+	}
 	if (o->max_skew_ms != UINT64_MAX &&
 	    (rv = mcn_msg_check_time(m->h.timestamp_ms, o->now_ms,
 	         o->max_skew_ms)) != MCN_OK) {

@@ -79,6 +79,10 @@ typedef struct mcn_msg_hdr {
 	mcn_role role;                      /* seal: taken from the signer */
 	uint8_t nonce[MCN_MSG_NONCE_BYTES]; /* seal: drawn from rng if given */
 	uint64_t timestamp_ms;
+	/* open: the sender certificate's policy role (mcn_verifier
+	 * policy_role), "" if the verifier has no such hook or the
+	 * certificate none */
+	char policy_role[MCN_PARTY_ID_MAX + 1];
 } mcn_msg_hdr;
 
 /* A byte string. In opened messages, data is mcn_alloc'd. */

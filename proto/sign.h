@@ -51,6 +51,13 @@ typedef struct mcn_verifier {
 	    const uint8_t *cert, size_t certlen, const uint8_t *msg, size_t len,
 	    const uint8_t *sig, size_t siglen, mcn_role *role_out);
 	void *ctx;
+	/* Optional (NULL: none): copies the policy role a querier
+	 * certificate carries (node/pki.h: subject title; "" when it has
+	 * none) into out (outlen >= MCN_PARTY_ID_MAX + 1). Called by the
+	 * codec only after verify() accepted the certificate. MCN_ECERT if
+	 * the attribute is malformed, MCN_ENOMEM. */
+	mcn_err (*policy_role)(void *ctx, const uint8_t *cert, size_t certlen,
+	    char *out, size_t outlen);
 } mcn_verifier;
 
 #endif

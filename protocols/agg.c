@@ -345,6 +345,7 @@ struct mcn_agg_node {
 	mcn_agg_node_cfg cfg;
 	mcn_replay *nonces; /* (querier, nonce) of requests */
 	mcn_replay *qids;   /* query ids ever accepted for processing */
+	mcn_agg_event last; /* mcn_agg_node_last */
 	struct node_query *active;
 	mcn_agg_stats st;
 };
@@ -701,8 +702,10 @@ node_query(mcn_agg_node *n, const mcn_message *rq, uint64_t now_ms, uint8_t **re
 
 	why[0] = '\0';
 	t0 = node_clock(n);
-	rv = cfg->plan(cfg->plan_ctx, q->text, (mcn_agg_mode)q->mode,
-	    rq->h.sender, &L, &values, why, whylen);
+	mcn_agg_request prq = { q->text, (mcn_agg_mode)q->mode, rq->h.sender,
+		rq->h.policy_role, rq->h.query_id };
+	rv = cfg->plan(cfg->plan_ctx, &prq, &L, &values, why, whylen);
+	n->last.nvalues = L.nvalues;
 	n->st.plan_us += node_clock(n) - t0;
 	if (rv != MCN_OK) {
 		if (why[0] == '\0') {
@@ -950,6 +953,8 @@ node_decrypt(mcn_agg_node *n, const mcn_message *rq, uint64_t now_ms,
 	memset(&m, 0, sizeof(m));
 	m.u.partials.parts = parts;
 	m.u.partials.nparts = st->ncts;
+	n->last.nvalues = st->ncts;
+	n->last.mode = MCN_AGG_PAILLIER;
 	if ((rv = node_seal(n, &m, &rq->h, MCN_MSG_PARTIALS, now_ms, reply,
 	         replylen)) != MCN_OK) {
 		agg_set(why, whylen, "cannot seal the partial decryptions");
@@ -984,6 +989,20 @@ mcn_agg_node_handle(mcn_agg_node *n, const uint8_t *req, size_t reqlen,
 	o.now_ms = now_ms;
 	o.max_skew_ms = n->cfg.max_skew_ms;
 	rv = mcn_msg_open(&m, req, reqlen, &o, reason, sizeof(reason));
+	memset(&n->last, 0, sizeof(n->last));
+	if (rv == MCN_OK) {
+		n->last.type = m.h.type == MCN_MSG_QUERY ? MCN_AGG_EV_QUERY :
+		    m.h.type == MCN_MSG_DECRYPT          ? MCN_AGG_EV_DECRYPT :
+		                                           MCN_AGG_EV_NONE;
+		n->last.has_query_id = 1;
+		memcpy(n->last.query_id, m.h.query_id, MCN_QUERY_ID_BYTES);
+		agg_set(n->last.querier, sizeof(n->last.querier), m.h.sender);
+		agg_set(n->last.policy_role, sizeof(n->last.policy_role),
+		    m.h.policy_role);
+		if (m.h.type == MCN_MSG_QUERY) {
+			n->last.mode = (mcn_agg_mode)m.u.query.mode;
+		}
+	}
 	if (rv == MCN_OK) {
 		switch (m.h.type) {
 		case MCN_MSG_QUERY:
@@ -1001,7 +1020,18 @@ mcn_agg_node_handle(mcn_agg_node *n, const uint8_t *req, size_t reqlen,
 			break;
 		}
 	}
+	if (rv == MCN_OK && n->cfg.commit != NULL) {
+		n->last.reply_bytes = *replylen;
+		reason[0] = '\0';
+		rv = n->cfg.commit(n->cfg.commit_ctx, &n->last, reason,
+		    sizeof(reason));
+		if (rv != MCN_OK && reason[0] == '\0') {
+			agg_set(reason, sizeof(reason),
+			    "the node could not record this answer");
+		}
+	}
 	if (rv != MCN_OK) {
+		n->last.reply_bytes = 0;
 		n->st.refusals++;
 		if (*reply != NULL) { /* never both an answer and an error */
 			mcn_free(*reply, *replylen);
@@ -1015,8 +1045,18 @@ mcn_agg_node_handle(mcn_agg_node *n, const uint8_t *req, size_t reqlen,
 		agg_set(why, whylen, rv == MCN_OK ? "" : reason);
 	}
 	n->st.bytes_out += *replylen;
+	if (rv == MCN_OK) {
+		n->last.reply_bytes = *replylen;
+	}
 	mcn_msg_clear(&m);
 	return rv;
+}
+
+void
+mcn_agg_node_last(const mcn_agg_node *n, mcn_agg_event *ev)
+{
+	MCN_MUST(n != NULL && ev != NULL);
+	*ev = n->last;
 }
 
 /* ======================================================================

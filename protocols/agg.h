@@ -101,9 +101,41 @@ void mcn_agg_layout_digest(uint8_t out[MCN_AGG_LAYOUT_DIGEST_BYTES],
  * wiped and freed by the protocol). On refusal returns MCN_EQUERY /
  * MCN_EREFUSED / ... with a data-free reason in why (sent back to the
  * querier). querier_id is the verified id of the asking querier. */
-typedef mcn_err (*mcn_agg_plan_fn)(void *ctx, const char *query_text,
-    mcn_agg_mode mode, const char *querier_id, mcn_agg_layout *layout,
-    int64_t **values, char *why, size_t whylen);
+typedef struct mcn_agg_request {
+	const char *text;        /* the query text */
+	mcn_agg_mode mode;
+	const char *querier;     /* verified querier party id */
+	const char *policy_role; /* its certificate's policy role ("" none) */
+	const uint8_t *query_id; /* MCN_QUERY_ID_BYTES */
+} mcn_agg_request;
+typedef mcn_err (*mcn_agg_plan_fn)(void *ctx, const mcn_agg_request *rq,
+    mcn_agg_layout *layout, int64_t **values, char *why, size_t whylen);
+
+/* What the node instance last did (mcn_agg_node_last), and what the
+ * commit hook is asked to make durable before an answer leaves. */
+typedef enum {
+	MCN_AGG_EV_NONE = 0, /* the request could not be opened */
+	MCN_AGG_EV_QUERY,    /* a QUERY: contribution */
+	MCN_AGG_EV_DECRYPT,  /* a DECRYPT: partial decryptions */
+} mcn_agg_ev_type;
+typedef struct mcn_agg_event {
+	mcn_agg_ev_type type;
+	int has_query_id;
+	uint8_t query_id[MCN_QUERY_ID_BYTES];
+	char querier[MCN_PARTY_ID_MAX + 1];     /* "" if unknown */
+	char policy_role[MCN_PARTY_ID_MAX + 1]; /* "" if none */
+	mcn_agg_mode mode;      /* QUERY: its mode; else 0 */
+	size_t nvalues;         /* QUERY: values contributed; DECRYPT:
+	                           ciphertexts decrypted */
+	size_t reply_bytes;     /* size of the answer (0 on refusal) */
+} mcn_agg_event;
+/* Called once per answer that is not a refusal, after it is built and
+ * before mcn_agg_node_handle returns it: e.g. to write an audit record.
+ * A code other than MCN_OK turns the answer into a signed ERROR with
+ * that code and why (fail closed: nothing leaves that was not
+ * recorded). */
+typedef mcn_err (*mcn_agg_commit_fn)(void *ctx, const mcn_agg_event *ev,
+    char *why, size_t whylen);
 
 /* ---- node side ---- */
 
@@ -131,6 +163,8 @@ typedef struct mcn_agg_node_cfg {
 	                              MCN_AGG_QUERY_MEMORY); when full, new
 	                              queries are refused (MCN_EREPLAY) */
 	uint64_t (*clock_us)(void); /* for the *_us statistics only */
+	mcn_agg_commit_fn commit;   /* NULL: none */
+	void *commit_ctx;
 } mcn_agg_node_cfg;
 
 #define MCN_AGG_QUERY_MEMORY (1u << 17) /* default query_memory */
@@ -172,6 +206,9 @@ void mcn_agg_node_free(mcn_agg_node *n); /* wipes */
 mcn_err mcn_agg_node_handle(mcn_agg_node *n, const uint8_t *req, size_t reqlen,
     uint64_t now_ms, uint8_t **reply, size_t *replylen, char *why,
     size_t whylen);
+
+/* The last request handled: what it was, from whom, what went out. */
+void mcn_agg_node_last(const mcn_agg_node *n, mcn_agg_event *ev);
 
 /* Per-instance counters for logs and benchmarks. */
 typedef struct mcn_agg_stats {

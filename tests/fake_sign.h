@@ -107,7 +107,7 @@ mcnt_verify(void *ctx, const char *sender, mcn_role role, const uint8_t *cert,
 	return siglen == 32 && mcn_ct_memeq(want, sig, 32) ? MCN_OK : MCN_ESIG;
 }
 
-static const mcn_verifier mcnt_verifier = { mcnt_verify, NULL };
+static const mcn_verifier mcnt_verifier = { mcnt_verify, NULL, NULL };
 
 static void
 mcnt_party_init(struct mcnt_party *p, const char *id, mcn_role role,

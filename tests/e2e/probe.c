@@ -218,7 +218,8 @@ main(int argc, char **argv)
 		memcpy(peers[i].x25519, p.cfg.consortium.nodes[i].mask_public, MCN_X25519_BYTES);
 	}
 	const char *text = "SELECT count() FROM patients";
-	mcn_query_limits lim = { p.cfg.consortium.max_rows_per_site, (unsigned)np };
+	mcn_query_limits lim = { p.cfg.consortium.max_rows_per_site, (unsigned)np,
+		MCN_CONSORTIUM_NOISE_SHARES(&p.cfg.consortium) };
 	if (mcn_query_compile(&q, text, dict, &lim, err, sizeof(err)) != MCN_OK) {
 		fprintf(stderr, "probe: %s\n", err);
 		return (2);

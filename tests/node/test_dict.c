@@ -11,7 +11,7 @@
 
 #define DATA MCN_TEST_DATA_DIR "/store/"
 #define FULL_DICT_FP \
-	"1d22d7bdde53ff4d111fcf158370d987c78eca1cf0b45ad6ce207eba5a0b08c1"
+	"d372f0d093a009ee7704d758000026651cab972e5fcd68772902e25afdf0c7de"
 
 static const char full_dict[] =
     "{\"name\": \"demo-consortium\", \"version\": 7, \"table\": \"patients\","
@@ -130,6 +130,22 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	/* consent columns */
+	{ "{\"name\": \"c\", \"type\": \"integer\", \"min\": 0, \"max\": 1, "
+	  "\"sensitivity\": 1, \"consent\": true}",
+	    "column 'c'", "applies only to categorical columns" },
+	{ "{\"name\": \"c\", \"type\": \"categorical\", \"levels\": [\"y\", "
+	  "\"n\"], \"sensitivity\": 1, \"consent\": true}",
+	    "column 'c'", "needs the level \"yes\"" },
+	{ "{\"name\": \"c\", \"type\": \"categorical\", \"levels\": [\"yes\"], "
+	  "\"sensitivity\": 1, \"consent\": 1}",
+	    "column 'c'", "\"consent\" must be true or false" },
+	{ "{\"name\": \"c\", \"type\": \"categorical\", \"levels\": [\"yes\"], "
+	  "\"sensitivity\": 1, \"consent_purpose\": \"research\"}",
+	    "column 'c'", "needs \"consent\": true" },
+	{ "{\"name\": \"c\", \"type\": \"categorical\", \"levels\": [\"yes\"], "
+	  "\"sensitivity\": 1, \"consent\": true, \"consent_purpose\": \"Res\"}",
+	    "column 'c'", "consent_purpose" },
 	/* names */
 	{ "{\"name\": \"Age\", \"type\": \"integer\", \"min\": 0, \"max\": 1, "
 	  "\"sensitivity\": 1}",
@@ -396,6 +412,38 @@ test_rules_toplevel(void)
 }
 
 static void
+test_consent(void)
+{
+	char err[MCN_ERRMSG], buf[1024];
+	mcn_dict *a = NULL, *b = NULL, *c = NULL;
+	static const char *const col =
+	    "{\"name\": \"consent_research\", \"type\": \"categorical\", "
+	    "\"levels\": [\"yes\", \"no\"], \"sensitivity\": 1%s}";
+	char c1[256], c2[256], c3[256];
+	snprintf(c1, sizeof(c1), col, ", \"consent\": true");
+	snprintf(c2, sizeof(c2), col,
+	    ", \"consent\": true, \"consent_purpose\": \"research\"");
+	snprintf(c3, sizeof(c3), col, "");
+	wrap(buf, sizeof(buf), c1);
+	REQUIRE_OK(mcn_dict_parse(&a, buf, strlen(buf), err, sizeof(err)));
+	CHECK(a->cols[0].consent == 1 && a->cols[0].consent_purpose == NULL);
+	wrap(buf, sizeof(buf), c2);
+	REQUIRE_OK(mcn_dict_parse(&b, buf, strlen(buf), err, sizeof(err)));
+	CHECK(b->cols[0].consent == 1 &&
+	    strcmp(b->cols[0].consent_purpose, "research") == 0);
+	wrap(buf, sizeof(buf), c3);
+	REQUIRE_OK(mcn_dict_parse(&c, buf, strlen(buf), err, sizeof(err)));
+	CHECK(c->cols[0].consent == 0);
+	/* consent and its purpose are part of the fingerprint */
+	CHECK(memcmp(a->fingerprint, b->fingerprint, 32) != 0);
+	CHECK(memcmp(a->fingerprint, c->fingerprint, 32) != 0);
+	CHECK(memcmp(b->fingerprint, c->fingerprint, 32) != 0);
+	mcn_dict_free(a);
+	mcn_dict_free(b);
+	mcn_dict_free(c);
+}
+
+static void
 test_fingerprint(void)
 {
 	char err[MCN_ERRMSG], hex[65], *alt;
@@ -564,5 +612,5 @@ test_enomem(void)
 
 MCNT_MAIN({ "parse_full", test_parse_full }, { "rules", test_rules },
     { "rules_toplevel", test_rules_toplevel },
-    { "fingerprint", test_fingerprint }, { "dates", test_dates },
+    { "fingerprint", test_fingerprint }, { "consent", test_consent }, { "dates", test_dates },
     { "load", test_load }, { "enomem", test_enomem })

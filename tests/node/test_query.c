@@ -16,13 +16,14 @@
 
 #include "node/query.h"
 #include "node/stats.h"
+#include "crypto/noise.h"
 #include "test.h"
 
 #define NSITES 3
 #define R_LIMIT 10000000u
 #define BIG53 9007199254740992LL /* 2^53 */
 
-static const mcn_query_limits LIM = { R_LIMIT, NSITES };
+static const mcn_query_limits LIM = { R_LIMIT, NSITES, 0 };
 
 /* ---------------------------------------------------------------- */
 /* test data */
@@ -1026,8 +1027,9 @@ test_layout(void)
 	CHECK(la->nfields > 0 &&
 	    memcmp(la->fields, lb->fields, la->nfields * sizeof(*la->fields)) ==
 	        0);
-	/* per group: 1 + (n, S1) + (n, S1, S2) + 12 + 6 + (n, S1) */
-	CHECK(la->nvalues == 4 * (1 + 2 + 3 + 12 + 6 + 2));
+	/* per group: 1 + (n, S1) + (n, S1, S2) + 12 + 6 + (n, S1), then a
+	 * flag per block (6) and per histogram and table cell (12 + 6) */
+	CHECK(la->nvalues == 4 * (1 + 2 + 3 + 12 + 6 + 2 + 6 + 12 + 6));
 	size_t tot = 0;
 	for (size_t i = 0; i < la->nfields; i++) {
 		tot += la->fields[i].count;
@@ -1068,11 +1070,14 @@ test_layout(void)
 	REQUIRE_OK(mcn_query_compile(&a, "SELECT count() FROM patients", g_dict,
 	    &LIM, err, sizeof(err)));
 	la = mcn_query_layout(a);
-	CHECK(la->nfields == 1 && la->nvalues == 1 &&
+	CHECK(la->nfields == 2 && la->nvalues == 2 &&
 	    la->fields[0].count == 1 && la->fields[0].lo == 0 &&
-	    la->fields[0].hi == (int64_t)R_LIMIT);
-	int64_t v = -1;
-	CHECK_OK(mcn_query_local(a, g_site[0], &v, err, sizeof(err)));
+	    la->fields[0].hi == (int64_t)R_LIMIT && la->fields[1].lo == 0 &&
+	    la->fields[1].hi == 1);
+	int64_t vv[2] = { -1, -1 };
+	CHECK_OK(mcn_query_local(a, g_site[0], vv, err, sizeof(err)));
+	int64_t v = vv[0];
+	CHECK(vv[1] == 0);
 	CHECK_U64_EQ(v, g_site_rows[0]);
 	mcn_query_free(a);
 }
@@ -1096,9 +1101,11 @@ test_limbs(void)
 	    "patients",
 	    g_dict, &LIM, err, sizeof(err)));
 	const mcn_agg_layout *L = mcn_query_layout(q);
-	CHECK(L->nvalues == 6);
-	CHECK(L->nfields == 5);
-	if (L->nfields == 5) {
+	CHECK(L->nvalues == 7); /* and the block's suppression flag */
+	CHECK(L->nfields == 6);
+	if (L->nfields == 6) {
+		CHECK(L->fields[5].count == 1 && L->fields[5].lo == 0 &&
+		    L->fields[5].hi == 1);
 		CHECK(L->fields[0].count == 1 && L->fields[0].lo == 0 &&
 		    L->fields[0].hi == R);
 		CHECK(L->fields[1].count == 1 && L->fields[1].lo == 0 &&
@@ -1111,7 +1118,7 @@ test_limbs(void)
 		    L->fields[4].hi == R << 26);
 	}
 	/* one site's vector: the limbs are its exact sums */
-	int64_t v[6];
+	int64_t v[7];
 	__int128 s1 = 0;
 	unsigned __int128 s2 = 0;
 	int64_t n = 0;
@@ -1137,11 +1144,12 @@ test_limbs(void)
 
 	/* pooled: exact sums and variance through the limbs, in
 	 * test_queries; here once more with few sites so that S1 is one slot */
-	mcn_query_limits small = { 1000, 3 };
+	mcn_query_limits small = { 1000, 3, 0 };
 	REQUIRE_OK(mcn_query_compile(&q, "SELECT sum(age) FROM patients",
 	    g_dict, &small, err, sizeof(err)));
 	L = mcn_query_layout(q);
-	CHECK(L->nvalues == 2 && L->nfields == 2 && L->fields[1].hi == 120000);
+	CHECK(L->nvalues == 3 && L->nfields == 3 && L->fields[1].hi == 120000 &&
+	    L->fields[2].lo == 0 && L->fields[2].hi == 1);
 	mcn_query_free(q);
 }
 
@@ -1152,7 +1160,7 @@ static void
 test_local_errors(void)
 {
 	mcn_query *q = NULL;
-	mcn_query_limits small = { 100, 3 };
+	mcn_query_limits small = { 100, 3, 0 };
 	char err[512];
 	int64_t v[64];
 
@@ -1203,8 +1211,9 @@ test_local_errors(void)
 	          "'abc'",
 	          NULL, NULL, NULL) == SQLITE_OK);
 	CHECK_OK(mcn_query_local(q, db, v, err, sizeof(err)));
-	/* groups F, M: n, S1 each */
-	CHECK(v[0] == 1 && v[1] == 30 && v[2] == 1 && v[3] == 40);
+	/* groups F, M: n, S1, flag each */
+	CHECK(v[0] == 1 && v[1] == 30 && v[2] == 0 && v[3] == 1 &&
+	    v[4] == 40 && v[5] == 0);
 	sqlite3_close(db);
 
 	/* no such table / column */
@@ -1361,11 +1370,11 @@ static const struct {
 	    "table needs two different columns (position 19)" },
 	{ "SELECT table(ward, region) FROM patients GROUP BY ward, smoker",
 	    MCN_EQUERY,
-	    "query needs 12000000 values, more than the limit of "
+	    "query needs 24003000 values, more than the limit of "
 	    "1048576" },
 	{ "SELECT histogram(age, 0, 1, 1000), histogram(bmi, 10, 11, 1000), "
 	  "histogram(lab, 0, 1, 1000) FROM patients GROUP BY ward",
-	    MCN_EQUERY, "query needs 3006000 values" },
+	    MCN_EQUERY, "query needs 6015000 values" },
 };
 
 static void
@@ -1466,7 +1475,7 @@ test_errors(void)
 	free(t);
 
 	/* limits */
-	mcn_query_limits bad = { 0, 3 };
+	mcn_query_limits bad = { 0, 3, 0 };
 	CHECK_ERR(mcn_query_compile(&q, "SELECT count() FROM patients", g_dict,
 	              &bad, err, sizeof(err)),
 	    MCN_EINVAL);
@@ -1496,7 +1505,7 @@ test_result_errors(void)
 	mcn_query *q = NULL;
 	struct mcn_query_result *r = NULL;
 	char err[256];
-	mpz_t s[3];
+	mpz_t s[5];
 
 	if (!setup()) {
 		CHECK(0);
@@ -1506,21 +1515,23 @@ test_result_errors(void)
 	    "SELECT count(), mean(age) FROM "
 	    "patients",
 	    g_dict, &LIM, err, sizeof(err)));
-	for (int i = 0; i < 3; i++)
-		mpz_init_set_ui(s[i], 5);
-	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 2, 3), MCN_EINVAL);
-	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 0), MCN_EINVAL);
-	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 4), MCN_EINVAL);
+	/* count, then n and S1 of age, then the two blocks' flags */
+	CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 5);
+	for (int i = 0; i < 5; i++)
+		mpz_init_set_ui(s[i], i < 3 ? 5 : 0);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 4, 3), MCN_EINVAL);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 5, 0), MCN_EINVAL);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 5, 4), MCN_EINVAL);
 	mpz_set_si(s[0], -1);
-	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 3), MCN_ERANGE);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 5, 3), MCN_ERANGE);
 	mpz_set_ui(s[0], 3 * (unsigned long)R_LIMIT + 1);
-	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 3), MCN_ERANGE);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 5, 3), MCN_ERANGE);
 	CHECK(r == NULL);
 	/* n = 0: mean is null */
 	mpz_set_ui(s[0], 7);
 	mpz_set_ui(s[1], 0);
 	mpz_set_ui(s[2], 0);
-	REQUIRE_OK(mcn_query_result(&r, q, (const mpz_t *)s, 3, 2));
+	REQUIRE_OK(mcn_query_result(&r, q, (const mpz_t *)s, 5, 2));
 	CHECK(r->nsites == 2);
 	CHECK(r->outputs[0].cells[0].n == 7);
 	CHECK(
@@ -1535,7 +1546,7 @@ test_result_errors(void)
 	CHECK(json_is_null(v));
 	json_decref(j);
 	mcn_query_result_free(r);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 5; i++)
 		mpz_clear(s[i]);
 	mcn_query_free(q);
 }
@@ -2217,8 +2228,9 @@ test_analyses(void)
 		static const char *const cols2[] = { "big", "age" };
 		r = run3("SELECT cor(big, age) FROM patients", &LIM, &q);
 		REQUIRE(r != NULL);
-		/* n, S_big (2 limbs), S_age, S_bb (3), S_ba (2), S_aa */
-		CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 10);
+		/* n, S_big (2 limbs), S_age, S_bb (3), S_ba (2), S_aa, and
+		 * the block's suppression flag */
+		CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 11);
 		int64_t n;
 		CHECK_REL(r->outputs[0].cells[0].cor[1],
 		    ref_cor(cols2, 2, 0, 1, &n), 0, 1e-9);
@@ -2236,8 +2248,9 @@ test_analyses(void)
 		const mcn_query_output *o = &r->outputs[0];
 		CHECK(strcmp(o->name, "survival(fu,dead)") == 0);
 		CHECK_U64_EQ(o->npts, 401);
-		CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 2 * 2 * 401);
-		CHECK_U64_EQ(mcn_query_layout(q)->nfields, 1);
+		/* per group: events, censored, then the flag slot */
+		CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 2 * (2 * 401 + 1));
+		CHECK_U64_EQ(mcn_query_layout(q)->nfields, 4);
 		mcn_query_free(q);
 		q = NULL;
 		int64_t *at[2], *ev[2];
@@ -2953,7 +2966,7 @@ test_logistic(void)
 	REQUIRE_OK(
 	    mcn_query_compile(&q, "SELECT logistic(dead ~ age) FROM patients",
 	        g_dict, &LIM, err, sizeof(err)));
-	CHECK(mcn_query_layout(q)->nvalues == 9);
+	CHECK(mcn_query_layout(q)->nvalues == 10); /* 9 + the flag */
 	CHECK(mcn_query_layout(q)->fields[0].lo == 0 &&
 	    mcn_query_layout(q)->fields[0].hi == (int64_t)R_LIMIT);
 	mcn_query_free(q);
@@ -3031,11 +3044,323 @@ test_teardown(void)
 	g_rows = NULL;
 }
 
+
+/* ---------------------------------------------------------------- */
+/* disclosure control on the node side (mcn_query_local_gov) */
+
+static const char GOV_DICT[] =
+    "{\"name\": \"gov\", \"version\": 1, \"table\": \"patients\", "
+    "\"columns\": ["
+    "{\"name\": \"age\", \"type\": \"integer\", \"min\": 0, \"max\": 120, "
+    "\"sensitivity\": 2},"
+    "{\"name\": \"rare\", \"type\": \"categorical\", \"levels\": [\"a\", "
+    "\"b\"], \"sensitivity\": 2},"
+    "{\"name\": \"t\", \"type\": \"integer\", \"min\": 0, \"max\": 9, "
+    "\"sensitivity\": 2},"
+    "{\"name\": \"ev\", \"type\": \"integer\", \"min\": 0, \"max\": 1, "
+    "\"sensitivity\": 2},"
+    "{\"name\": \"consent\", \"type\": \"categorical\", \"levels\": "
+    "[\"yes\", \"no\"], \"sensitivity\": 1, \"consent\": true},"
+    "{\"name\": \"consent_research\", \"type\": \"categorical\", "
+    "\"levels\": [\"yes\", \"no\"], \"sensitivity\": 1, \"consent\": true, "
+    "\"consent_purpose\": \"research\"}]}";
+
+#define GOV_ROWS 400
+
+/* Row i: age i % 100, rare 'b' for i < 3, t i % 10, ev i % 3 == 0,
+ * consent 'no' when i % 10 == 7 (missing when i % 50 == 1), research
+ * consent 'no' when i % 4 == 0. */
+static int
+gov_consents(int i, int research)
+{
+	if (i % 10 == 7 || i % 50 == 1) {
+		return 0;
+	}
+	return !research || i % 4 != 0;
+}
+
+static sqlite3 *
+gov_db(void)
+{
+	sqlite3 *db = NULL;
+	char sql[256];
+	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+	    sqlite3_exec(db,
+	        "CREATE TABLE patients (age INTEGER, rare TEXT, t INTEGER, "
+	        "ev INTEGER, consent TEXT, consent_research TEXT); BEGIN",
+	        NULL, NULL, NULL) != SQLITE_OK) {
+		return db;
+	}
+	for (int i = 0; i < GOV_ROWS; i++) {
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO patients VALUES (%d, '%s', %d, %d, %s, '%s')",
+		    i % 100, i < 3 ? "b" : "a", i % 10, i % 3 == 0,
+		    i % 50 == 1 ? "NULL" : i % 10 == 7 ? "'no'" : "'yes'",
+		    i % 4 == 0 ? "no" : "yes");
+		CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	}
+	CHECK(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+	return db;
+}
+
+static void
+test_governance(void)
+{
+	char err[512];
+	mcn_dict *d = NULL;
+	mcn_query *q = NULL;
+	sqlite3 *db = NULL;
+	int64_t v[64];
+	mcn_query_gov_report rep;
+	const mcn_query_limits lim = { 1000, 3, 2 };
+	const int consent1[] = { 4 }, consent2[] = { 4, 5 };
+	uint8_t key[32];
+	memset(key, 7, sizeof(key));
+
+	REQUIRE_OK(mcn_dict_parse(&d, GOV_DICT, strlen(GOV_DICT), err,
+	    sizeof(err)));
+	db = gov_db();
+	REQUIRE(db != NULL);
+
+	/* consent columns cannot be named */
+	CHECK_ERR(mcn_query_compile(&q,
+	              "SELECT count() FROM patients WHERE consent = 'no'", d,
+	              &lim, err, sizeof(err)),
+	    MCN_EQUERY);
+	CHECK(strstr(err, "column 'consent' at position 36 is a consent "
+	                  "column") != NULL);
+	CHECK_ERR(mcn_query_compile(&q,
+	              "SELECT table(consent_research) FROM patients", d, &lim,
+	              err, sizeof(err)),
+	    MCN_EQUERY);
+
+	/* consent: only consenting rows count, in every aggregate */
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT count(), sum(age) FROM patients WHERE age >= 0", d, &lim,
+	    err, sizeof(err)));
+	int64_t n1 = 0, s1 = 0, n2 = 0, s2 = 0;
+	for (int i = 0; i < GOV_ROWS; i++) {
+		if (gov_consents(i, 0)) {
+			n1++;
+			s1 += i % 100;
+		}
+		if (gov_consents(i, 1)) {
+			n2++;
+			s2 += i % 100;
+		}
+	}
+	mcn_query_gov gov = { consent1, 1, 0, NULL, NULL, 0, 0 };
+	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
+	/* count, n, S1, flags */
+	CHECK(v[0] == n1 && v[1] == n1 && v[2] == s1 && v[3] == 0 && v[4] == 0);
+	CHECK(rep.population == (uint64_t)n1 && rep.cohort == (uint64_t)n1);
+	gov.consent_cols = consent2;
+	gov.nconsent = 2;
+	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
+	CHECK(v[0] == n2 && v[1] == n2 && v[2] == s2);
+	CHECK_OK(mcn_query_local(q, db, v, err, sizeof(err)));
+	CHECK(v[0] == GOV_ROWS); /* without governance: every row */
+	mcn_query_free(q);
+	q = NULL;
+
+	/* small cells: group 'b' (3 rows, 2 consenting) is withheld with its
+	 * flag set; group 'a' is not */
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT count(), mean(age) FROM patients GROUP BY rare", d, &lim,
+	    err, sizeof(err)));
+	gov.consent_cols = consent1;
+	gov.nconsent = 1;
+	gov.min_cell = 10;
+	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
+	/* per group: count, n, S1, flag(count), flag(moments) */
+	CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 10);
+	int64_t na = 0, sa = 0;
+	for (int i = 3; i < GOV_ROWS; i++) {
+		if (gov_consents(i, 0)) {
+			na++;
+			sa += i % 100;
+		}
+	}
+	CHECK(v[0] == na && v[1] == na && v[2] == sa && v[3] == 0 &&
+	    v[4] == 0);
+	CHECK(v[5] == 0 && v[6] == 0 && v[7] == 0 && v[8] == 1 && v[9] == 1);
+	CHECK_U64_EQ(rep.suppressed, 2);
+	/* k = 2: group b's 2 consenting rows are enough */
+	gov.min_cell = 2;
+	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
+	CHECK(v[5] == 2 && v[6] == 2 && v[7] == 2 && v[8] == 0 && v[9] == 0);
+	mcn_query_free(q);
+	q = NULL;
+
+	/* per cell: table(rare) withholds cell b only */
+	REQUIRE_OK(mcn_query_compile(&q, "SELECT table(rare) FROM patients", d,
+	    &lim, err, sizeof(err)));
+	gov.min_cell = 10;
+	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
+	/* cells a, b; block flag; cell flags a, b */
+	CHECK(v[0] == na && v[1] == 0 && v[2] == 0 && v[3] == 0 && v[4] == 1);
+	mcn_query_free(q);
+	q = NULL;
+
+	/* the complement rule: WHERE rare = 'a' leaves out 2 patients */
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT count() FROM patients WHERE rare = 'a'", d, &lim, err,
+	    sizeof(err)));
+	CHECK_ERR(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)),
+	    MCN_EREFUSED);
+	CHECK(strstr(err, "leaves out fewer than 10 patients") != NULL);
+	CHECK(v[0] == 0 && rep.bitmap == NULL);
+	gov.min_cell = 2;
+	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
+	CHECK(v[0] == na);
+	mcn_query_free(q);
+	q = NULL;
+
+	/* survival: a curve with a cell below k is withheld whole */
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT survival(t, ev) FROM patients", d, &lim, err,
+	    sizeof(err)));
+	gov.min_cell = 10; /* cells hold ~13 events and ~27 censored */
+	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
+	CHECK(v[20] == 0);
+	gov.min_cell = 14;
+	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
+	int64_t tot = 0;
+	for (int i = 0; i < 20; i++) {
+		tot += v[i];
+	}
+	CHECK(tot == 0 && v[20] == 1);
+	mcn_query_free(q);
+	q = NULL;
+
+	/* the cohort bitmap: bit rowid set for each row in the cohort */
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT count() FROM patients WHERE age < 10", d, &lim, err,
+	    sizeof(err)));
+	gov.min_cell = 0;
+	gov.want_cohort = 1;
+	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
+	CHECK_U64_EQ(rep.nbits, GOV_ROWS + 1);
+	uint64_t pop = 0;
+	int bits_ok = 1;
+	for (int i = 0; i < GOV_ROWS; i++) {
+		int in = i % 100 < 10 && gov_consents(i, 0);
+		int bit = (rep.bitmap[(i + 1) / 8] >> ((i + 1) % 8)) & 1;
+		bits_ok &= in == bit;
+		pop += in;
+	}
+	CHECK(bits_ok && rep.cohort == pop && v[0] == (int64_t)pop);
+	mcn_query_gov_report_clear(&rep);
+	CHECK(rep.bitmap == NULL);
+	gov.want_cohort = 0;
+	mcn_query_free(q);
+	q = NULL;
+
+	/* WITH EPSILON: layout widened by the share bound, noise
+	 * deterministic in (key, label) */
+	CHECK_ERR(mcn_query_compile(&q,
+	              "SELECT cor(age, t) FROM patients WITH EPSILON 1", d,
+	              &lim, err, sizeof(err)),
+	    MCN_EQUERY);
+	CHECK(strstr(err, "WITH EPSILON applies to count") != NULL);
+	static const char *const bad_eps[] = { "0", "10.5", "0.0000001",
+		"-1" };
+	for (size_t i = 0; i < sizeof(bad_eps) / sizeof(*bad_eps); i++) {
+		char t[128];
+		snprintf(t, sizeof(t),
+		    "SELECT count() FROM patients WITH EPSILON %s", bad_eps[i]);
+		CHECK_ERR(mcn_query_compile(&q, t, d, &lim, err, sizeof(err)),
+		    MCN_EQUERY);
+	}
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT  count(),\n mean(age) FROM patients WITH EPSILON 0.5;", d,
+	    &lim, err, sizeof(err)));
+	CHECK(strcmp(mcn_query_normalized(q),
+	          "SELECT count(), mean(age) FROM patients WITH EPSILON "
+	          "0.5") == 0);
+	CHECK(mcn_query_epsilon(q) == 0.5);
+	/* C = 3 components (count, n, S1): scale 3 / 0.5 = 6 for counts,
+	 * 120 * 6 = 720 for S1 */
+	int64_t b6 = mcn_noise_share_bound(6.0), b720 = mcn_noise_share_bound(720.0);
+	const mcn_agg_layout *L = mcn_query_layout(q);
+	CHECK(L->fields[0].count == 2 && L->fields[0].lo == -b6 &&
+	    L->fields[0].hi == 1000 + b6);
+	CHECK(L->fields[1].lo == -b720 && L->fields[1].hi == 120000 + b720);
+	gov.noise_key = key;
+	gov.noise_label = (const uint8_t *)"label-1";
+	gov.noise_labellen = 7;
+	int64_t w[8], w2[8];
+	CHECK_OK(mcn_query_local_gov(q, db, &gov, w, &rep, err, sizeof(err)));
+	CHECK_OK(mcn_query_local_gov(q, db, &gov, w2, &rep, err, sizeof(err)));
+	CHECK(memcmp(w, w2, 5 * sizeof(*w)) == 0);
+	CHECK(llabs(w[0] - n1) <= b6 && llabs(w[1] - n1) <= b6 &&
+	    llabs(w[2] - s1) <= b720);
+	CHECK(w[0] != n1 || w[1] != n1 || w[2] != s1); /* noise was added */
+	int differs = 0;
+	for (int i = 0; i < 5; i++) {
+		char lab[16];
+		snprintf(lab, sizeof(lab), "label-%d", i + 2);
+		gov.noise_label = (const uint8_t *)lab;
+		CHECK_OK(mcn_query_local_gov(q, db, &gov, w2, &rep, err,
+		    sizeof(err)));
+		differs += memcmp(w, w2, 3 * sizeof(*w)) != 0;
+	}
+	CHECK(differs == 5);
+	mcn_query_free(q);
+	q = NULL;
+
+	/* querier side: flags are reported per group; noisy counts print
+	 * as <10 */
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT count() FROM patients GROUP BY rare WITH EPSILON 1", d,
+	    &lim, err, sizeof(err)));
+	mpz_t sums[4];
+	for (int i = 0; i < 4; i++) {
+		mpz_init(sums[i]);
+	}
+	/* groups a, b: count, flag */
+	mpz_set_si(sums[0], 500);
+	mpz_set_si(sums[1], 0);
+	mpz_set_si(sums[2], 3);
+	mpz_set_si(sums[3], 2);
+	struct mcn_query_result *r = NULL;
+	REQUIRE_OK(mcn_query_result(&r, q, (const mpz_t *)sums, 4, 3));
+	CHECK(r->outputs[0].cells[0].n == 500 &&
+	    r->outputs[0].cells[0].suppressed == 0);
+	CHECK(r->outputs[0].cells[1].n == 3 &&
+	    r->outputs[0].cells[1].suppressed == 2);
+	CHECK(r->epsilon == 1 && r->suppressions == 2);
+	char *txt = NULL;
+	size_t tlen = 0;
+	FILE *f = open_memstream(&txt, &tlen);
+	REQUIRE(f != NULL);
+	mcn_query_result_print(r, f);
+	fclose(f);
+	CHECK(strstr(txt, "<10*") != NULL && strstr(txt, "500") != NULL);
+	CHECK(strstr(txt, "sites withheld 2 result values") != NULL);
+	free(txt);
+	json_t *j = mcn_query_result_json(r);
+	json_t *g1 = json_array_get(json_object_get(json_array_get(
+	                                json_object_get(j, "results"), 0),
+	                                "groups"),
+	    1);
+	CHECK(json_integer_value(json_object_get(g1, "suppressed")) == 2);
+	json_decref(j);
+	mcn_query_result_free(r);
+	for (int i = 0; i < 4; i++) {
+		mpz_clear(sums[i]);
+	}
+	mcn_query_free(q);
+	sqlite3_close(db);
+	mcn_dict_free(d);
+}
+
 MCNT_MAIN({ "stats", test_stats }, { "queries", test_queries },
     { "names_groups", test_names_groups }, { "print_json", test_print_json },
     { "layout", test_layout }, { "limbs", test_limbs },
     { "local_errors", test_local_errors }, { "errors", test_errors },
     { "result_errors", test_result_errors }, { "fuzz", test_fuzz },
     { "alloc_failures", test_alloc_failures }, { "analyses", test_analyses },
-    { "logistic", test_logistic }, { "speed", test_speed },
+    { "logistic", test_logistic }, { "governance", test_governance },
+    { "speed", test_speed },
     { "teardown", test_teardown })

@@ -61,16 +61,35 @@ val(unsigned i, size_t k)
 struct plan_ctx {
 	unsigned index; /* 0-based */
 	unsigned calls;
+	/* commit hook: events seen, and whether recording fails */
+	unsigned commits[3];
+	size_t last_nvalues;
+	char last_querier[MCN_PARTY_ID_MAX + 1];
+	int fail_commit;
 };
 
 static mcn_err
-plan(void *ctx, const char *text, mcn_agg_mode mode, const char *querier,
-    mcn_agg_layout *L, int64_t **values, char *why, size_t whylen)
+commit(void *ctx, const mcn_agg_event *ev, char *why, size_t whylen)
 {
 	struct plan_ctx *p = ctx;
+	if (p->fail_commit) {
+		snprintf(why, whylen, "audit log unavailable");
+		return MCN_ESYS;
+	}
+	p->commits[ev->type]++;
+	p->last_nvalues = ev->nvalues;
+	snprintf(p->last_querier, sizeof(p->last_querier), "%s", ev->querier);
+	return MCN_OK;
+}
+
+static mcn_err
+plan(void *ctx, const mcn_agg_request *rq, mcn_agg_layout *L,
+    int64_t **values, char *why, size_t whylen)
+{
+	struct plan_ctx *p = ctx;
+	const char *text = rq->text, *querier = rq->querier;
 	int64_t *v;
 
-	(void)mode;
 	p->calls++;
 	if (strcmp(querier, "alice") != 0 && strcmp(querier, "bob") != 0) {
 		snprintf(why, whylen, "unknown querier");
@@ -191,6 +210,8 @@ world_init(struct world *w, mcn_agg_mode mode, int allow_plain)
 		c->query_ttl_ms = 600000;
 		c->plan = plan;
 		c->plan_ctx = &w->pc[i];
+		c->commit = commit;
+		c->commit_ctx = &w->pc[i];
 		c->rngs = w->pool;
 		c->dict_fingerprint = w->dict_fp;
 		if ((rv = mcn_agg_node_new(&w->node[i], c)) != MCN_OK) {
@@ -613,6 +634,51 @@ test_plan_refusal(void)
 	CHECK_ERR(code, MCN_EQUERY);
 	CHECK(reason != NULL &&
 	    strcmp(reason, "column not allowed for this role") == 0);
+	world_free(&w);
+}
+
+/* Fail closed: a node that cannot record its answer (the commit hook
+ * fails, e.g. the audit log is unwritable) sends a signed refusal
+ * instead; the others' answers are recorded with what went out. */
+static void
+test_commit_fail_closed(void)
+{
+	struct world w;
+	const char *reason = NULL;
+	mcn_err code;
+	static const int in[NN] = { 0, 1, 1, 1 };
+
+	REQUIRE_OK(world_init(&w, MCN_AGG_PAILLIER, 0));
+	w.pc[0].fail_commit = 1;
+	world_run(&w);
+	CHECK_U64_EQ(mcn_agg_coord_phase(w.coord), MCN_AGG_DONE);
+	CHECK_U64_EQ(mcn_agg_coord_site(w.coord, 0, &code, &reason),
+	    MCN_AGG_SITE_REFUSED);
+	CHECK_ERR(code, MCN_ESYS);
+	CHECK(reason != NULL && strcmp(reason, "audit log unavailable") == 0);
+	CHECK(!mcn_agg_coord_site_in_sum(w.coord, 0));
+	check_sums(&w, in);
+	CHECK_U64_EQ(w.pc[0].commits[MCN_AGG_EV_QUERY], 0);
+	unsigned nq = 0, nd = 0;
+	for (unsigned i = 1; i < NN; i++) {
+		nq += w.pc[i].commits[MCN_AGG_EV_QUERY];
+		nd += w.pc[i].commits[MCN_AGG_EV_DECRYPT];
+		CHECK(strcmp(w.pc[i].last_querier, "alice") == 0);
+	}
+	CHECK_U64_EQ(nq, 3);
+	unsigned asked = 0; /* nodes that handled a DECRYPT */
+	for (unsigned i = 1; i < NN; i++) {
+		mcn_agg_stats st;
+		mcn_agg_node_stats(w.node[i], &st);
+		asked += st.requests == 2;
+	}
+	CHECK(nd >= T && nd == asked);
+	mcn_agg_event ev;
+	mcn_agg_node_last(w.node[0], &ev);
+	CHECK(ev.type == MCN_AGG_EV_QUERY && ev.has_query_id &&
+	    ev.reply_bytes == 0 && ev.nvalues == NV &&
+	    memcmp(ev.query_id, mcn_agg_coord_query_id(w.coord),
+	        MCN_QUERY_ID_BYTES) == 0);
 	world_free(&w);
 }
 
@@ -1579,6 +1645,7 @@ MCNT_MAIN(
     { "masked_node_down", test_masked_node_down },
     { "plain_refused", test_plain_refused },
     { "plan_refusal", test_plan_refusal },
+    { "commit_fail_closed", test_commit_fail_closed },
     { "shuffle_duplicate_drop", test_shuffle_duplicate_drop },
     { "paillier_too_few_partials", test_paillier_too_few_partials },
     { "reply_from_wrong_node", test_reply_from_wrong_node },
