@@ -711,42 +711,55 @@ class Bench:
         log("scenario %s: %d configuration(s) %s, %d run(s) per mode, modes "
             "%s" % (scn["name"], len(configs), configs, runs,
                     ",".join(modes)))
-        for sites, rows in configs:
-            self.run_config(scn, tr, sites, rows, runs, modes)
+        # one consortium per site count; the row counts reuse it with
+        # fresh stores (nodes restarted)
+        for sites in sorted(set(s for s, _ in configs),
+                            key=[s for s, _ in configs].index):
+            rows_list = [r for s, r in configs if s == sites]
+            self.run_sites(scn, tr, sites, rows_list, runs, modes)
 
-    def run_config(self, scn, tr, sites, rows, runs, modes):
+    def run_sites(self, scn, tr, sites, rows_list, runs, modes):
         a = self.a
         self.work = tempfile.mkdtemp(prefix="mcn-harness.", dir=a.workdir)
         c = Consortium(self.mcn, self.work, sites, modes, a.bits, a.seed,
                        a.synth_opts, netns=a.netns, threads=a.node_threads)
         self.consortium = c
-        setup = {"kind": "setup", "scenario": scn["name"], "sites": sites,
-                 "rows": rows, "git": self.rev, "ok": False}
         try:
-            log("%s: %d sites x %d rows: network init" % (scn["name"], sites,
-                                                            rows))
-            setup["init_s"] = round(c.init(), 3)
-            log("%s: generating and importing %d x %d rows" % (
-                scn["name"], sites, rows))
-            load_s, gen_s = c.load(rows, a.jobs)
-            setup["load_s"] = round(load_s, 3)
-            setup["synth_cpu_s_sum"] = round(gen_s, 3)
-            t0 = time.time()
-            ready = c.start()
-            setup["start_s"] = round(time.time() - t0, 3)
-            setup["ready_count"] = (ready.get("results") or [{}])[0].get(
-                "groups", [{}])[0].get("value")
-            setup["ok"] = True
-            self.setup_records.append(setup)
-            self.emit(setup)
-            for q, mode in itertools.product(scn["queries"], modes):
-                self.measure(scn, tr, c, q, mode, sites, rows, runs)
-        except HarnessError as e:
-            setup["error"] = str(e)
-            if not setup["ok"]:
-                self.setup_records.append(setup)
-                self.emit(setup)
-            log("FAILED: %s" % e)
+            init_s = None
+            for rows in rows_list:
+                setup = {"kind": "setup", "scenario": scn["name"],
+                         "sites": sites, "rows": rows, "git": self.rev,
+                         "ok": False}
+                try:
+                    if init_s is None:
+                        log("%s: %d sites: network init" % (scn["name"],
+                                                             sites))
+                        init_s = round(c.init(), 3)
+                        setup["init_s"] = init_s
+                    c.stop()
+                    log("%s: generating and importing %d x %d rows" % (
+                        scn["name"], sites, rows))
+                    load_s, gen_s = c.load(rows, a.jobs)
+                    setup["load_s"] = round(load_s, 3)
+                    setup["synth_cpu_s_sum"] = round(gen_s, 3)
+                    t0 = time.time()
+                    ready = c.start()
+                    setup["start_s"] = round(time.time() - t0, 3)
+                    setup["ready_count"] = (ready.get("results") or [{}])[
+                        0].get("groups", [{}])[0].get("value")
+                    setup["ok"] = True
+                    self.setup_records.append(setup)
+                    self.emit(setup)
+                except HarnessError as e:
+                    setup["error"] = str(e)
+                    self.setup_records.append(setup)
+                    self.emit(setup)
+                    log("FAILED: %s" % e)
+                    if init_s is None:
+                        return   # no consortium: nothing else can run
+                    continue
+                for q, mode in itertools.product(scn["queries"], modes):
+                    self.measure(scn, tr, c, q, mode, sites, rows, runs)
         finally:
             self.cleanup()
 

@@ -216,6 +216,7 @@ cmd_query_main(int argc, const char *argv[])
 	np = cfg.consortium.nnodes;
 	mcn_query_limits lim = { cfg.consortium.max_rows_per_site, (unsigned)np,
 		MCN_CONSORTIUM_NOISE_SHARES(&cfg.consortium) };
+	const char *argtext = text;
 	if (cfg.epsilon > 0 && !query_has_word(text, "epsilon")) {
 		size_t tl = strlen(text);
 		while (tl > 0 && (text[tl - 1] == ';' || text[tl - 1] == ' ' ||
@@ -228,7 +229,14 @@ cmd_query_main(int argc, const char *argv[])
 		}
 		text = etext;
 	}
-	if ((rv = mcn_query_compile(&q, text, dict, &lim, err, sizeof(err))) != MCN_OK)
+	if ((rv = mcn_query_compile(&q, text, dict, &lim, err, sizeof(err))) != MCN_OK &&
+	    text == etext && strstr(err, "WITH EPSILON applies to") != NULL) {
+		/* an analysis without noise: ask as written, the nodes'
+		 * policies decide */
+		text = argtext;
+		rv = mcn_query_compile(&q, text, dict, &lim, err, sizeof(err));
+	}
+	if (rv != MCN_OK)
 		goto fail;
 	uint64_t t_compiled = mcn_mono_ms();
 	if ((rv = mcn_pki_load(&pki, cfg.ca, cfg.cert, cfg.key, err, sizeof(err))) != MCN_OK)
@@ -416,6 +424,15 @@ cmd_query_main(int argc, const char *argv[])
 		json_t *r = mcn_query_result_json(res);
 		json_t *arr = r != NULL ? json_object_get(r, "results") : NULL;
 		json_object_set(doc, "results", arr != NULL ? arr : json_array());
+		json_t *notes = r != NULL ? json_object_get(r, "notes") : NULL;
+		if (notes != NULL)
+			json_object_set(doc, "notes", notes);
+		if (res != NULL) {
+			json_object_set_new(doc, "epsilon", res->epsilon > 0 ?
+			    json_real(res->epsilon) : json_null());
+			json_object_set_new(doc, "suppressions",
+			    json_integer((json_int_t)res->suppressions));
+		}
 		json_decref(r);
 		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
 		json_decref(doc);

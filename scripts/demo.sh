@@ -79,5 +79,32 @@ run --mode masked "SELECT count(), mean(ldl) FROM patients WHERE smoker IN ('for
 run "SELECT linear(sbp ~ age + bmi + sex) FROM patients"
 run "SELECT logistic(death ~ age + bmi + sex) FROM patients WHERE diabetes <> 'no'"
 run --mode masked "SELECT survival(followup_days, death, 365) FROM patients GROUP BY sex"
+
+echo
+echo "== governance: the feasibility analyst (policy role 'feasibility': counts, histograms"
+echo "   and tables only, sensitivity <= 3, minimum cell 10, differential privacy) =="
+a="$work/net/analyst/querier.json"
+arun() {
+	echo
+	echo "\$ mcn query --config analyst/querier.json $*"
+	"$mcn" query --config "$a" "$@" || true
+}
+arun "SELECT count() FROM patients WHERE diabetes = 'type2' GROUP BY sex"
+echo "(asked again: the same noisy answer, and no extra privacy budget)"
+arun "SELECT count() FROM patients WHERE diabetes = 'type2' GROUP BY sex"
+echo "(refused by every hospital: a column above the role's sensitivity level)"
+arun "SELECT count() FROM patients WHERE diagnosis LIKE 'C50%'"
+echo "(refused: regression is not an analysis this role may run)"
+arun "SELECT linear(sbp ~ age) FROM patients"
+
+for k in 1 2 3; do kill -TERM "$(echo $pids | cut -d' ' -f$k)" 2>/dev/null || true; done
+for p in $pids; do wait "$p" 2>/dev/null || true; done
+pids=""
+echo
+echo "== the audit trail of hospital 1 (hash-chained, signed by the node) =="
+echo "\$ mcn audit verify --log site1/audit.log --ca ca/ca.crt"
+"$mcn" audit verify --log "$work/net/site1/audit.log" --ca "$work/net/ca/ca.crt"
+echo "\$ mcn audit show --log site1/audit.log --querier analyst"
+"$mcn" audit show --log "$work/net/site1/audit.log" --querier analyst
 echo
 echo "== done: every answer above is a pooled result; no node sent a row or an unencrypted partial =="

@@ -1289,6 +1289,62 @@ test_dir_make(void)
 	fx_done(&f);
 }
 
+
+/* A querier certificate may carry a policy role (subject title) that the
+ * verifier reports; a node certificate may not; invalid names refused. */
+static void
+test_policy_role(void)
+{
+	struct fx f;
+	char err[MCN_ERRMSG], c[128], k[128], out[MCN_PARTY_ID_MAX + 1];
+	mcn_pki *me = NULL, *node = NULL;
+
+	REQUIRE_OK(fx_init(&f) == 0 ? MCN_OK : MCN_EINVAL);
+	fx_path(c, &f, "bob.crt");
+	fx_path(k, &f, "bob.key");
+	CHECK_ERR(mcn_pki_issue_role(f.ca_crt, f.ca_key, "bob", MCN_ROLE_NODE,
+	              "researcher", 30, c, k, err, sizeof(err)),
+	    MCN_EINVAL);
+	CHECK(strstr(err, "querier certificates only") != NULL);
+	CHECK_ERR(mcn_pki_issue_role(f.ca_crt, f.ca_key, "bob",
+	              MCN_ROLE_QUERIER, "Researcher", 30, c, k, err, sizeof(err)),
+	    MCN_EINVAL);
+	CHECK_ERR(mcn_pki_issue_role(f.ca_crt, f.ca_key, "bob",
+	              MCN_ROLE_QUERIER, "", 30, c, k, err, sizeof(err)),
+	    MCN_EINVAL);
+	CHECK(access(c, F_OK) != 0 && access(k, F_OK) != 0);
+	REQUIRE_OK(mcn_pki_issue_role(f.ca_crt, f.ca_key, "bob",
+	    MCN_ROLE_QUERIER, "feasibility-2", 30, c, k, err, sizeof(err)));
+	CHECK(mcn_policy_role_valid("a") && mcn_policy_role_valid("x_y-z9") &&
+	    !mcn_policy_role_valid("9a") && !mcn_policy_role_valid("a b") &&
+	    !mcn_policy_role_valid("abcdefghijabcdefghijabcdefghijabc"));
+
+	REQUIRE_OK(mcn_pki_load(&me, f.ca_crt, c, k, err, sizeof(err)));
+	REQUIRE_OK(
+	    mcn_pki_load(&node, f.ca_crt, f.s1_crt, f.s1_key, err, sizeof(err)));
+	const mcn_signer *s = mcn_pki_signer(me);
+	const mcn_verifier *v = mcn_pki_verifier(node);
+	REQUIRE_OK(v->policy_role != NULL ? MCN_OK : MCN_EINVAL);
+	CHECK_OK(v->policy_role(v->ctx, s->cert, s->certlen, out, sizeof(out)));
+	CHECK(strcmp(out, "feasibility-2") == 0);
+	/* alice has none */
+	mcn_pki *al = NULL;
+	REQUIRE_OK(
+	    mcn_pki_load(&al, f.ca_crt, f.al_crt, f.al_key, err, sizeof(err)));
+	const mcn_signer *sa = mcn_pki_signer(al);
+	strcpy(out, "x");
+	CHECK_OK(v->policy_role(v->ctx, sa->cert, sa->certlen, out, sizeof(out)));
+	CHECK(out[0] == '\0');
+	/* not a certificate */
+	static const uint8_t junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	CHECK_ERR(v->policy_role(v->ctx, junk, sizeof(junk), out, sizeof(out)),
+	    MCN_ECERT);
+	mcn_pki_free(al);
+	mcn_pki_free(me);
+	mcn_pki_free(node);
+	fx_done(&f);
+}
+
 MCNT_MAIN({ "profile", test_profile },
     { "refuse_overwrite", test_refuse_overwrite },
     { "bad_args", test_bad_args }, { "load", test_load },
@@ -1296,4 +1352,4 @@ MCNT_MAIN({ "profile", test_profile },
     { "expired", test_expired }, { "revoked", test_revoked },
     { "ceremony", test_ceremony },
     { "maskkey", test_maskkey }, { "alloc_failures", test_alloc_failures },
-    { "dir_make", test_dir_make })
+    { "dir_make", test_dir_make }, { "policy_role", test_policy_role })
