@@ -9,10 +9,12 @@
  * It never sees a site's vector: only ciphertexts (paillier), masked
  * vectors (masked) or, if a node allows it, plain vectors (plain).
  *
- * An iterative analysis (logistic) runs one aggregation per Newton step:
- * the step query text (with the current coefficients) is compiled here
- * and driven like any query, under a new query id; the set of sites must
- * stay the same across the steps. Timings and bytes are totals.
+ * An iterative analysis runs one aggregation per step: logistic one per
+ * Newton step (the step query carries the current coefficients), quantile
+ * and median one histogram per round (mcn_query_fit). Each step's text
+ * is compiled here and driven like any query, under a new query id; the
+ * set of sites must stay the same across the steps. Timings and bytes are
+ * totals.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -263,10 +265,11 @@ cmd_query_main(int argc, const char *argv[])
 		         cfg.max_message, err, sizeof(err))) != MCN_OK)
 			goto fail;
 	}
-	/* One aggregation, or for an iterative analysis (logistic) one per
-	 * Newton step: each step query is compiled here with the same checks,
-	 * gets its own query id, and is driven exactly like a single query.
-	 * Timings and bytes are summed over the aggregations. */
+	/* One aggregation, or for an iterative analysis one per step (a
+	 * logistic Newton step, a quantile round): each step query is compiled
+	 * here with the same checks, gets its own query id, and is driven
+	 * exactly like a single query. Timings and bytes are summed over the
+	 * aggregations. */
 	if (mcn_query_is_iterative(q) && (rv = mcn_query_fit_new(&fit, q)) != MCN_OK)
 		goto fail_rv;
 	uint64_t round_ms[4] = { 0 };

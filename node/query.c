@@ -211,6 +211,7 @@ mcn_query_agg_kind_name(mcn_query_agg_kind k)
 	case MCN_QUERY_LOGISTIC: return "logistic";
 	case MCN_QUERY_COR: return "cor";
 	case MCN_QUERY_SURVIVAL: return "survival";
+	case MCN_QUERY_QUANTILE: return "quantile";
 	}
 	return "?";
 }
@@ -1191,6 +1192,8 @@ static const struct {
 	{ "SURVIVAL", MCN_QUERY_SURVIVAL },
 	{ "LOGISTIC", MCN_QUERY_LOGISTIC },
 	{ "LOGISTIC_STEP", MCN_QUERY_LOGISTIC },
+	{ "QUANTILE", MCN_QUERY_QUANTILE },
+	{ "MEDIAN", MCN_QUERY_QUANTILE },
 };
 
 static mcn_err
@@ -1583,6 +1586,71 @@ p_survival_args(parser *p, mcnq_agg *a)
 	return MCN_OK;
 }
 
+void
+mcnq_quant_bins(int64_t W, int64_t *w, unsigned *bins)
+{
+	MCN_MUST(W >= 1);
+	*w = (W + MCNQ_QUANT_BINS - 1) / MCNQ_QUANT_BINS;
+	*bins = (unsigned)((W + *w - 1) / *w);
+}
+
+mcnq_dec
+mcnq_dec_make(int64_t X, unsigned dec)
+{
+	mcnq_dec v = { X, dec };
+
+	while (v.scale > 0 && v.mant % 10 == 0) {
+		v.mant /= 10;
+		v.scale--;
+	}
+	return v;
+}
+
+/* quantile(col, p) after the column (median: nothing more): checks p and
+ * sets the histogram of round 1 over the column's declared range. */
+static mcn_err
+p_quantile_args(parser *p, mcnq_agg *a)
+{
+	const mcn_column *c = &p->d->cols[a->col];
+	unsigned dec = c->type == MCN_COL_REAL ? c->decimals : 0;
+	int64_t xmin, xmax, w;
+	mcn_err rv;
+
+	if (a->median) {
+		a->p.mant = 5;
+		a->p.scale = 1;
+	} else {
+		literal L;
+		if ((rv = p_expect(p, T_COMMA, NULL, "','")) != MCN_OK) {
+			return rv;
+		}
+		if (p->t.type != T_NUM) {
+			return p_syntax(p, "a number (the probability)");
+		}
+		if ((rv = p_literal(p, &L, "a number")) != MCN_OK) {
+			return rv;
+		}
+		if (!L.exact || L.dec.scale > 6 || L.dec.mant <= 0 ||
+		    L.dec.mant >= (int64_t)pow10_tab[L.dec.scale]) {
+			mcnq_msg(p->err, p->errlen,
+			    "quantile probability at position %zu must be a "
+			    "number between 0 and 1 (both excluded) with at "
+			    "most 6 decimals",
+			    L.pos + 1);
+			return MCN_EQUERY;
+		}
+		a->p = L.dec;
+	}
+	if ((rv = mcnq_x_range(c, &xmin, &xmax, p->err, p->errlen)) !=
+	    MCN_OK) {
+		return rv;
+	}
+	mcnq_quant_bins(xmax - xmin + 1, &w, &a->bins);
+	a->lo = mcnq_dec_make(xmin, dec);
+	a->hi = mcnq_dec_make(xmin + (int64_t)a->bins * w, dec);
+	return MCN_OK;
+}
+
 /* The canonical name of linear, cor and survival. */
 static mcn_err
 p_analysis_name(parser *p, mcnq_agg *a)
@@ -1628,6 +1696,16 @@ p_agg_name(parser *p, mcnq_agg *a)
 	case MCN_QUERY_COR:
 	case MCN_QUERY_SURVIVAL: return p_analysis_name(p, a);
 	case MCN_QUERY_COUNT: snprintf(buf, sizeof(buf), "count()"); break;
+	case MCN_QUERY_QUANTILE:
+		if (a->median) {
+			snprintf(buf, sizeof(buf), "median(%s)",
+			    col_name(p, a->col));
+			break;
+		}
+		mcnq_dec_format(l, sizeof(l), a->p);
+		snprintf(buf, sizeof(buf), "quantile(%s,%s)",
+		    col_name(p, a->col), l);
+		break;
 	case MCN_QUERY_HISTOGRAM:
 		mcnq_dec_format(l, sizeof(l), a->lo);
 		mcnq_dec_format(h, sizeof(h), a->hi);
@@ -1664,10 +1742,12 @@ p_agg(parser *p, mcnq_agg *a)
 	if (i == sizeof(agg_names) / sizeof(agg_names[0])) {
 		return p_syntax(p,
 		    "an aggregate (count, sum, mean, var, sd, "
-		    "histogram, table, linear, logistic, cor or survival)");
+		    "histogram, table, linear, logistic, cor, survival, "
+		    "quantile or median)");
 	}
 	a->kind = agg_names[i].kind;
 	a->is_step = p_is(p, "LOGISTIC_STEP");
+	a->median = p_is(p, "MEDIAN");
 	if ((rv = p_lex(p)) != MCN_OK ||
 	    (rv = p_expect(p, T_LP, NULL, "'('")) != MCN_OK) {
 		return rv;
@@ -1751,6 +1831,14 @@ p_agg(parser *p, mcnq_agg *a)
 		break;
 	case MCN_QUERY_SURVIVAL:
 		if ((rv = p_survival_args(p, a)) != MCN_OK) {
+			return rv;
+		}
+		break;
+	case MCN_QUERY_QUANTILE:
+		if ((rv = p_column(p, &a->col, "a column name")) != MCN_OK ||
+		    (rv = p_numeric_col(p, a->col,
+		         a->median ? "median" : "quantile", pos)) != MCN_OK ||
+		    (rv = p_quantile_args(p, a)) != MCN_OK) {
 			return rv;
 		}
 		break;
@@ -2025,6 +2113,15 @@ p_query(parser *p)
 			    "WHERE to fit a subgroup)");
 			return MCN_EQUERY;
 		}
+		if (q->aggs[i].kind == MCN_QUERY_QUANTILE &&
+		    (q->naggs > 1 || q->ngcols > 0)) {
+			mcnq_msg(p->err, p->errlen,
+			    "%s must be the only output of its query and "
+			    "takes no GROUP BY (use WHERE to select a "
+			    "subgroup)",
+			    q->aggs[i].median ? "median" : "quantile");
+			return MCN_EQUERY;
+		}
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(q->aggs[i].name, q->aggs[j].name) == 0) {
 				mcnq_msg(p->err, p->errlen,
@@ -2294,10 +2391,35 @@ mcnq_step_text(mcnq_sbuf *sb, const mcn_query *q, const double *b)
 	}
 }
 
+void
+mcnq_quant_text(mcnq_sbuf *sb, const mcn_query *q, int64_t lo, int64_t w,
+    unsigned bins)
+{
+	const mcnq_agg *a = &q->aggs[0];
+	const mcn_column *c = &q->dict->cols[a->col];
+	unsigned dec = c->type == MCN_COL_REAL ? c->decimals : 0;
+	char l[32], h[32], num[96];
+
+	MCN_MUST(q->naggs == 1 && a->kind == MCN_QUERY_QUANTILE);
+	mcnq_dec_format(l, sizeof(l), mcnq_dec_make(lo, dec));
+	mcnq_dec_format(h, sizeof(h),
+	    mcnq_dec_make(lo + (int64_t)bins * w, dec));
+	mcnq_sb_puts(sb, "SELECT histogram(");
+	mcnq_sb_puts(sb, c->name);
+	snprintf(num, sizeof(num), ", %s, %s, %u) FROM ", l, h, bins);
+	mcnq_sb_puts(sb, num);
+	mcnq_sb_puts(sb, q->dict->table);
+	if (q->where_text != NULL) {
+		mcnq_sb_puts(sb, " WHERE ");
+		mcnq_sb_puts(sb, q->where_text);
+	}
+}
+
 int
 mcn_query_is_iterative(const mcn_query *q)
 {
 	MCN_MUST(q != NULL);
-	return q->naggs == 1 && q->aggs[0].kind == MCN_QUERY_LOGISTIC &&
-	    !q->aggs[0].is_step;
+	return q->naggs == 1 &&
+	    ((q->aggs[0].kind == MCN_QUERY_LOGISTIC && !q->aggs[0].is_step) ||
+	        q->aggs[0].kind == MCN_QUERY_QUANTILE);
 }

@@ -14,6 +14,7 @@
  *           | survival(col, col [, int])
  *           | logistic(col ~ col {+ col})
  *           | logistic_step(col ~ col {+ col}; hex {, hex})
+ *           | quantile(col, num) | median(col)
  *   cond   := cond OR cond | cond AND cond | NOT cond | ( cond )
  *           | col (= | <> | != | < | <= | > | >=) literal
  *           | col [NOT] BETWEEN literal AND literal
@@ -65,6 +66,43 @@
  * each finite with |b| <= MCN_QUERY_MAX_COEF. logistic(...) itself is
  * the step at b = 0. Both have the canonical name "logistic(y~x1+...)".
  *
+ * quantile(x, p), median(x) = quantile(x, 0.5): x an integer or real
+ * column, p a decimal literal with 0 < p < 1 and at most 6 decimals
+ * (canonical names "quantile(x,0.25)", "median(x)"; policy analysis
+ * "quantile"). The lower empirical quantile of the pooled data (the
+ * non-missing x of the rows matching WHERE at every site): Q(p) = the
+ * smallest value v in the data with #{x <= v} >= ceil(p n), R's type 1
+ * (for the median of an even n, the lower middle value). Values lie on
+ * the dictionary grid (integer: 1, real: 10^-decimals), so Q is a grid
+ * value. Like logistic it must be the only output, takes no GROUP BY
+ * and no WITH EPSILON, and is iterative: the querier (mcn_query_fit)
+ * runs rounds of ordinary histogram queries "SELECT histogram(x, lo, hi,
+ * B) FROM t [WHERE ...]", each one secure aggregation to which every
+ * node applies its own disclosure control. In grid units (X), with W
+ * grid values in the current range starting at a: bins of w = ceil(W /
+ * 100) grid values, B = ceil(W / w) <= 100 bins on [a, a + B w). Round 1
+ * covers the declared range [min, max] of x and gives n; each later
+ * round covers the bin that holds rank ceil(p n); the answer is exact
+ * when a bin one grid value wide holds it (bins are cut to the range
+ * known so far). Rounds: max(1, ceil(log_100 W1)), W1 = the number of
+ * grid values in the declared range (age 0..120: 2; a real 10..80 with 1
+ * decimal: 2; -50..50 with 3 decimals: 3); fewer when the quantile falls
+ * in a last bin that the range cuts short (age 0..120: the maximum 120,
+ * in round 1's last bin [120, 122), takes one round).
+ *
+ * Disclosure control: every round is an ordinary histogram, so each node
+ * withholds the cells below its min_cell k (the flags say how many sites
+ * withheld each cell). The rounds go on only while the bin holding the
+ * rank is certain whatever the withheld counts are (a withheld cell
+ * holds at least one row per withholding site, with no upper bound in
+ * round 1; after round 1 their total is known from round 1's n) and has
+ * no withheld count; otherwise they stop and report the interval [lower,
+ * upper) that holds the quantile in every case. So the answer is exact
+ * when every cell of every round, tails included, holds 0 or at least k
+ * of each site's patients, else (mostly) an interval; n is round 1's
+ * (the released values when round 1 withheld some). The plan of a
+ * quantile query itself is the histogram of its round 1.
+ *
  * Plan: per group (all combinations of declared levels, first GROUP BY
  * column outermost), per block, the slots of the node's vector:
  *   count()                          1 slot: rows matching WHERE
@@ -96,6 +134,7 @@
  *                                    rounds its totals once; per-site
  *                                    bounds R max|x_j|, R max|x_j x_k| / 4
  *                                    and 35 R.
+ *   quantile(x, p) / median(x)       as the histogram of its first round
  * X is the exact integer encoding of x (integer: x; real: x * 10^decimals).
  * Per-site bounds come from max_rows_per_site R and the dictionary ranges;
  * a quantity whose bound B has nsites * B > 2^62 is split into 40-bit limbs
@@ -167,9 +206,11 @@ typedef enum {
 	MCN_QUERY_COR,      /* cor(x, y, ...) */
 	MCN_QUERY_SURVIVAL, /* survival(time, event [, step]) */
 	MCN_QUERY_LOGISTIC, /* logistic(y ~ x1 + ...), logistic_step(...) */
+	MCN_QUERY_QUANTILE, /* quantile(x, p), median(x) */
 } mcn_query_agg_kind;
 
-/* "count", "sum", ..., "table"; "?" for an unknown value. */
+/* "count", "sum", ..., "table", ..., "quantile" (also for median); "?"
+ * for an unknown value. */
 const char *mcn_query_agg_kind_name(mcn_query_agg_kind k);
 
 typedef struct mcn_query mcn_query; /* opaque, immutable after compile */
@@ -321,6 +362,13 @@ typedef struct mcn_query_cell {
 	 * sites that withheld that cell */
 	int64_t suppressed;
 	int64_t *cell_suppressed;
+	/* quantile (n: non-missing values in round 1; iterations: the
+	 * aggregations run; null with problem when there is no answer):
+	 * value = the quantile when exact, else lower; the quantile lies in
+	 * [lower, upper) (is_exact: upper = value + one grid step); p the
+	 * probability */
+	int is_exact;
+	double lower, upper, p;
 } mcn_query_cell;
 
 /* One output (aggregate) over all groups. */
@@ -403,10 +451,11 @@ json_t *mcn_query_result_json(const struct mcn_query_result *r);
 
 void mcn_query_result_free(struct mcn_query_result *r); /* NULL is a no-op */
 
-/* ---- iterative analyses (logistic) ---- */
+/* ---- iterative analyses (logistic, quantile) ---- */
 
-/* 1 if q is a logistic(...) query that the querier must fit in
- * iterations (mcn_query_fit), else 0 (logistic_step queries are not). */
+/* 1 if q is a logistic(...) or quantile/median query that the querier
+ * must run in iterations (mcn_query_fit), else 0 (logistic_step queries
+ * are not). */
 int mcn_query_is_iterative(const mcn_query *q);
 
 /* Newton-Raphson for logistic regression (see e.g. McCullagh and Nelder,
@@ -426,7 +475,13 @@ int mcn_query_is_iterative(const mcn_query *q);
  * MCN_QUERY_FIT_MAX_ITER aggregations without convergence. */
 typedef struct mcn_query_fit mcn_query_fit;
 
-/* A fit of the iterative query q (q must outlive it). MCN_EINVAL if q is
+/* Quantiles run through the same API: mcn_query_fit_text gives each
+ * round's histogram query (see the grammar notes above), update feeds
+ * its pooled sums and the result holds one quantile output. A round
+ * whose counts contradict the earlier ones (the data changed between
+ * rounds) ends the fit with a problem and no value.
+ *
+ * A fit of the iterative query q (q must outlive it). MCN_EINVAL if q is
  * not iterative, MCN_ENOMEM. */
 mcn_err mcn_query_fit_new(mcn_query_fit **out, const mcn_query *q) MCN_WUR;
 
@@ -448,8 +503,8 @@ mcn_err mcn_query_fit_update(mcn_query_fit *f, const mcn_query *step,
 /* Aggregations fed so far. */
 unsigned mcn_query_fit_iterations(const mcn_query_fit *f);
 
-/* Moves the final result out of a done fit (one logistic output, see
- * mcn_query_result). MCN_EINVAL if not done. */
+/* Moves the final result out of a done fit (one logistic or quantile
+ * output, see mcn_query_result). MCN_EINVAL if not done. */
 mcn_err mcn_query_fit_result(struct mcn_query_result **out,
     mcn_query_fit *f) MCN_WUR;
 
@@ -502,6 +557,9 @@ typedef struct mcnq_agg {
 	double *coef;     /* logistic: the coefficients (NULL: 0) */
 	size_t ncoef;     /* logistic_step: parameters */
 	int is_step;      /* logistic_step(...) */
+	mcnq_dec p;       /* quantile: the probability (lo, hi, bins: the
+	                     histogram of round 1) */
+	int median;       /* quantile written as median(x) */
 	int alias;        /* name from AS */
 	const char *name; /* output name */
 	size_t block;     /* per-group block holding its values */
@@ -632,6 +690,18 @@ mcn_err mcnq_x_range(const mcn_column *c, int64_t *xmin, int64_t *xmax,
 /* Appends the text of q's logistic step query at coefficients b (one per
  * parameter) to sb (query.c). */
 void mcnq_step_text(mcnq_sbuf *sb, const mcn_query *q, const double *b);
+
+/* Quantile rounds (query.h, quantile): the most bins of a round; for a
+ * range of W >= 1 grid values, *w = ceil(W / MCNQ_QUANT_BINS) grid values
+ * per bin and *bins = ceil(W / *w). */
+#define MCNQ_QUANT_BINS 100
+void mcnq_quant_bins(int64_t W, int64_t *w, unsigned *bins);
+/* The exact decimal X / 10^dec with trailing fraction zeros stripped. */
+mcnq_dec mcnq_dec_make(int64_t X, unsigned dec);
+/* Appends the text of the histogram query of a quantile round of q over
+ * [lo, lo + bins w) in grid units (X) to sb (query.c). */
+void mcnq_quant_text(mcnq_sbuf *sb, const mcn_query *q, int64_t lo,
+    int64_t w, unsigned bins);
 
 /* Parameters of a logistic block: intercept plus predictor terms. */
 #define MCNQ_LOGIT_NP(b) ((b)->nterms)

@@ -57,6 +57,24 @@
  * (<= 2^40 * 2^106), then splits them into limbs. SQLite's own SUM is not
  * used, so there is no integer-overflow failure to handle, and real
  * columns are converted to X = llround(x * 10^decimals) per row, exactly.
+ *
+ * Parallel blocks. The per-row arithmetic of cross-product (linear, cor)
+ * and logistic blocks (products x_j x_k, exp, the long double X'WX) is
+ * what costs with many terms, so those blocks are not updated in the
+ * reading loop: the rows' group, null flags and values are buffered in
+ * batches of SCAN_BATCH rows, and each batch is cut into chunks of
+ * SCAN_CHUNK rows, a partition that depends on the row order only. With
+ * OpenMP and more than one thread, the SQLite scan runs in one thread of
+ * a parallel region (SQLite is read by one thread) and hands each full
+ * batch's chunks to the others as tasks, then fills a second buffer
+ * while they run (double buffering: reading and arithmetic overlap);
+ * before it reuses a buffer it waits for that buffer's chunks. Logistic
+ * sums are long double, so their order matters: each chunk sums its rows
+ * in order into its own accumulators and the chunks are added in chunk
+ * order, whatever thread ran them (in one thread, the same partition and
+ * the same order); a site's vector is therefore bit-identical for any
+ * thread count. Cross-product sums are exact integers (order-free): each
+ * thread accumulates into its own copy, added at the end.
  */
 #define _POSIX_C_SOURCE 200809L
 #define MCN_QUERY_INTERNAL
@@ -65,6 +83,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "crypto/mem.h"
 #include "crypto/noise.h"
@@ -220,7 +242,8 @@ block_for(mcn_query *q, const mcnq_agg *a)
 
 	switch (a->kind) {
 	case MCN_QUERY_COUNT: kind = MCNQ_B_ROWS; break;
-	case MCN_QUERY_HISTOGRAM: kind = MCNQ_B_HIST; break;
+	case MCN_QUERY_HISTOGRAM:
+	case MCN_QUERY_QUANTILE: kind = MCNQ_B_HIST; break;
 	case MCN_QUERY_TABLE: kind = MCNQ_B_TABLE; break;
 	case MCN_QUERY_LINEAR:
 	case MCN_QUERY_COR: kind = MCNQ_B_CROSS; break;
@@ -557,7 +580,8 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 			b->need_s1 = 1;
 			q->scols[b->scol].need_x = 1;
 			break;
-		case MCN_QUERY_HISTOGRAM: q->scols[b->scol].need_x = 1; break;
+		case MCN_QUERY_HISTOGRAM:
+		case MCN_QUERY_QUANTILE: q->scols[b->scol].need_x = 1; break;
 		case MCN_QUERY_SURVIVAL:
 			q->scols[b->scol].need_x = 1;
 			q->scols[b->scol2].need_x = 1;
@@ -1147,6 +1171,268 @@ logit_fixed(long double t, const mcnq_qty *qt)
 	return i192_from_i128((__int128)s);
 }
 
+/* ---------------------------------------------------------------- */
+/* the parallel blocks (cross products, logistic) over row batches */
+
+#define SCAN_BATCH 8192 /* rows buffered, at most */
+#define SCAN_BATCH_BYTES (8u << 20) /* ... and at most about this much */
+#define SCAN_CHUNK 1024  /* rows per chunk (fixed: see the top comment) */
+#define SCAN_THREAD_BYTES (64u << 20) /* per-thread copies, at most */
+/* logistic accumulators: g (P), H (P (P + 1) / 2), log-likelihood */
+#define LOGIT_MAX_P (MCN_QUERY_MAX_PREDICTORS + 1)
+#define LOGIT_MAX_ACC (LOGIT_MAX_P + LOGIT_MAX_P * (LOGIT_MAX_P + 1) / 2 + 1)
+
+typedef struct { /* one buffer of rows */
+	size_t n;
+	size_t *g;          /* group of each row */
+	unsigned char *nul; /* [row * ns + s] */
+	int64_t *xv;        /* [row * ns + s] */
+	long double *lch;   /* logistic: per-chunk sums [chunk * nla + x] */
+	int64_t *nch;       /* logistic: per-chunk complete cases */
+} scan_buf;
+
+typedef struct {
+	size_t cap, ns, nchk;
+	scan_buf buf[2];
+	int cur;     /* the buffer being filled */
+	int pending; /* the other buffer has chunks running (tasks) */
+	size_t nla, la_block;
+	int has_cross;
+	/* threads: 0 = no tasks (the batch is processed by the reader);
+	 * else tasks, and the cross blocks go to per-thread copies of the
+	 * values and accumulators, added up at the end */
+	size_t nthr, nv, nxa;
+	int64_t *tv;
+	i192 *txa;
+} scan_batch;
+
+static void
+i192_add(i192 *a, const i192 *b)
+{
+	uint64_t c0, c1;
+
+	a->w[0] += b->w[0];
+	c0 = a->w[0] < b->w[0];
+	a->w[1] += c0;
+	c1 = a->w[1] < c0;
+	a->w[1] += b->w[1];
+	c1 += a->w[1] < b->w[1];
+	a->w[2] += b->w[2] + c1;
+}
+
+static void
+batch_free(scan_batch *bt)
+{
+	for (int i = 0; i < 2; i++) {
+		scan_buf *b = &bt->buf[i];
+		mcn_free(b->g, bt->cap * sizeof(*b->g));
+		mcn_free(b->nul, bt->cap * bt->ns);
+		mcn_free(b->xv, bt->cap * bt->ns * sizeof(*b->xv));
+		mcn_free(b->lch, bt->nchk * bt->nla * sizeof(*b->lch));
+		mcn_free(b->nch, bt->nchk * sizeof(*b->nch));
+	}
+	mcn_free(bt->tv, bt->nthr * bt->nv * sizeof(*bt->tv));
+	mcn_free(bt->txa, bt->nthr * bt->nxa * sizeof(*bt->txa));
+	memset(bt, 0, sizeof(*bt));
+}
+
+/* Sets up the batches of q (nla: logistic accumulators, nxa: cross
+ * accumulators over all groups, nv: values). MCN_ENOMEM. */
+static mcn_err
+batch_init(scan_batch *bt, const mcn_query *q, size_t nla, size_t nxa,
+    size_t nv)
+{
+	size_t per;
+	int nthr = 1;
+
+	memset(bt, 0, sizeof(*bt));
+	bt->ns = q->nscols;
+	per = sizeof(size_t) + bt->ns * (1 + sizeof(int64_t));
+	bt->cap = SCAN_BATCH_BYTES / per / SCAN_CHUNK * SCAN_CHUNK;
+	bt->cap = bt->cap < SCAN_CHUNK ? SCAN_CHUNK :
+	    bt->cap > SCAN_BATCH       ? SCAN_BATCH :
+	                                 bt->cap;
+	bt->nchk = bt->cap / SCAN_CHUNK;
+	MCN_MUST(nla <= LOGIT_MAX_ACC);
+	bt->nla = nla;
+	bt->nv = nv;
+	bt->nxa = nxa;
+	for (size_t i = 0; i < q->nblocks; i++) {
+		bt->has_cross |= q->blocks[i].kind == MCNQ_B_CROSS;
+		if (q->blocks[i].kind == MCNQ_B_LOGIT) {
+			bt->la_block = i;
+		}
+	}
+#ifdef _OPENMP
+	nthr = omp_get_max_threads();
+#endif
+	bt->nthr = nthr > 1 ? (size_t)nthr : 0;
+	if (bt->nthr > 0 && bt->has_cross) {
+		/* per-thread copies within a memory budget, else no tasks */
+		size_t tb = nv * sizeof(*bt->tv) + nxa * sizeof(*bt->txa);
+		if (bt->nthr > SCAN_THREAD_BYTES / tb) {
+			bt->nthr = 0;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		scan_buf *b = &bt->buf[i];
+		if (i == 1 && bt->nthr == 0) {
+			break; /* one buffer is enough without tasks */
+		}
+		b->g = mcn_alloc(bt->cap * sizeof(*b->g));
+		b->nul = mcn_alloc(bt->cap * bt->ns);
+		b->xv = mcn_alloc(bt->cap * bt->ns * sizeof(*b->xv));
+		if (b->g == NULL || b->nul == NULL || b->xv == NULL) {
+			return MCN_ENOMEM;
+		}
+		if (nla > 0) {
+			b->lch = mcn_alloc(bt->nchk * nla * sizeof(*b->lch));
+			b->nch = mcn_alloc(bt->nchk * sizeof(*b->nch));
+			if (b->lch == NULL || b->nch == NULL) {
+				return MCN_ENOMEM;
+			}
+		}
+	}
+	if (bt->nthr > 0 && bt->has_cross) {
+		bt->tv = mcn_zalloc(bt->nthr * nv * sizeof(*bt->tv));
+		bt->txa = mcn_zalloc(bt->nthr * nxa * sizeof(*bt->txa));
+		if (bt->tv == NULL || bt->txa == NULL) {
+			return MCN_ENOMEM;
+		}
+	}
+	return MCN_OK;
+}
+
+static void cross_row(const mcn_query *q, const mcnq_block *b,
+    const unsigned char *nul, const int64_t *xv, int64_t *v, i192 *acc);
+static void logit_row(const mcn_query *q, const mcnq_block *b,
+    const unsigned char *nul, const int64_t *xv, int64_t *v,
+    long double *acc);
+
+/* Chunk c of buffer b: the logistic block into the chunk's own sums, the
+ * cross blocks into v / xa. */
+static void
+batch_chunk(const mcn_query *q, const scan_batch *bt, scan_buf *b, size_t c,
+    int64_t *v, i192 *xa)
+{
+	size_t r1 = (c + 1) * SCAN_CHUNK;
+
+	r1 = r1 < b->n ? r1 : b->n;
+	if (bt->nla > 0) {
+		/* on this thread's stack (no false sharing), then stored */
+		const mcnq_block *lb = &q->blocks[bt->la_block];
+		long double acc[LOGIT_MAX_ACC];
+		int64_t n = 0;
+		memset(acc, 0, bt->nla * sizeof(*acc));
+		for (size_t r = c * SCAN_CHUNK; r < r1; r++) {
+			logit_row(q, lb, b->nul + r * bt->ns,
+			    b->xv + r * bt->ns, &n, acc);
+		}
+		memcpy(b->lch + c * bt->nla, acc, bt->nla * sizeof(*acc));
+		b->nch[c] = n;
+		mcn_wipe(acc, bt->nla * sizeof(*acc));
+	}
+	for (size_t r = c * SCAN_CHUNK; bt->has_cross && r < r1; r++) {
+		const unsigned char *nul = b->nul + r * bt->ns;
+		const int64_t *xv = b->xv + r * bt->ns;
+		size_t g = b->g[r];
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *cb = &q->blocks[i];
+			if (cb->kind == MCNQ_B_CROSS) {
+				cross_row(q, cb, nul, xv,
+				    v + g * q->per_group + cb->off,
+				    xa + g * q->nxacc + cb->acc);
+			}
+		}
+	}
+}
+
+/* Adds the logistic chunk sums of a processed buffer in chunk order and
+ * empties it. */
+static void
+batch_combine(const mcn_query *q, const scan_batch *bt, scan_buf *b,
+    int64_t *values, long double *la)
+{
+	size_t nc = (b->n + SCAN_CHUNK - 1) / SCAN_CHUNK;
+
+	for (size_t c = 0; bt->nla > 0 && c < nc; c++) {
+		values[q->blocks[bt->la_block].off] += b->nch[c];
+		for (size_t x = 0; x < bt->nla; x++) {
+			la[x] += b->lch[c * bt->nla + x];
+		}
+	}
+	b->n = 0;
+}
+
+/* The reader's buffer is full (or the scan ended): without tasks it is
+ * processed here; with tasks (inside a parallel region's single), the
+ * chunks of the buffer before are waited for and combined, the chunks of
+ * this one are handed to the other threads and the reader goes on with
+ * the other buffer. */
+static void
+batch_submit(const mcn_query *q, scan_batch *bt, int64_t *values, i192 *xa,
+    long double *la)
+{
+	scan_buf *b = &bt->buf[bt->cur];
+	size_t nc = (b->n + SCAN_CHUNK - 1) / SCAN_CHUNK;
+
+	if (bt->nthr == 0) {
+		for (size_t c = 0; c < nc; c++) {
+			batch_chunk(q, bt, b, c, values, xa);
+		}
+		batch_combine(q, bt, b, values, la);
+		return;
+	}
+#ifdef _OPENMP
+#pragma omp taskwait
+#endif
+	if (bt->pending) {
+		batch_combine(q, bt, &bt->buf[!bt->cur], values, la);
+		bt->pending = 0;
+	}
+	for (size_t c = 0; c < nc; c++) {
+#ifdef _OPENMP
+#pragma omp task firstprivate(c)
+#endif
+		{
+			size_t t = 0;
+#ifdef _OPENMP
+			t = (size_t)omp_get_thread_num();
+#endif
+			batch_chunk(q, bt, b, c, bt->tv + t * bt->nv,
+			    bt->txa + t * bt->nxa);
+		}
+	}
+	bt->pending = nc > 0;
+	bt->cur = !bt->cur;
+}
+
+/* Waits for the running chunks and adds everything up: the last buffer
+ * in chunk order, then the per-thread cross copies (exact). */
+static void
+batch_drain(const mcn_query *q, scan_batch *bt, int64_t *values, i192 *xa,
+    long double *la)
+{
+	if (bt->nthr == 0) {
+		return;
+	}
+#ifdef _OPENMP
+#pragma omp taskwait
+#endif
+	if (bt->pending) {
+		batch_combine(q, bt, &bt->buf[!bt->cur], values, la);
+		bt->pending = 0;
+	}
+	for (size_t t = 0; bt->has_cross && t < bt->nthr; t++) {
+		for (size_t i = 0; i < bt->nv; i++) {
+			values[i] += bt->tv[t * bt->nv + i];
+		}
+		for (size_t i = 0; i < bt->nxa; i++) {
+			i192_add(&xa[i], &bt->txa[t * bt->nxa + i]);
+		}
+	}
+}
+
 static mcn_err
 count_rows(const mcn_query *q, sqlite3 *db, char *err, size_t errlen)
 {
@@ -1443,101 +1729,27 @@ mcn_query_gov_report_clear(mcn_query_gov_report *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
-mcn_err
-mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
-    size_t errlen)
-{
-	return mcn_query_local_gov(q, db, NULL, values, NULL, err, errlen);
-}
-
-mcn_err
-mcn_query_local_gov(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
-    int64_t *values, mcn_query_gov_report *rep, char *err, size_t errlen)
+/* The scan: reads the rows of st and updates every block of their group
+ * (the parallel blocks through bt, NULL if there are none); counts the
+ * rows in *cohort and leaves the last sqlite3_step code in *sr_out.
+ * MCN_EDATA (message), MCN_ENOMEM from read_row. */
+static mcn_err
+scan_rows(const mcn_query *q, sqlite3_stmt *st, int64_t *values,
+    __int128 *s1, i192 *s2, i192 *xa, long double *la, scan_batch *bt,
+    uint64_t *cohort, int *sr_out, char *err, size_t errlen)
 {
 	enum { MAXS = MCN_QUERY_MAX_SCAN };
-	sqlite3_stmt *st = NULL;
-	mcnq_sbuf sql = { 0 };
-	mcn_noise *noise = NULL;
-	uint64_t cohort = 0;
-	__int128 *s1 = NULL;
-	i192 *s2 = NULL, *xa = NULL;
-	long double *la = NULL;
-	size_t nacc = 0, nxa = 0, nla = 0, nv;
 	unsigned char nul[MAXS];
 	int64_t xv[MAXS];
-	mcn_err rv = MCN_EDATA;
+	mcn_err rv = MCN_OK;
 	int sr;
 
-	MCN_MUST(q != NULL && db != NULL && values != NULL);
-	MCN_MUST(q->nscols <= MAXS);
-	nv = q->layout.nvalues;
-	memset(values, 0, nv * sizeof(*values));
-	if (err != NULL && errlen > 0) {
-		err[0] = '\0';
-	}
-	if (rep != NULL) {
-		memset(rep, 0, sizeof(*rep));
-	}
-	if ((rv = count_rows(q, db, err, errlen)) != MCN_OK) {
-		goto out;
-	}
-	mcnq_sb_puts(&sql, q->scan_head);
-	gov_where(&sql, q, gov);
-	mcnq_sb_add(&sql, "", 1);
-	if (sql.oom) {
-		rv = MCN_ENOMEM;
-		goto out;
-	}
-	if (sqlite3_prepare_v2(db, sql.p, -1, &st, NULL) != SQLITE_OK) {
-		mcnq_msg(err, errlen, "cannot run the query on table '%s': %s",
-		    q->dict->table, sqlite3_errmsg(db));
-		rv = MCN_EDATA;
-		goto out;
-	}
-	if ((rv = bind_params(q, st)) != MCN_OK) {
-		mcnq_msg(err, errlen, "cannot bind query values: %s",
-		    sqlite3_errmsg(db));
-		goto out;
-	}
-	if (q->count_only) {
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			rv = MCN_EDATA;
-			goto scan_failed;
-		}
-		values[0] = sqlite3_column_int64(st, 0);
-		cohort = (uint64_t)values[0];
-		goto governed;
-	}
-	nacc = q->ngroups * q->nmoments;
-	if (nacc > 0) {
-		s1 = mcn_zalloc(nacc * sizeof(*s1));
-		s2 = mcn_zalloc(nacc * sizeof(*s2));
-		if (s1 == NULL || s2 == NULL) {
-			rv = MCN_ENOMEM;
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < q->nblocks; i++) {
-		if (q->blocks[i].kind == MCNQ_B_LOGIT) {
-			/* logistic is alone and ungrouped: one block */
-			nla = q->blocks[i].nxq;
-		}
-	}
-	if (nla > 0 && (la = mcn_zalloc(nla * sizeof(*la))) == NULL) {
-		rv = MCN_ENOMEM;
-		goto out;
-	}
-	nxa = q->ngroups * q->nxacc;
-	if (nxa > 0 && (xa = mcn_zalloc(nxa * sizeof(*xa))) == NULL) {
-		rv = MCN_ENOMEM;
-		goto out;
-	}
 	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t g = 0;
 		int skip = 0;
-		cohort++;
+		(*cohort)++;
 		if ((rv = read_row(q, st, nul, xv, err, errlen)) != MCN_OK) {
-			goto out;
+			break;
 		}
 		for (size_t j = 0; j < q->ngcols; j++) {
 			if (nul[j]) {
@@ -1602,12 +1814,7 @@ mcn_query_local_gov(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
 				                    0)]++;
 				break;
 			case MCNQ_B_CROSS:
-				cross_row(q, b, nul, xv, v + b->off,
-				    xa + g * q->nxacc + b->acc);
-				break;
-			case MCNQ_B_LOGIT:
-				logit_row(q, b, nul, xv, v + b->off, la);
-				break;
+			case MCNQ_B_LOGIT: break; /* batched */
 			case MCNQ_B_SURV: {
 				if (nul[b->scol] || nul[b->scol2]) {
 					break;
@@ -1620,6 +1827,138 @@ mcn_query_local_gov(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
 			}
 			}
 		}
+		if (bt != NULL) {
+			scan_buf *b = &bt->buf[bt->cur];
+			b->g[b->n] = g;
+			memcpy(b->nul + b->n * bt->ns, nul, bt->ns);
+			memcpy(b->xv + b->n * bt->ns, xv, bt->ns * sizeof(*xv));
+			if (++b->n == bt->cap) {
+				batch_submit(q, bt, values, xa, la);
+			}
+		}
+	}
+	if (bt != NULL) {
+		if (rv == MCN_OK) {
+			batch_submit(q, bt, values, xa, la);
+		}
+		batch_drain(q, bt, values, xa, la);
+	}
+	*sr_out = sr;
+	mcn_wipe(nul, sizeof(nul));
+	mcn_wipe(xv, sizeof(xv));
+	return rv;
+}
+
+mcn_err
+mcn_query_local(const mcn_query *q, sqlite3 *db, int64_t *values, char *err,
+    size_t errlen)
+{
+	return mcn_query_local_gov(q, db, NULL, values, NULL, err, errlen);
+}
+
+mcn_err
+mcn_query_local_gov(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
+    int64_t *values, mcn_query_gov_report *rep, char *err, size_t errlen)
+{
+	enum { MAXS = MCN_QUERY_MAX_SCAN };
+	sqlite3_stmt *st = NULL;
+	mcnq_sbuf sql = { 0 };
+	mcn_noise *noise = NULL;
+	uint64_t cohort = 0;
+	__int128 *s1 = NULL;
+	i192 *s2 = NULL, *xa = NULL;
+	long double *la = NULL;
+	size_t nacc = 0, nxa = 0, nla = 0, nv;
+	scan_batch bt;
+	int batched = 0;
+	mcn_err rv = MCN_EDATA;
+	int sr = SQLITE_DONE;
+
+	MCN_MUST(q != NULL && db != NULL && values != NULL);
+	MCN_MUST(q->nscols <= MAXS);
+	memset(&bt, 0, sizeof(bt));
+	nv = q->layout.nvalues;
+	memset(values, 0, nv * sizeof(*values));
+	if (err != NULL && errlen > 0) {
+		err[0] = '\0';
+	}
+	if (rep != NULL) {
+		memset(rep, 0, sizeof(*rep));
+	}
+	if ((rv = count_rows(q, db, err, errlen)) != MCN_OK) {
+		goto out;
+	}
+	mcnq_sb_puts(&sql, q->scan_head);
+	gov_where(&sql, q, gov);
+	mcnq_sb_add(&sql, "", 1);
+	if (sql.oom) {
+		rv = MCN_ENOMEM;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, sql.p, -1, &st, NULL) != SQLITE_OK) {
+		mcnq_msg(err, errlen, "cannot run the query on table '%s': %s",
+		    q->dict->table, sqlite3_errmsg(db));
+		rv = MCN_EDATA;
+		goto out;
+	}
+	if ((rv = bind_params(q, st)) != MCN_OK) {
+		mcnq_msg(err, errlen, "cannot bind query values: %s",
+		    sqlite3_errmsg(db));
+		goto out;
+	}
+	if (q->count_only) {
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			rv = MCN_EDATA;
+			goto scan_failed;
+		}
+		values[0] = sqlite3_column_int64(st, 0);
+		cohort = (uint64_t)values[0];
+		goto governed;
+	}
+	nacc = q->ngroups * q->nmoments;
+	if (nacc > 0) {
+		s1 = mcn_zalloc(nacc * sizeof(*s1));
+		s2 = mcn_zalloc(nacc * sizeof(*s2));
+		if (s1 == NULL || s2 == NULL) {
+			rv = MCN_ENOMEM;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < q->nblocks; i++) {
+		if (q->blocks[i].kind == MCNQ_B_LOGIT) {
+			/* logistic is alone and ungrouped: one block */
+			nla = q->blocks[i].nxq;
+		}
+	}
+	if (nla > 0 && (la = mcn_zalloc(nla * sizeof(*la))) == NULL) {
+		rv = MCN_ENOMEM;
+		goto out;
+	}
+	nxa = q->ngroups * q->nxacc;
+	if (nxa > 0 && (xa = mcn_zalloc(nxa * sizeof(*xa))) == NULL) {
+		rv = MCN_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < q->nblocks; i++) {
+		batched |= q->blocks[i].kind == MCNQ_B_CROSS ||
+		    q->blocks[i].kind == MCNQ_B_LOGIT;
+	}
+	if (batched && (rv = batch_init(&bt, q, nla, nxa, nv)) != MCN_OK) {
+		goto out;
+	}
+	if (!batched || bt.nthr == 0) {
+		rv = scan_rows(q, st, values, s1, s2, xa, la,
+		    batched ? &bt : NULL, &cohort, &sr, err, errlen);
+	} else {
+#ifdef _OPENMP
+#pragma omp parallel num_threads((int)bt.nthr)
+#pragma omp single
+#endif
+		rv = scan_rows(q, st, values, s1, s2, xa, la, &bt, &cohort,
+		    &sr, err, errlen);
+	}
+	if (rv != MCN_OK) {
+		goto out;
 	}
 	if (sr != SQLITE_DONE) {
 		rv = sr == SQLITE_NOMEM ? MCN_ENOMEM : MCN_EDATA;
@@ -1703,8 +2042,7 @@ out:
 	mcn_free(s2, nacc * sizeof(*s2));
 	mcn_free(xa, nxa * sizeof(*xa));
 	mcn_free(la, nla * sizeof(*la));
-	mcn_wipe(nul, sizeof(nul));
-	mcn_wipe(xv, sizeof(xv));
+	batch_free(&bt);
 	if (rv != MCN_OK) {
 		mcn_wipe(values, nv * sizeof(*values));
 		if (rep != NULL) {

@@ -116,6 +116,8 @@ dec_value(mcnq_dec v)
 	return (double)x;
 }
 
+#define NOTES_CAP 16 /* notes of a result, at most */
+
 static int
 add_note(struct mcn_query_result *r, size_t cap, const char *text)
 {
@@ -719,6 +721,7 @@ fill_cell(struct mcn_query_result *r, const mcn_query *q, const mcnq_agg *a,
 		}
 		return MCN_OK;
 	case MCN_QUERY_HISTOGRAM:
+	case MCN_QUERY_QUANTILE:
 	case MCN_QUERY_TABLE: {
 		size_t k = b->nslots;
 		c->counts = mcnq_alloc(&r->arena_, k * sizeof(*c->counts));
@@ -730,6 +733,14 @@ fill_cell(struct mcn_query_result *r, const mcn_query *q, const mcnq_agg *a,
 			c->n += c->counts[i];
 		}
 		c->value = (double)c->n;
+		if (a->kind == MCN_QUERY_QUANTILE) {
+			/* the first round only: mcn_query_fit gives the
+			 * quantile */
+			c->null = 1;
+			c->value = NAN;
+			c->lower = c->upper = NAN;
+			c->p = dec_value(a->p);
+		}
 		if (a->kind == MCN_QUERY_TABLE && a->col2 >= 0) {
 			c->has_chi2 = mcn_stats_chi2_indep(c->counts, o->nrows,
 			    o->ncols, &c->chi2, &c->chi2_df, &c->chi2_p);
@@ -763,7 +774,7 @@ fill_output(struct mcn_query_result *r, const mcn_query *q, const mcnq_agg *a,
 	    (o->column2 = dup(&r->arena_, d->cols[a->col2].name)) == NULL) {
 		return MCN_ENOMEM;
 	}
-	if (a->kind == MCN_QUERY_HISTOGRAM) {
+	if (a->kind == MCN_QUERY_HISTOGRAM || a->kind == MCN_QUERY_QUANTILE) {
 		long double lo = dec_value(a->lo), hi = dec_value(a->hi);
 		o->bins = a->bins;
 		o->lo = (double)lo;
@@ -851,7 +862,8 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 	char note[256];
 	int has_stat = 0, has_var = 0, has_hist = 0, has_chi = 0;
 	int has_lin = 0, has_cor = 0, has_surv = 0, has_logit = 0;
-	const size_t ncap = 14;
+	int has_quant = 0;
+	const size_t ncap = NOTES_CAP;
 
 	MCN_MUST(out != NULL && q != NULL && (sums != NULL || nvalues == 0));
 	*out = NULL;
@@ -945,6 +957,7 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 		has_cor |= a->kind == MCN_QUERY_COR;
 		has_logit |= a->kind == MCN_QUERY_LOGISTIC;
 		has_surv |= a->kind == MCN_QUERY_SURVIVAL;
+		has_quant |= a->kind == MCN_QUERY_QUANTILE;
 		has_stat |=
 		    a->kind != MCN_QUERY_COUNT && a->kind < MCN_QUERY_LINEAR;
 		has_var |= a->kind == MCN_QUERY_VAR ||
@@ -1032,6 +1045,15 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 	        "as in linear; standard errors from the information at the "
 	        "estimates; z and two-sided normal p-values; deviance = -2 "
 	        "log-likelihood")) {
+		goto out;
+	}
+	if (has_quant &&
+	    !add_note(r, ncap,
+	        "quantile: the lower empirical quantile (the smallest value "
+	        "with at least ceil(p n) values at or below it; median: the "
+	        "lower middle value), found by rounds of histograms; exact "
+	        "unless sites withheld histogram cells, else the interval "
+	        "[lower, upper) that holds it")) {
 		goto out;
 	}
 	if (has_cor &&
@@ -1314,6 +1336,37 @@ print_logistic(FILE *f, const struct mcn_query_result *r,
 	    c->n, e, c->df, se, c->iterations);
 }
 
+/* quantile: one row (n, p, value, lower, upper, exact) */
+static void
+print_quantile(FILE *f, const mcn_query_output *o)
+{
+	const mcn_query_cell *c = &o->cells[0];
+	char v[4][40];
+	const double x[4] = { c->p, c->value, c->lower, c->upper };
+	int w[4];
+
+	if (c->null) {
+		fprintf(f, "  n = %" PRId64 ": no value: %s\n", c->n,
+		    c->problem != NULL ? c->problem :
+		                         "the rounds were not run");
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		snprintf(v[i], sizeof(v[i]), "%.15g", x[i]);
+		w[i] = (int)strlen(v[i]);
+		w[i] = w[i] < 5 ? 5 : w[i];
+	}
+	fprintf(f, "  %10s  %*s  %*s  %*s  %*s  %5s\n", "n", w[0], "p", w[1],
+	    "value", w[2], "lower", w[3], "upper", "exact");
+	fprintf(f, "  %10" PRId64 "  %*s  %*s  %*s  %*s  %5s\n", c->n, w[0],
+	    v[0], w[1], v[1], w[2], v[2], w[3], v[3],
+	    c->is_exact ? "yes" : "no");
+	fprintf(f, "  %s; %u aggregation%s\n",
+	    c->is_exact ? "exact" :
+	               "withheld cells: the quantile lies in [lower, upper)",
+	    c->iterations, c->iterations == 1 ? "" : "s");
+}
+
 static void
 print_cor(FILE *f, const struct mcn_query_result *r, const mcn_query_output *o)
 {
@@ -1432,6 +1485,10 @@ mcn_query_result_print(const struct mcn_query_result *r, FILE *f)
 		}
 		if (o->kind == MCN_QUERY_SURVIVAL) {
 			print_survival(f, r, o);
+			continue;
+		}
+		if (o->kind == MCN_QUERY_QUANTILE) {
+			print_quantile(f, o);
 			continue;
 		}
 		if (o->kind != MCN_QUERY_HISTOGRAM &&
@@ -1586,6 +1643,34 @@ jlogistic(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 	return v;
 }
 
+/* A grid value: an integer when it is one (exactly representable). */
+static json_t *
+jgrid(double v)
+{
+	if (isfinite(v) && v == floor(v) && fabs(v) <= 9007199254740992.0) {
+		return json_integer((json_int_t)v);
+	}
+	return jnum(v);
+}
+
+static json_t *
+jquantile(const mcn_query_cell *c, int *bad)
+{
+	json_t *v;
+
+	if (c->null || c->problem != NULL) {
+		return json_null();
+	}
+	v = json_object();
+	jset(v, "value", jgrid(c->value), bad);
+	jset(v, "lower", jgrid(c->lower), bad);
+	jset(v, "upper", jgrid(c->upper), bad);
+	jset(v, "exact", json_boolean(c->is_exact), bad);
+	jset(v, "n", json_integer((json_int_t)c->n), bad);
+	jset(v, "p", json_real(c->p), bad);
+	return v;
+}
+
 static json_t *
 jcor(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 {
@@ -1704,6 +1789,7 @@ jvalue(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 	case MCN_QUERY_LOGISTIC: return jlogistic(o, c, bad);
 	case MCN_QUERY_COR: return jcor(o, c, bad);
 	case MCN_QUERY_SURVIVAL: return jsurvival(o, c, bad);
+	case MCN_QUERY_QUANTILE: return jquantile(c, bad);
 	}
 	return NULL;
 }
@@ -1768,7 +1854,8 @@ mcn_query_result_json(const struct mcn_query_result *r)
 				jset(jg, "error",
 				    json_string(o->cells[g].problem), &bad);
 			}
-			if (o->kind == MCN_QUERY_LOGISTIC) {
+			if (o->kind == MCN_QUERY_LOGISTIC ||
+			    o->kind == MCN_QUERY_QUANTILE) {
 				jset(jg, "iterations",
 				    json_integer(o->cells[g].iterations), &bad);
 			}
@@ -1808,6 +1895,19 @@ mcn_query_result_json(const struct mcn_query_result *r)
 #define FIT_DEV_TOL 1e-10L
 #define FIT_STEP_TOL 1e-8L
 
+/* The quantile rounds (query.h): in grid units X, the current histogram
+ * has bins of w values on [lo, lo + bins w); the quantile is known to lie
+ * in [klo, khi). */
+typedef struct {
+	int64_t xmin, xmax; /* the column's declared range */
+	unsigned dec;
+	int64_t lo, w;
+	unsigned bins;
+	int64_t klo, khi;
+	int64_t n, rank;  /* n of round 1, rank ceil(p n) */
+	uint64_t suppressions;
+} fit_quant;
+
 struct mcn_query_fit {
 	const mcn_query *q;
 	double b[MCN_QUERY_MAX_PREDICTORS + 1];
@@ -1817,15 +1917,31 @@ struct mcn_query_fit {
 	long double dev_prev, null_dev;
 	mcnq_sbuf text;
 	struct mcn_query_result *res;
+	int quantile;
+	fit_quant qt;
 };
 
 static mcn_err
 fit_text(mcn_query_fit *f)
 {
 	f->text.len = 0;
-	mcnq_step_text(&f->text, f->q, f->b);
+	if (f->quantile) {
+		mcnq_quant_text(&f->text, f->q, f->qt.lo, f->qt.w, f->qt.bins);
+	} else {
+		mcnq_step_text(&f->text, f->q, f->b);
+	}
 	mcnq_sb_add(&f->text, "", 1); /* NUL */
 	return f->text.oom ? MCN_ENOMEM : MCN_OK;
+}
+
+/* Sets the next round to cover [lo, hi) (grid units). */
+static void
+quant_range(fit_quant *t, int64_t lo, int64_t hi)
+{
+	t->klo = lo;
+	t->khi = hi;
+	t->lo = lo;
+	mcnq_quant_bins(hi - lo, &t->w, &t->bins);
 }
 
 mcn_err
@@ -1843,8 +1959,18 @@ mcn_query_fit_new(mcn_query_fit **out, const mcn_query *q)
 		return MCN_ENOMEM;
 	}
 	f->q = q;
-	f->np = MCNQ_LOGIT_NP(&q->blocks[q->aggs[0].block]);
 	f->null_dev = NAN;
+	if (q->aggs[0].kind == MCN_QUERY_QUANTILE) {
+		const mcn_column *c = &q->dict->cols[q->aggs[0].col];
+		f->quantile = 1;
+		f->qt.dec = c->type == MCN_COL_REAL ? c->decimals : 0;
+		/* the column compiled, so its range is representable */
+		MCN_MUST(mcnq_x_range(c, &f->qt.xmin, &f->qt.xmax, NULL, 0) ==
+		    MCN_OK);
+		quant_range(&f->qt, f->qt.xmin, f->qt.xmax + 1);
+	} else {
+		f->np = MCNQ_LOGIT_NP(&q->blocks[q->aggs[0].block]);
+	}
 	if ((rv = fit_text(f)) != MCN_OK) {
 		mcn_query_fit_free(f);
 		return rv;
@@ -1882,6 +2008,236 @@ fit_finish(mcn_query_fit *f, const char *problem)
 	}
 }
 
+/* The grid value X as a double: X / 10^dec, correctly rounded (both
+ * operands are exact doubles when |X| <= 2^53, dec <= 22). */
+static double
+quant_value(const fit_quant *t, int64_t X)
+{
+	double d = 1;
+
+	for (unsigned i = 0; i < t->dec; i++) {
+		d *= 10;
+	}
+	return (double)X / d;
+}
+
+/* Ends a quantile fit: the quantile lies in [lo, hi) (grid units), or
+ * problem != NULL. */
+static void
+quant_finish(mcn_query_fit *f, int64_t lo, int64_t hi, const char *problem)
+{
+	mcn_query_cell *c = &f->res->outputs[0].cells[0];
+	char note[256];
+
+	f->done = 1;
+	c->iterations = f->iter;
+	c->n = f->qt.n;
+	double p10 = 1;
+	for (unsigned i = 0; i < f->q->aggs[0].p.scale; i++) {
+		p10 *= 10;
+	}
+	c->p = (double)f->q->aggs[0].p.mant / p10; /* correctly rounded */
+	f->res->suppressions = f->qt.suppressions;
+	if (problem != NULL) {
+		c->problem = problem;
+		c->null = 1;
+		c->value = c->lower = c->upper = NAN;
+		c->is_exact = 0;
+		return;
+	}
+	c->null = 0;
+	c->is_exact = hi - lo == 1;
+	c->lower = quant_value(&f->qt, lo);
+	c->upper = quant_value(&f->qt, hi);
+	c->value = c->lower;
+	if (f->qt.suppressions > 0 && f->iter > 1) {
+		snprintf(note, sizeof(note),
+		    "disclosure control: over the %u rounds sites withheld "
+		    "%llu histogram cell%s",
+		    f->iter, (unsigned long long)f->qt.suppressions,
+		    f->qt.suppressions == 1 ? "" : "s");
+		(void)add_note(f->res, NOTES_CAP, note); /* best effort */
+	}
+}
+
+/* One quantile round: locates the bin of rank ceil(p n) in the pooled
+ * histogram, allowing for withheld cells (query.h), then ends the fit or
+ * sets the next round. */
+static mcn_err
+quant_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
+    size_t nvalues, unsigned nsites, int *done)
+{
+	fit_quant *t = &f->qt;
+	const mcnq_agg *sa = &step->aggs[0], *qa = &f->q->aggs[0];
+	struct mcn_query_result *r = NULL;
+	const mcn_query_cell *c;
+	mcn_err rv;
+	const unsigned B = t->bins;
+	const size_t nc = (size_t)B + 2; /* below, bins, above */
+	int64_t cnt[MCNQ_QUANT_BINS + 2], lb[MCNQ_QUANT_BINS + 2];
+	int hid[MCNQ_QUANT_BINS + 2];
+	int64_t ca[MCNQ_QUANT_BINS + 2], cb[MCNQ_QUANT_BINS + 2];
+	int64_t n_rel = 0, lb_tot = 0;
+	int any_hid = 0;
+
+	if (sa->kind != MCN_QUERY_HISTOGRAM || sa->col != qa->col ||
+	    sa->bins != B ||
+	    !(sa->lo.mant == mcnq_dec_make(t->lo, t->dec).mant &&
+	        sa->lo.scale == mcnq_dec_make(t->lo, t->dec).scale) ||
+	    !(sa->hi.mant == mcnq_dec_make(t->lo + B * t->w, t->dec).mant &&
+	        sa->hi.scale ==
+	            mcnq_dec_make(t->lo + B * t->w, t->dec).scale) ||
+	    step->ngcols != 0 ||
+	    (step->where_text == NULL) != (f->q->where_text == NULL) ||
+	    (step->where_text != NULL &&
+	        strcmp(step->where_text, f->q->where_text) != 0)) {
+		return MCN_EINVAL;
+	}
+	if ((rv = mcn_query_result(&r, step, sums, nvalues, nsites)) !=
+	    MCN_OK) {
+		return rv;
+	}
+	if (f->iter == 0) {
+		/* the result of the quantile query: its layout is round 1's */
+		struct mcn_query_result *r0 = NULL;
+		if (nvalues != f->q->layout.nvalues) {
+			mcn_query_result_free(r);
+			return MCN_EINVAL;
+		}
+		rv = mcn_query_result(&r0, f->q, sums, nvalues, nsites);
+		if (rv != MCN_OK) {
+			mcn_query_result_free(r);
+			return rv;
+		}
+		f->res = r0;
+	}
+	f->iter++;
+	c = &r->outputs[0].cells[0];
+	t->suppressions += r->suppressions;
+	/* cells in value order: below, bins, above, and their ranges [ca,
+	 * cb) in grid units */
+	for (size_t j = 0; j < nc; j++) {
+		size_t slot = j == 0 ? B : j == nc - 1 ? (size_t)B + 1 : j - 1;
+		int64_t a = j == 0 ? t->xmin : t->lo + (int64_t)(j - 1) * t->w;
+		int64_t b = j == 0 ? t->lo :
+		    j == nc - 1    ? t->xmax + 1 :
+		                     a + t->w;
+		if (j == nc - 1) {
+			a = t->lo + (int64_t)B * t->w;
+		}
+		ca[j] = a;
+		cb[j] = b;
+		cnt[j] = c->counts[slot];
+		lb[j] = c->cell_suppressed[slot];
+		hid[j] = lb[j] > 0 || c->suppressed > 0;
+		any_hid |= hid[j];
+		n_rel += cnt[j];
+		lb_tot += lb[j];
+	}
+	mcn_query_result_free(r);
+
+	int64_t H, N, rank;
+	if (f->iter == 1) {
+		t->n = n_rel;
+		if (!any_hid && n_rel == 0) {
+			quant_finish(f, 0, 0, "no values");
+			goto out;
+		}
+		/* the unknown withheld counts are unbounded: rank from the
+		 * least total, the bins with withheld counts widen it */
+		N = n_rel + lb_tot;
+		H = any_hid ? -1 : 0;
+	} else {
+		N = t->n;
+		H = N - n_rel; /* withheld in this round, exactly */
+		if (H < lb_tot || (!any_hid && H != 0)) {
+			quant_finish(f, 0, 0,
+			    "the data changed between the rounds");
+			goto out;
+		}
+	}
+	rank = 0;
+	if (N > 0) {
+		/* ceil(p N), p = mant / 10^scale, exactly */
+		unsigned __int128 m = (unsigned __int128)qa->p.mant *
+		    (uint64_t)N;
+		uint64_t d = 1;
+		for (unsigned i = 0; i < qa->p.scale; i++) {
+			d *= 10;
+		}
+		rank = (int64_t)((m + d - 1) / d);
+	}
+	if (f->iter == 1) {
+		t->rank = rank;
+	}
+	rank = t->rank;
+
+	/* the least and greatest cell that can hold the rank */
+	size_t jmin = nc, jmax = nc;
+	if (H < 0) {
+		/* round 1 with withheld cells: the cell at the least counts,
+		 * widened to every cell with withheld counts */
+		int64_t cum = 0;
+		size_t j0 = nc;
+		for (size_t j = 0; j < nc && rank > 0; j++) {
+			cum += cnt[j] + lb[j];
+			if (cum >= rank) {
+				j0 = j;
+				break;
+			}
+		}
+		jmin = jmax = j0;
+		for (size_t j = 0; j < nc; j++) {
+			if (hid[j] || j0 == nc) {
+				jmin = j < jmin || jmin == nc ? j : jmin;
+				jmax = j > jmax || jmax == nc ? j : jmax;
+			}
+		}
+	} else {
+		/* known total H withheld: each withheld cell holds at least
+		 * lb, together H */
+		int64_t cum = 0, lb_le = 0;
+		int hid_le = 0;
+		for (size_t j = 0; j < nc; j++) {
+			cum += cnt[j];
+			lb_le += lb[j];
+			hid_le |= hid[j];
+			int hid_gt = 0;
+			for (size_t k = j + 1; k < nc; k++) {
+				hid_gt |= hid[k];
+			}
+			int64_t most = hid_le ? H - (lb_tot - lb_le) : 0;
+			int64_t least = hid_gt ? lb_le : H;
+			if (jmin == nc && cum + most >= rank) {
+				jmin = j;
+			}
+			if (jmax == nc && cum + least >= rank) {
+				jmax = j;
+			}
+		}
+	}
+	if (jmin == nc || jmax == nc) {
+		quant_finish(f, 0, 0, "the data changed between the rounds");
+		goto out;
+	}
+	/* the cells' hull, cut to what earlier rounds established */
+	int64_t lo = ca[jmin] > t->klo ? ca[jmin] : t->klo;
+	int64_t hi = cb[jmax] < t->khi ? cb[jmax] : t->khi;
+	if (lo >= hi) {
+		quant_finish(f, 0, 0, "the data changed between the rounds");
+		goto out;
+	}
+	if (hi - lo == 1 || jmin != jmax || hid[jmin]) {
+		quant_finish(f, lo, hi, NULL); /* exact when one grid value */
+		goto out;
+	}
+	quant_range(t, lo, hi);
+	rv = fit_text(f);
+out:
+	*done = f->done;
+	return rv;
+}
+
 mcn_err
 mcn_query_fit_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
     size_t nvalues, unsigned nsites, int *done)
@@ -1900,6 +2256,9 @@ mcn_query_fit_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
 	*done = f->done;
 	if (f->done || step->naggs != 1) {
 		return MCN_EINVAL;
+	}
+	if (f->quantile) {
+		return quant_update(f, step, sums, nvalues, nsites, done);
 	}
 	sa = &step->aggs[0];
 	b = &step->blocks[sa->block];

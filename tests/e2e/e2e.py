@@ -284,6 +284,21 @@ def float_inverse(a):
     return [row[k:] for row in m]
 
 
+def quantile_reference(rows, pool, x, p):
+    """The lower empirical quantile (R type 1): the ceil(p n)-th smallest
+    non-missing x, exact; [lower, upper) is that one grid value."""
+    xs = sorted(r[x] for r in rows if r[x] is not None)
+    n = len(xs)
+    if n == 0:
+        return {"value": None, "n": 0}
+    rank = -((-p * n) // 1)          # ceil(p n), exact
+    q = xs[int(rank) - 1]
+    step = Fraction(1, 10 ** pool.cols[x].get("decimals", 0)) \
+        if pool.cols[x]["type"] == "real" else 1
+    return {"value": {"value": q, "lower": q, "upper": q + step,
+                      "exact": True, "n": n, "p": p}, "n": n}
+
+
 def cor_reference(rows, cols):
     """Pearson correlations on the complete cases, exact sums."""
     data = [[Fraction(r[c]) for c in cols] for r in rows
@@ -391,12 +406,18 @@ def chi_square(counts):
 class Agg:
     """One aggregate of the battery: ("count",), ("count", x), ("sum", x),
     ("mean", x), ("var", x), ("sd", x), ("histogram", x, lo, hi, bins),
-    ("table", a) or ("table", a, b)."""
+    ("table", a), ("table", a, b), ("quantile", x, "p") or ("median", x)
+    (a quantile of p = 0.5 named "median(x)")."""
 
     def __init__(self, spec):
         self.kind = spec[0]
         self.args = spec[1:]
-        if self.kind == "histogram":
+        if self.kind == "median":
+            self.kind, self.args = "quantile", (spec[1], "0.5")
+            self.text = "median(%s)" % spec[1]
+        elif self.kind == "quantile":
+            self.text = "quantile(%s, %s)" % self.args
+        elif self.kind == "histogram":
             x, lo, hi, bins = self.args
             self.text = "histogram(%s, %s, %s, %s)" % (x, lo, hi, bins)
         elif self.kind in ("linear", "logistic"):
@@ -417,6 +438,9 @@ class Agg:
                                       list(self.args[1:]))
         if k == "cor":
             return cor_reference(rows, self.args)
+        if k == "quantile":
+            return quantile_reference(rows, pool, self.args[0],
+                                      Fraction(self.args[1]))
         if k == "survival":
             return km_reference(rows, self.args[0], self.args[1])
         if k == "count" and not self.args:
@@ -670,6 +694,24 @@ def compare_value(a, gv, ev, where, diffs):
                     (got - float(want)) / float(want))
             bad("value", got, want, rel)
         return
+    if k == "quantile":
+        it = gv.get("iterations")
+        if not isinstance(it, int) or not 1 <= it <= 25:
+            bad("iterations", it, "1..25")
+        if want is None:
+            if got is not None:
+                bad("value", got, None)
+            return
+        if not isinstance(got, dict):
+            bad("value", got, "an object")
+            return
+        for key in ("value", "lower", "upper", "p"):
+            if not close(got.get(key), want[key], REL_TOL):
+                bad(key, got.get(key), want[key])
+        for key in ("exact", "n"):
+            if got.get(key) != want[key]:
+                bad(key, got.get(key), want[key])
+        return
     if k in ("linear", "cor", "survival", "logistic"):
         compare_analysis(k, got, want, bad)
         if k == "logistic":
@@ -851,6 +893,12 @@ BATTERY = [
     Query("logistic regression (Newton-Raphson, one aggregation per "
           "iteration)",
           [("logistic", "death", "age", "bmi", "sex")]),
+    Query("median by rounds of histograms (one aggregation per round)",
+          [("median", "age")]),
+    Query("quantile of an integer column in a cohort",
+          [("quantile", "sbp", "0.9")], where="sex = 'F' AND age >= 50"),
+    Query("median of a real column in a cohort",
+          [("median", "hba1c")], where="diabetes <> 'no'"),
     Query("Kaplan-Meier by sex with the log-rank test",
           [("survival", "followup_days", "death")], group=["sex"]),
 ]

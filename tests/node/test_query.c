@@ -14,6 +14,10 @@
 #include <string.h>
 #include <time.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "node/query.h"
 #include "node/stats.h"
 #include "crypto/noise.h"
@@ -1349,6 +1353,49 @@ static const struct {
 	    "position 28 (near ')'): expected ','" },
 	{ "SELECT histogram(age, 'a', 10, 2) FROM patients", MCN_EQUERY,
 	    "expected a number (histogram lower bound)" },
+	{ "SELECT quantile(age, 1) FROM patients", MCN_EQUERY,
+	    "quantile probability at position 22 must be a number between 0 "
+	    "and 1 (both excluded) with at most 6 decimals" },
+	{ "SELECT quantile(age, 0) FROM patients", MCN_EQUERY,
+	    "quantile probability at position 22 must be a number between 0 "
+	    "and 1 (both excluded) with at most 6 decimals" },
+	{ "SELECT quantile(age, 1.5) FROM patients", MCN_EQUERY,
+	    "quantile probability at position 22 must be a number between 0 "
+	    "and 1 (both excluded) with at most 6 decimals" },
+	{ "SELECT quantile(age, 0.0000001) FROM patients", MCN_EQUERY,
+	    "quantile probability at position 22 must be a number between 0 "
+	    "and 1 (both excluded) with at most 6 decimals" },
+	{ "SELECT quantile(age, -0.5) FROM patients", MCN_EQUERY,
+	    "quantile probability at position 22 must be a number between 0 "
+	    "and 1 (both excluded) with at most 6 decimals" },
+	{ "SELECT quantile(age, 'a') FROM patients", MCN_EQUERY,
+	    "syntax error at position 22 (near ''a''): expected a number (the "
+	    "probability)" },
+	{ "SELECT quantile(age) FROM patients", MCN_EQUERY,
+	    "syntax error at position 20 (near ')'): expected ','" },
+	{ "SELECT median(age, 0.5) FROM patients", MCN_EQUERY,
+	    "syntax error at position 18 (near ','): expected ')'" },
+	{ "SELECT quantile(sex, 0.5) FROM patients", MCN_EQUERY,
+	    "quantile needs an integer or real column; 'sex' (position 17) "
+	    "is categorical" },
+	{ "SELECT median(diagnosis) FROM patients", MCN_EQUERY,
+	    "median needs an integer or real column; 'diagnosis' (position "
+	    "15) is code" },
+	{ "SELECT median(age) FROM patients GROUP BY sex", MCN_EQUERY,
+	    "median must be the only output of its query and takes no GROUP "
+	    "BY (use WHERE to select a subgroup)" },
+	{ "SELECT count(), quantile(age, 0.5) FROM patients", MCN_EQUERY,
+	    "quantile must be the only output of its query and takes no "
+	    "GROUP BY (use WHERE to select a subgroup)" },
+	{ "SELECT median(age), median(bmi) FROM patients", MCN_EQUERY,
+	    "median must be the only output of its query" },
+	{ "SELECT median(age) FROM patients WITH EPSILON 1", MCN_EQUERY,
+	    "WITH EPSILON applies to count, sum, mean, var, sd, histogram and "
+	    "table; 'median(age)' is quantile" },
+	{ "SELECT quantile(bmi, 0.25) AS q FROM patients WITH EPSILON 0.5",
+	    MCN_EQUERY,
+	    "WITH EPSILON applies to count, sum, mean, var, sd, histogram and "
+	    "table; 'q' is quantile" },
 	{ "SELECT count() FROM patients GROUP BY age", MCN_EQUERY,
 	    "GROUP BY column 'age' (position 39) is integer; only categorical "
 	    "columns can be grouped on" },
@@ -1596,6 +1643,9 @@ static const char *const FUZZ_TOKENS[] = {
 	"histogram(",
 	"ward",
 	"'2010-01-01'",
+	"quantile(",
+	"median(",
+	"0.25",
 };
 
 static void
@@ -1814,6 +1864,70 @@ test_alloc_failures(void)
 	alloc_failures_one("SELECT logistic_step(dead ~ age + bmi + smoker; "
 	                   "-0x1.8p-3, 0x1p-6, -0x1.2p-4, 0x1p-1, 0x0p+0) AS m "
 	                   "FROM patients WHERE age > 10");
+	alloc_failures_one("SELECT quantile(bmi, 0.25) FROM patients WHERE "
+	                   "age > 10");
+
+	/* a quantile fit with an allocation failure at every point of
+	 * fit_new and update: MCN_ENOMEM or the right answer, no leak */
+	mcn_query *q = NULL;
+	char err[256];
+	int nomem = 0, done_ok = 0;
+	REQUIRE_OK(mcn_query_compile(&q,
+	    "SELECT median(lab) FROM patients WHERE age > 10", g_dict, &LIM,
+	    err, sizeof(err)));
+	for (unsigned long n = 1; n < 400; n++) {
+		mcn_query_fit *f = NULL;
+		unsigned long seen = 0;
+		int done = 0;
+		mcn_err rv;
+		mcn_alloc_fail_at(n);
+		rv = mcn_query_fit_new(&f, q);
+		seen += mcn_alloc_fail_at(0);
+		while (rv == MCN_OK && !done) {
+			mcn_query *sq = NULL;
+			REQUIRE_OK(mcn_query_compile(&sq, mcn_query_fit_text(f),
+			    g_dict, &LIM, err, sizeof(err)));
+			size_t nv = mcn_query_layout(sq)->nvalues;
+			int64_t *v = calloc(nv, sizeof(*v));
+			mpz_t *sums = calloc(nv, sizeof(*sums));
+			for (size_t i = 0; i < nv; i++)
+				mpz_init(sums[i]);
+			for (int st = 0; st < NSITES; st++) {
+				CHECK_OK(mcn_query_local(sq, g_site[st], v, err,
+				    sizeof(err)));
+				for (size_t i = 0; i < nv; i++) {
+					mpz_t t;
+					mpz_init_set_si(t, v[i]);
+					mpz_add(sums[i], sums[i], t);
+					mpz_clear(t);
+				}
+			}
+			mcn_alloc_fail_at(n > seen ? n - seen : 0);
+			rv = mcn_query_fit_update(f, sq, (const mpz_t *)sums,
+			    nv, NSITES, &done);
+			seen += mcn_alloc_fail_at(0);
+			for (size_t i = 0; i < nv; i++)
+				mpz_clear(sums[i]);
+			free(sums);
+			free(v);
+			mcn_query_free(sq);
+		}
+		if (rv == MCN_ENOMEM) {
+			nomem++;
+		} else {
+			CHECK_OK(rv);
+			struct mcn_query_result *r = NULL;
+			CHECK_OK(mcn_query_fit_result(&r, f));
+			CHECK(r != NULL && r->outputs[0].cells[0].is_exact);
+			mcn_query_result_free(r);
+			done_ok = 1;
+		}
+		mcn_query_fit_free(f);
+		if (done_ok)
+			break;
+	}
+	CHECK(nomem > 0 && done_ok);
+	mcn_query_free(q);
 }
 
 /* ---------------------------------------------------------------- */
@@ -2973,6 +3087,543 @@ test_logistic(void)
 }
 
 /* ---------------------------------------------------------------- */
+
+/* ---------------------------------------------------------------- */
+/* quantile and median: rounds of histograms */
+
+/* Runs the iterative query text over the sites dbs (with disclosure
+ * control gov, may be NULL) and returns the result; *rounds gets the
+ * aggregations and first (may be NULL, 256 bytes) the text of round 1. */
+static struct mcn_query_result *
+fit_gov(const char *text, const mcn_dict *d, const mcn_query_limits *lim,
+    sqlite3 *const *dbs, unsigned nd, const mcn_query_gov *gov,
+    unsigned *rounds, char *first)
+{
+	mcn_query *q = NULL;
+	mcn_query_fit *f = NULL;
+	struct mcn_query_result *r = NULL;
+	char err[512];
+	int done = 0;
+
+	*rounds = 0;
+	if (mcn_query_compile(&q, text, d, lim, err, sizeof(err)) != MCN_OK) {
+		MCNT_FAIL("compile %s: %s", text, err);
+		return NULL;
+	}
+	CHECK(mcn_query_is_iterative(q));
+	if (mcn_query_fit_new(&f, q) != MCN_OK) {
+		MCNT_FAIL("fit_new");
+		mcn_query_free(q);
+		return NULL;
+	}
+	while (!done && *rounds < 40) {
+		const char *st = mcn_query_fit_text(f);
+		mcn_query *sq = NULL;
+		if (st == NULL ||
+		    mcn_query_compile(&sq, st, d, lim, err, sizeof(err)) !=
+		        MCN_OK) {
+			MCNT_FAIL("round: %s: %s", st ? st : "no text",
+			    st ? err : "");
+			break;
+		}
+		if (*rounds == 0 && first != NULL)
+			snprintf(first, 256, "%s", st);
+		CHECK(!mcn_query_is_iterative(sq));
+		CHECK(mcn_query_agg(sq, 0, NULL) == MCN_QUERY_HISTOGRAM);
+		const mcn_agg_layout *L = mcn_query_layout(sq);
+		int64_t *v = calloc(L->nvalues, sizeof(*v));
+		mpz_t *sums = calloc(L->nvalues, sizeof(*sums));
+		for (size_t i = 0; i < L->nvalues; i++)
+			mpz_init(sums[i]);
+		for (unsigned s = 0; s < nd; s++) {
+			CHECK_OK(mcn_query_local_gov(sq, dbs[s], gov, v, NULL,
+			    err, sizeof(err)));
+			for (size_t i = 0; i < L->nvalues; i++) {
+				if (v[i] >= 0)
+					mpz_add_ui(sums[i], sums[i],
+					    (unsigned long)v[i]);
+				else
+					mpz_sub_ui(sums[i], sums[i],
+					    (unsigned long)-v[i]);
+			}
+		}
+		mcn_err rv = mcn_query_fit_update(f, sq, (const mpz_t *)sums,
+		    L->nvalues, nd, &done);
+		CHECK_OK(rv);
+		if (rv == MCN_OK && !done) {
+			/* the old round is no longer the current one */
+			int d2 = 0;
+			CHECK_ERR(mcn_query_fit_update(f, sq,
+			              (const mpz_t *)sums, L->nvalues, nd, &d2),
+			    MCN_EINVAL);
+		}
+		(*rounds)++;
+		for (size_t i = 0; i < L->nvalues; i++)
+			mpz_clear(sums[i]);
+		free(sums);
+		free(v);
+		mcn_query_free(sq);
+		if (rv != MCN_OK)
+			break;
+	}
+	if (done) {
+		CHECK(mcn_query_fit_text(f) == NULL);
+		CHECK_OK(mcn_query_fit_result(&r, f));
+		CHECK(*rounds == mcn_query_fit_iterations(f));
+	} else {
+		CHECK_ERR(mcn_query_fit_result(&r, f), MCN_EINVAL);
+	}
+	mcn_query_fit_free(f);
+	mcn_query_free(q);
+	return r;
+}
+
+/* x of the test rows as exact grid integers (sbp too) */
+static int
+quant_x(const row *w, const char *col, int64_t *x, unsigned *d)
+{
+	if (strcmp(col, "sbp") == 0) {
+		*x = w->sbp;
+		*d = 0;
+		return w->has_sbp;
+	}
+	return col_num(w, col, x, d);
+}
+
+static int
+i64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The reference: the ceil(p n)-th smallest x (p = pm / 10^ps) of the
+ * rows matching pred, as its grid integer; *n the values. */
+static int64_t
+ref_quantile(const char *col, pred_fn pred, int64_t pm, unsigned ps,
+    int64_t *n, unsigned *d)
+{
+	int64_t *xs = calloc(g_nrows + 1, sizeof(*xs)), x, q = 0;
+	size_t k = 0;
+	__int128 den = 1;
+
+	for (size_t i = 0; i < g_nrows; i++) {
+		if ((pred == NULL || pred(&g_rows[i])) &&
+		    quant_x(&g_rows[i], col, &x, d))
+			xs[k++] = x;
+	}
+	qsort(xs, k, sizeof(*xs), i64_cmp);
+	for (unsigned i = 0; i < ps; i++)
+		den *= 10;
+	if (k > 0) {
+		int64_t r = (int64_t)(((__int128)pm * (int64_t)k + den - 1) /
+		    den);
+		q = xs[r - 1];
+	}
+	*n = (int64_t)k;
+	free(xs);
+	return q;
+}
+
+static int
+p_female(const row *w)
+{
+	return w->sex == 0;
+}
+
+static int
+p_current(const row *w)
+{
+	return w->smoker == 2;
+}
+
+static const struct {
+	const char *text, *name, *col;
+	pred_fn pred;
+	int64_t pm;
+	unsigned ps, rounds;
+	const char *first; /* round 1's query */
+} QUANT[] = {
+	{ "SELECT median(age) FROM patients", "median(age)", "age", NULL, 5,
+	    1, 2, "SELECT histogram(age, 0, 122, 61) FROM patients" },
+	{ "SELECT quantile(age, 0.1) FROM patients WHERE sex = 'F'",
+	    "quantile(age,0.1)", "age", p_female, 1, 1, 2,
+	    "SELECT histogram(age, 0, 122, 61) FROM patients WHERE sex = "
+	    "'F'" },
+	{ "select QUANTILE(age, 0.250) from patients where sex = 'F'",
+	    "quantile(age,0.25)", "age", p_female, 25, 2, 2,
+	    "SELECT histogram(age, 0, 122, 61) FROM patients WHERE sex = "
+	    "'F'" },
+	{ "SELECT quantile(age, 0.9) AS p90 FROM patients WHERE sex = 'F'",
+	    "p90", "age", p_female, 9, 1, 2, NULL },
+	{ "SELECT median(bmi) FROM patients WHERE age >= 30", "median(bmi)",
+	    "bmi", p_age_ge_30, 5, 1, 2,
+	    "SELECT histogram(bmi, 10, 80.4, 88) FROM patients WHERE age >= "
+	    "30" },
+	{ "SELECT quantile(bmi, 0.25) FROM patients", "quantile(bmi,0.25)",
+	    "bmi", NULL, 25, 2, 2, NULL },
+	{ "SELECT quantile(lab, 0.9) FROM patients", "quantile(lab,0.9)",
+	    "lab", NULL, 9, 1, 3,
+	    "SELECT histogram(lab, -50, 50.1, 100) FROM patients" },
+	{ "SELECT quantile(lab, 0.1) FROM patients WHERE age >= 30",
+	    "quantile(lab,0.1)", "lab", p_age_ge_30, 1, 1, 3, NULL },
+	{ "SELECT quantile(sbp, 0.9) FROM patients WHERE smoker = 'current'",
+	    "quantile(sbp,0.9)", "sbp", p_current, 9, 1, 2,
+	    "SELECT histogram(sbp, 40, 301, 87) FROM patients WHERE smoker = "
+	    "'current'" },
+	{ "SELECT quantile(age, 0.000001) FROM patients",
+	    "quantile(age,0.000001)", "age", NULL, 1, 6, 2, NULL },
+	{ "SELECT quantile(age, 0.999999) FROM patients",
+	    "quantile(age,0.999999)", "age", NULL, 999999, 6, 1, NULL },
+	{ "SELECT median(big) FROM patients", "median(big)", "big", NULL, 5,
+	    1, 9,
+	    "SELECT histogram(big, -9007199254740992, 9007199254741008, 100) "
+	    "FROM patients" },
+};
+
+/* a small dictionary and three sites for disclosure control: per site 20
+ * rows at 100, 12 in 500..509 (500 and 509 twice), 20 at 900 */
+static const char QDICT[] =
+    "{\"name\": \"q\", \"version\": 1, \"table\": \"patients\", "
+    "\"columns\": [{\"name\": \"x\", \"type\": \"integer\", \"min\": 0, "
+    "\"max\": 999, \"sensitivity\": 2}]}";
+
+static sqlite3 *
+quant_db(void)
+{
+	sqlite3 *db = NULL;
+	char sql[128];
+
+	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "CREATE TABLE patients (x INTEGER); BEGIN", NULL,
+	        NULL, NULL) != SQLITE_OK)
+		return db;
+	for (int i = 0; i < 52; i++) {
+		int x = i < 20 ? 100 : i < 30 ? 500 + (i - 20) :
+		    i == 30    ? 500 :
+		    i == 31    ? 509 :
+		                 900;
+		snprintf(sql, sizeof(sql), "INSERT INTO patients VALUES (%d)",
+		    x);
+		CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	}
+	CHECK(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+	return db;
+}
+
+static void
+test_quantile(void)
+{
+	char err[512], first[256];
+	unsigned rounds;
+	REQUIRE(setup());
+
+	for (size_t i = 0; i < sizeof(QUANT) / sizeof(QUANT[0]); i++) {
+		int64_t n = 0;
+		unsigned d = 0;
+		int64_t want = ref_quantile(QUANT[i].col, QUANT[i].pred,
+		    QUANT[i].pm, QUANT[i].ps, &n, &d);
+		double p10 = d == 0 ? 1 : d == 1 ? 10 : 1000;
+		double pw = (double)QUANT[i].pm /
+		    (QUANT[i].ps == 1 ? 10 : QUANT[i].ps == 2 ? 100 : 1e6);
+		struct mcn_query_result *r = fit_gov(QUANT[i].text, g_dict,
+		    &LIM, g_site, NSITES, NULL, &rounds, first);
+		if (r == NULL) {
+			MCNT_FAIL("%s: no result", QUANT[i].text);
+			continue;
+		}
+		const mcn_query_output *o = &r->outputs[0];
+		const mcn_query_cell *c = &o->cells[0];
+		CHECK(r->noutputs == 1 && r->ngroups == 1);
+		CHECK(o->kind == MCN_QUERY_QUANTILE);
+		CHECK(strcmp(o->name, QUANT[i].name) == 0);
+		CHECK(strcmp(o->column, QUANT[i].col) == 0);
+		CHECK(n > 20);
+		CHECK(c->n == n);
+		CHECK(!c->null && c->problem == NULL && c->is_exact == 1);
+		CHECK(c->value == (double)want / p10);
+		CHECK(c->lower == (double)want / p10);
+		CHECK(c->upper == (double)(want + 1) / p10);
+		CHECK(c->p == pw);
+		CHECK(rounds == QUANT[i].rounds);
+		CHECK(c->iterations == QUANT[i].rounds);
+		CHECK(r->suppressions == 0);
+		if (QUANT[i].first != NULL)
+			CHECK(strcmp(first, QUANT[i].first) == 0);
+		if (c->value != (double)want / p10 ||
+		    rounds != QUANT[i].rounds)
+			fprintf(stderr,
+			    "  %s: got %.17g (%u rounds), want %.17g (%u)\n",
+			    QUANT[i].text, c->value, rounds,
+			    (double)want / p10, QUANT[i].rounds);
+		if (QUANT[i].first != NULL &&
+		    strcmp(first, QUANT[i].first) != 0)
+			fprintf(stderr, "  round 1: %s\n", first);
+		mcn_query_result_free(r);
+	}
+
+	/* the extremes: p = 0.000001 is the minimum, 0.999999 the maximum
+	 * (n < 10^6) */
+	{
+		int64_t n, lo, hi, mn = INT64_MAX, mx = INT64_MIN, x;
+		unsigned d;
+		lo = ref_quantile("age", NULL, 1, 6, &n, &d);
+		hi = ref_quantile("age", NULL, 999999, 6, &n, &d);
+		for (size_t i = 0; i < g_nrows; i++) {
+			if (quant_x(&g_rows[i], "age", &x, &d)) {
+				mn = x < mn ? x : mn;
+				mx = x > mx ? x : mx;
+			}
+		}
+		CHECK(lo == mn && hi == mx);
+	}
+
+	/* text and JSON forms */
+	{
+		struct mcn_query_result *r = fit_gov(
+		    "SELECT median(bmi) FROM patients WHERE age >= 30", g_dict,
+		    &LIM, g_site, NSITES, NULL, &rounds, NULL);
+		REQUIRE(r != NULL);
+		int64_t n;
+		unsigned d;
+		int64_t want = ref_quantile("bmi", p_age_ge_30, 5, 1, &n, &d);
+		char *buf = NULL, line[256];
+		size_t blen = 0;
+		FILE *mf = open_memstream(&buf, &blen);
+		mcn_query_result_print(r, mf);
+		fclose(mf);
+		if (getenv("MCNT_VERBOSE") != NULL)
+			fputs(buf, stderr);
+		snprintf(line, sizeof(line),
+		    "  %10lld    0.5  %5.15g  %5.15g  %5.15g    yes\n",
+		    (long long)n, (double)want / 10, (double)want / 10,
+		    (double)(want + 1) / 10);
+		CHECK(strncmp(buf, "median(bmi)\n", 12) == 0);
+		CHECK(strstr(buf, line) != NULL);
+		CHECK(strstr(buf, "  exact; 2 aggregations\n") != NULL);
+		CHECK(strstr(buf, "quantile: the lower empirical quantile") !=
+		    NULL);
+		if (strstr(buf, line) == NULL)
+			fprintf(stderr, "  want line: %s  got:\n%s", line, buf);
+		free(buf);
+		json_t *js = mcn_query_result_json(r);
+		REQUIRE(js != NULL);
+		json_t *res = json_array_get(json_object_get(js, "results"), 0);
+		json_t *g = json_array_get(json_object_get(res, "groups"), 0);
+		json_t *v = json_object_get(g, "value");
+		CHECK(strcmp(json_string_value(json_object_get(res,
+		                 "aggregate")),
+		          "quantile") == 0);
+		CHECK(json_real_value(json_object_get(v, "value")) ==
+		    (double)want / 10);
+		CHECK(json_real_value(json_object_get(v, "lower")) ==
+		    (double)want / 10);
+		CHECK(json_real_value(json_object_get(v, "upper")) ==
+		    (double)(want + 1) / 10);
+		CHECK(json_is_true(json_object_get(v, "exact")));
+		CHECK(json_integer_value(json_object_get(v, "n")) == n);
+		CHECK(json_real_value(json_object_get(v, "p")) == 0.5);
+		CHECK(json_integer_value(json_object_get(g, "iterations")) ==
+		    2);
+		json_decref(js);
+		mcn_query_result_free(r);
+	}
+
+	/* an integer column gives JSON integers */
+	{
+		struct mcn_query_result *r = fit_gov(
+		    "SELECT median(age) FROM patients", g_dict, &LIM, g_site,
+		    NSITES, NULL, &rounds, NULL);
+		REQUIRE(r != NULL);
+		int64_t n;
+		unsigned d;
+		int64_t want = ref_quantile("age", NULL, 5, 1, &n, &d);
+		json_t *js = mcn_query_result_json(r);
+		REQUIRE(js != NULL);
+		json_t *v = json_object_get(
+		    json_array_get(
+		        json_object_get(json_array_get(
+		                            json_object_get(js, "results"), 0),
+		            "groups"),
+		        0),
+		    "value");
+		CHECK(json_is_integer(json_object_get(v, "value")) &&
+		    json_integer_value(json_object_get(v, "value")) == want);
+		CHECK(json_integer_value(json_object_get(v, "upper")) ==
+		    want + 1);
+		json_decref(js);
+		mcn_query_result_free(r);
+	}
+
+	/* no values: one round, no value */
+	{
+		struct mcn_query_result *r = fit_gov(
+		    "SELECT median(age) FROM patients WHERE age > 500", g_dict,
+		    &LIM, g_site, NSITES, NULL, &rounds, NULL);
+		REQUIRE(r != NULL);
+		const mcn_query_cell *c = &r->outputs[0].cells[0];
+		CHECK(rounds == 1 && c->n == 0 && c->null == 1);
+		CHECK(c->problem != NULL && strcmp(c->problem, "no values") == 0);
+		json_t *js = mcn_query_result_json(r);
+		REQUIRE(js != NULL);
+		json_t *g = json_array_get(
+		    json_object_get(json_array_get(json_object_get(js,
+		                                       "results"),
+		                        0),
+		        "groups"),
+		    0);
+		CHECK(json_is_null(json_object_get(g, "value")));
+		CHECK(strcmp(json_string_value(json_object_get(g, "error")),
+		          "no values") == 0);
+		json_decref(js);
+		mcn_query_result_free(r);
+	}
+
+	/* the API: kind name, iterative, a round fed to the wrong fit */
+	{
+		mcn_query *q = NULL, *h = NULL;
+		mcn_query_fit *f = NULL;
+		const char *nm = NULL;
+		CHECK(strcmp(mcn_query_agg_kind_name(MCN_QUERY_QUANTILE),
+		          "quantile") == 0);
+		REQUIRE_OK(mcn_query_compile(&q,
+		    "SELECT quantile(age, 0.5) FROM patients WHERE sex = 'F'",
+		    g_dict, &LIM, err, sizeof(err)));
+		CHECK(mcn_query_agg(q, 0, &nm) == MCN_QUERY_QUANTILE &&
+		    strcmp(nm, "quantile(age,0.5)") == 0);
+		CHECK(mcn_query_is_iterative(q) == 1);
+		/* its own plan is round 1's histogram */
+		REQUIRE_OK(mcn_query_compile(&h,
+		    "SELECT histogram(age, 0, 122, 61) FROM patients WHERE "
+		    "sex = 'F'",
+		    g_dict, &LIM, err, sizeof(err)));
+		CHECK(mcn_query_layout(q)->nvalues ==
+		    mcn_query_layout(h)->nvalues);
+		REQUIRE_OK(mcn_query_fit_new(&f, q));
+		mpz_t *sums = calloc(mcn_query_layout(h)->nvalues,
+		    sizeof(*sums));
+		for (size_t i = 0; i < mcn_query_layout(h)->nvalues; i++)
+			mpz_init(sums[i]);
+		int done = 0;
+		/* the same histogram without the WHERE is not this round */
+		mcn_query *h2 = NULL;
+		REQUIRE_OK(mcn_query_compile(&h2,
+		    "SELECT histogram(age, 0, 122, 61) FROM patients", g_dict,
+		    &LIM, err, sizeof(err)));
+		CHECK_ERR(mcn_query_fit_update(f, h2, (const mpz_t *)sums,
+		              mcn_query_layout(h2)->nvalues, NSITES, &done),
+		    MCN_EINVAL);
+		CHECK_ERR(mcn_query_fit_update(f, q, (const mpz_t *)sums,
+		              mcn_query_layout(q)->nvalues, NSITES, &done),
+		    MCN_EINVAL);
+		/* all zero: no values */
+		CHECK_OK(mcn_query_fit_update(f, h, (const mpz_t *)sums,
+		    mcn_query_layout(h)->nvalues, NSITES, &done));
+		CHECK(done == 1 && mcn_query_fit_text(f) == NULL);
+		for (size_t i = 0; i < mcn_query_layout(h)->nvalues; i++)
+			mpz_clear(sums[i]);
+		free(sums);
+		mcn_query_fit_free(f);
+		mcn_query_free(h2);
+		mcn_query_free(h);
+		mcn_query_free(q);
+	}
+
+	/* disclosure control: min_cell 5 passes round 1 (bins of 10 hold 0,
+	 * 12 or 20 per site) and withholds every cell of round 2 (1 or 2
+	 * per site): the median (rank 78 of 156: 504) is only known to lie
+	 * in [503, 506) */
+	{
+		mcn_dict *d = NULL;
+		sqlite3 *db[3];
+		const mcn_query_limits lim = { 1000, 3, 0 };
+		mcn_query_gov gov = { 0 };
+		REQUIRE_OK(mcn_dict_parse(&d, QDICT, strlen(QDICT), err,
+		    sizeof(err)));
+		for (int i = 0; i < 3; i++)
+			db[i] = quant_db();
+		/* without disclosure control: exact */
+		struct mcn_query_result *r = fit_gov(
+		    "SELECT median(x) FROM patients", d, &lim, db, 3, NULL,
+		    &rounds, first);
+		REQUIRE(r != NULL);
+		CHECK(strcmp(first,
+		          "SELECT histogram(x, 0, 1000, 100) FROM patients") ==
+		    0);
+		CHECK(rounds == 2 && r->outputs[0].cells[0].is_exact == 1 &&
+		    r->outputs[0].cells[0].value == 504 &&
+		    r->outputs[0].cells[0].n == 156);
+		mcn_query_result_free(r);
+
+		gov.min_cell = 5;
+		r = fit_gov("SELECT median(x) FROM patients", d, &lim, db, 3,
+		    &gov, &rounds, NULL);
+		REQUIRE(r != NULL);
+		const mcn_query_cell *c = &r->outputs[0].cells[0];
+		CHECK(rounds == 2);
+		CHECK(c->is_exact == 0 && c->null == 0 && c->problem == NULL);
+		CHECK(c->lower == 503 && c->upper == 506 && c->value == 503);
+		CHECK(c->lower <= 504 && 504 < c->upper);
+		CHECK(c->n == 156);
+		CHECK(r->suppressions == 30); /* 10 cells x 3 sites */
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *mf = open_memstream(&buf, &blen);
+		mcn_query_result_print(r, mf);
+		fclose(mf);
+		CHECK(strstr(buf, "withheld cells: the quantile lies in "
+		                  "[lower, upper); 2 aggregations") != NULL);
+		CHECK(strstr(buf, "withheld 30 histogram cells") != NULL);
+		free(buf);
+		json_t *js = mcn_query_result_json(r);
+		json_t *v = json_object_get(
+		    json_array_get(
+		        json_object_get(json_array_get(
+		                            json_object_get(js, "results"), 0),
+		            "groups"),
+		        0),
+		    "value");
+		CHECK(json_is_false(json_object_get(v, "exact")));
+		CHECK(json_integer_value(json_object_get(v, "lower")) == 503);
+		CHECK(json_integer_value(json_object_get(v, "upper")) == 506);
+		json_decref(js);
+		mcn_query_result_free(r);
+
+		/* the 0.1 quantile (rank 16: 100): round 2 refines [100,
+		 * 110), where no site withholds a cell: exact */
+		r = fit_gov("SELECT quantile(x, 0.1) FROM patients", d, &lim,
+		    db, 3, &gov, &rounds, NULL);
+		REQUIRE(r != NULL);
+		c = &r->outputs[0].cells[0];
+		CHECK(rounds == 2 && c->is_exact == 1 && c->value == 100);
+		mcn_query_result_free(r);
+
+		/* min_cell 13 withholds [500, 510) already in round 1 */
+		gov.min_cell = 13;
+		r = fit_gov("SELECT median(x) FROM patients", d, &lim, db, 3,
+		    &gov, &rounds, NULL);
+		REQUIRE(r != NULL);
+		c = &r->outputs[0].cells[0];
+		CHECK(rounds == 1 && c->is_exact == 0);
+		CHECK(c->lower == 500 && c->upper == 510);
+		CHECK(c->n == 120); /* the released values */
+		mcn_query_result_free(r);
+
+		/* min_cell 21 withholds every non-empty cell of round 1 */
+		gov.min_cell = 21;
+		r = fit_gov("SELECT median(x) FROM patients", d, &lim, db, 3,
+		    &gov, &rounds, NULL);
+		REQUIRE(r != NULL);
+		c = &r->outputs[0].cells[0];
+		CHECK(rounds == 1 && c->is_exact == 0);
+		CHECK(c->lower == 100 && c->upper == 910);
+		mcn_query_result_free(r);
+		for (int i = 0; i < 3; i++)
+			sqlite3_close(db[i]);
+		mcn_dict_free(d);
+	}
+}
+
 /* speed: 100,000 rows */
 
 static double
@@ -3026,6 +3677,86 @@ test_speed(void)
 	CHECK(best < 2000); /* generous: sanitizer builds are slow */
 	free(v);
 	mcn_query_free(q);
+	sqlite3_close(db);
+	free(rows);
+}
+
+/* The parallel blocks (query_plan.c): a site's vector is bit-identical
+ * for 1, 2 and 3 threads (logistic: long double sums in fixed chunks;
+ * cross products: exact), over 100,000 rows (two batches); prints the
+ * local time of a logistic step with 10 predictor terms. */
+static void
+test_threads(void)
+{
+	const size_t N = 100000;
+	static const char *const texts[] = {
+		"SELECT logistic_step(dead ~ age + bmi + sbp + fu + sex + "
+		"smoker + region; -0x1p+1, 0x1p-6, -0x1p-5, 0x1p-7, -0x1p-8, "
+		"0x1p-2, -0x1p-3, 0x1.8p-2, 0x1p-4, -0x1p-4, 0x1p-5) FROM "
+		"patients WHERE age >= 18",
+		"SELECT linear(sbp ~ age + bmi + lab + smoker + region), "
+		"cor(age, bmi, lab, sbp, big) FROM patients GROUP BY sex",
+		"SELECT logistic(dead ~ age + bmi + lab + smoker) FROM "
+		"patients WHERE sex = 'M'",
+		/* the same scan without the parallel blocks (timing) */
+		"SELECT count(dead), count(age), count(bmi), count(sbp), "
+		"count(fu), table(sex), table(smoker), table(region) FROM "
+		"patients WHERE age >= 18",
+	};
+	char err[256];
+	row *rows = calloc(N, sizeof(*rows));
+	mcn_rng *rng = mcnt_rng(9), *rng2 = mcnt_rng(10);
+	sqlite3 *db = db_new();
+
+	REQUIRE(setup());
+	for (size_t i = 0; i < N; i++) {
+		gen_row(rng, &rows[i]);
+		gen_analysis(rng2, &rows[i]);
+	}
+	mcn_rng_free(rng);
+	mcn_rng_free(rng2);
+	CHECK(db_insert(db, rows, N));
+	for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+		mcn_query *q = NULL;
+		REQUIRE_OK(mcn_query_compile(&q, texts[t], g_dict, &LIM, err,
+		    sizeof(err)));
+		size_t nv = mcn_query_layout(q)->nvalues;
+		int64_t *v1 = calloc(nv, sizeof(*v1));
+		int64_t *v2 = calloc(nv, sizeof(*v2));
+		double best[4] = { 1e9, 1e9, 1e9, 1e9 };
+		for (int th = 1; th <= 3; th++) {
+#ifdef _OPENMP
+			omp_set_num_threads(th);
+#endif
+			for (int rep = 0; rep < (t == 0 || t == 3 ? 3 : 1);
+			     rep++) {
+				double t0 = now_ms();
+				CHECK_OK(mcn_query_local(q, db,
+				    th == 1 ? v1 : v2, err, sizeof(err)));
+				double dt = now_ms() - t0;
+				best[th] = dt < best[th] ? dt : best[th];
+			}
+			if (th > 1) {
+				CHECK(memcmp(v1, v2, nv * sizeof(*v1)) == 0);
+			}
+		}
+		/* complete cases (group F for linear) */
+		CHECK(v1[0] > 20000 && v1[0] < 80000);
+		if (t == 0 || t == 3) {
+			fprintf(stderr,
+			    "  %s, %zu rows: %.1f ms (1 thread), %.1f ms (2), "
+			    "%.1f ms (3)\n",
+			    t == 0 ? "logistic step, 11 parameters" :
+			             "the same scan without logistic",
+			    N, best[1], best[2], best[3]);
+		}
+		free(v1);
+		free(v2);
+		mcn_query_free(q);
+	}
+#ifdef _OPENMP
+	omp_set_num_threads(omp_get_num_procs());
+#endif
 	sqlite3_close(db);
 	free(rows);
 }
@@ -3362,5 +4093,6 @@ MCNT_MAIN({ "stats", test_stats }, { "queries", test_queries },
     { "result_errors", test_result_errors }, { "fuzz", test_fuzz },
     { "alloc_failures", test_alloc_failures }, { "analyses", test_analyses },
     { "logistic", test_logistic }, { "governance", test_governance },
+    { "quantile", test_quantile }, { "threads", test_threads },
     { "speed", test_speed },
     { "teardown", test_teardown })
