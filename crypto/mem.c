@@ -128,3 +128,20 @@ mcn_ct_memeq(const void *a, const void *b, size_t len)
 {
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
+
+char *
+mcn_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = mcn_alloc(n);
+	if (p != NULL)
+		memcpy(p, s, n);
+	return (p);
+}
+
+void
+mcn_strfree(const char *s)
+{
+	if (s != NULL)
+		mcn_free((void *)(uintptr_t)s, strlen(s) + 1);
+}

@@ -30,6 +30,10 @@ mcn_err mcn_crypto_init(void) MCN_WUR;
 void *mcn_alloc(size_t size);
 void *mcn_zalloc(size_t size);
 void mcn_free(void *p, size_t size);
+/* A copy of s from mcn_alloc (NULL on failure), and its release (wipes;
+ * NULL is a no-op). */
+char *mcn_strdup(const char *s);
+void mcn_strfree(const char *s);
 
 /* Test mode: the n-th mcn_alloc from now on (1 = the next one) returns NULL,
  * and only that one. n = 0 disables injection. Returns how many allocations

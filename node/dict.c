@@ -206,34 +206,19 @@ mcn_dict_level_index(const mcn_column *c, const char *level)
 	return (-1);
 }
 
-static char *
-dict_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = mcn_alloc(n);
-	if (p != NULL)
-		memcpy(p, s, n);
-	return (p);
-}
 
-static void
-dict_strfree(char *s)
-{
-	if (s != NULL)
-		mcn_free(s, strlen(s) + 1);
-}
 
 static void
 dict_column_clear(mcn_column *c)
 {
-	dict_strfree(c->name);
-	dict_strfree(c->unit);
-	dict_strfree(c->description);
-	dict_strfree(c->code_system);
-	dict_strfree(c->consent_purpose);
+	mcn_strfree(c->name);
+	mcn_strfree(c->unit);
+	mcn_strfree(c->description);
+	mcn_strfree(c->code_system);
+	mcn_strfree(c->consent_purpose);
 	if (c->levels != NULL) {
 		for (size_t i = 0; i < c->nlevels; i++)
-			dict_strfree(c->levels[i]);
+			mcn_strfree(c->levels[i]);
 		mcn_free(c->levels, c->nlevels * sizeof(char *));
 	}
 	memset(c, 0, sizeof(*c));
@@ -244,8 +229,8 @@ mcn_dict_free(mcn_dict *d)
 {
 	if (d == NULL)
 		return;
-	dict_strfree(d->name);
-	dict_strfree(d->table);
+	mcn_strfree(d->name);
+	mcn_strfree(d->table);
 	if (d->cols != NULL) {
 		for (size_t i = 0; i < d->ncols; i++)
 			dict_column_clear(&d->cols[i]);
@@ -325,7 +310,7 @@ dict_opt_string(dict_ctx *ctx, const json_t *o, const char *key, char **out)
 	if (strlen(s) > DICT_TEXT_MAX)
 		DICT_FAIL(ctx, "\"%s\" is longer than %u bytes", key,
 		    DICT_TEXT_MAX);
-	if ((*out = dict_strdup(s)) == NULL)
+	if ((*out = mcn_strdup(s)) == NULL)
 		return (MCN_ENOMEM);
 	return (MCN_OK);
 }
@@ -471,25 +456,12 @@ dict_parse_levels(dict_ctx *ctx, mcn_column *c, const json_t *jl)
 				DICT_FAIL(ctx, "level \"%s\" is given twice",
 				    s);
 		}
-		if ((c->levels[i] = dict_strdup(s)) == NULL)
+		if ((c->levels[i] = mcn_strdup(s)) == NULL)
 			return (MCN_ENOMEM);
 	}
 	return (MCN_OK);
 }
 
-/* [a-z][a-z0-9_-]{0,31}, as policy purposes (node/policy.h). */
-static int
-dict_purpose_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 32 || s[0] < 'a' || s[0] > 'z')
-		return (0);
-	for (size_t i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		        s[i] == '_' || s[i] == '-'))
-			return (0);
-	return (1);
-}
 
 static mcn_err
 dict_parse_column(dict_ctx *ctx, mcn_column *c, const json_t *o, size_t idx)
@@ -514,7 +486,7 @@ dict_parse_column(dict_ctx *ctx, mcn_column *c, const json_t *o, size_t idx)
 	if (dict_is_reserved(s))
 		DICT_FAIL(ctx, "name '%s' is a reserved word", s);
 	snprintf(ctx->label, sizeof(ctx->label), "column '%s'", s);
-	if ((c->name = dict_strdup(s)) == NULL)
+	if ((c->name = mcn_strdup(s)) == NULL)
 		return (MCN_ENOMEM);
 	if ((rv = dict_check_keys(ctx, o, keys,
 	         sizeof(keys) / sizeof(*keys))) != MCN_OK)
@@ -586,7 +558,7 @@ dict_parse_column(dict_ctx *ctx, mcn_column *c, const json_t *o, size_t idx)
 		if ((rv = dict_opt_string(ctx, o, "consent_purpose",
 		         &c->consent_purpose)) != MCN_OK)
 			return (rv);
-		if (!dict_purpose_ok(c->consent_purpose))
+		if (!mcn_rolename_valid(c->consent_purpose))
 			DICT_FAIL(ctx, "\"consent_purpose\" must match "
 			    "[a-z][a-z0-9_-]{0,31}");
 	}
@@ -712,7 +684,7 @@ dict_parse_root(dict_ctx *ctx, mcn_dict *d, const json_t *root)
 	if (!dict_json_cstr(json_object_get(root, "name"), &s) ||
 	    s[0] == '\0' || strlen(s) > 128)
 		DICT_FAIL(ctx, "\"name\" must be a string of 1..128 bytes");
-	if ((d->name = dict_strdup(s)) == NULL)
+	if ((d->name = mcn_strdup(s)) == NULL)
 		return (MCN_ENOMEM);
 	v = json_object_get(root, "version");
 	if (v == NULL || !json_is_integer(v) || json_integer_value(v) < 0)
@@ -732,7 +704,7 @@ dict_parse_root(dict_ctx *ctx, mcn_dict *d, const json_t *root)
 		    "table name '%s' uses a reserved prefix (mcn_, "
 		    "sqlite_)",
 		    s);
-	if ((d->table = dict_strdup(s)) == NULL)
+	if ((d->table = mcn_strdup(s)) == NULL)
 		return (MCN_ENOMEM);
 	v = json_object_get(root, "columns");
 	if (v == NULL || !json_is_array(v) || (n = json_array_size(v)) == 0 ||

@@ -554,19 +554,6 @@ mcn_pki_issue(const char *ca_cert_path, const char *ca_key_path, const char *id,
 	    days, cert_out, key_out, err, errlen));
 }
 
-int
-mcn_policy_role_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > MCN_POLICY_ROLE_MAX || s[0] < 'a' || s[0] > 'z')
-		return (0);
-	for (size_t i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		        (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		        s[i] == '-'))
-			return (0);
-	return (1);
-}
 
 mcn_err
 mcn_pki_issue_role(const char *ca_cert_path, const char *ca_key_path,
@@ -596,7 +583,7 @@ mcn_pki_issue_role(const char *ca_cert_path, const char *ca_key_path,
 		return (MCN_EINVAL);
 	}
 	if (policy_role != NULL &&
-	    (role != MCN_ROLE_QUERIER || !mcn_policy_role_valid(policy_role))) {
+	    (role != MCN_ROLE_QUERIER || !mcn_rolename_valid(policy_role))) {
 		mcn_msg(err, errlen,
 		    "a policy role ([a-z][a-z0-9_-]{0,31}) is for querier "
 		    "certificates only");
@@ -836,7 +823,7 @@ pki_policy_role(void *vp, const uint8_t *cert, size_t certlen, char *out,
 	const X509_NAME *name = X509_get_subject_name(x);
 	if (X509_NAME_get_index_by_NID(name, NID_title, -1) >= 0 &&
 	    (!pki_name_entry(name, NID_title, out, outlen) ||
-	        !mcn_policy_role_valid(out))) {
+	        !mcn_rolename_valid(out))) {
 		out[0] = '\0';
 		rv = MCN_ECERT;
 	}

@@ -119,8 +119,6 @@ mcn_err mcn_pki_issue_role(const char *ca_cert_path, const char *ca_key_path,
     const char *id, mcn_role role, const char *policy_role, unsigned days,
     const char *cert_out, const char *key_out, char *err,
     size_t errlen) MCN_WUR;
-/* 1 if s is a valid policy role name. */
-int mcn_policy_role_valid(const char *s);
 
 /* Reads the party id (CN) and role (OU) of a certificate file, without
  * verifying it (for display). id receives at most idlen-1 characters

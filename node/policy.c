@@ -49,21 +49,6 @@ pol_analysis_index(const char *s)
 	return (-1);
 }
 
-/* [a-z][a-z0-9_-]{0,31} */
-static int
-pol_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > MCN_POLICY_NAME_MAX || s[0] < 'a' || s[0] > 'z')
-		return (0);
-	for (size_t i = 1; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		        c == '_' || c == '-'))
-			return (0);
-	}
-	return (1);
-}
 
 /* A name fit to print: itself if short printable ASCII, else a marker. */
 static const char *
@@ -78,28 +63,13 @@ pol_safe(const char *s)
 	return (s);
 }
 
-static char *
-pol_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = mcn_alloc(n);
-	if (p != NULL)
-		memcpy(p, s, n);
-	return (p);
-}
 
-static void
-pol_strfree(const char *s)
-{
-	if (s != NULL)
-		mcn_free((void *)(uintptr_t)s, strlen(s) + 1);
-}
 
 static void
 pol_list_clear(mcn_policy_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
-		pol_strfree(l->names[i]);
+		mcn_strfree(l->names[i]);
 	if (l->names != NULL)
 		mcn_free(l->names, l->n * sizeof(*l->names));
 	memset(l, 0, sizeof(*l));
@@ -119,8 +89,8 @@ pol_list_has(const mcn_policy_list *l, const char *name)
 static void
 pol_role_clear(mcn_policy_role *r)
 {
-	pol_strfree(r->name);
-	pol_strfree(r->purpose);
+	mcn_strfree(r->name);
+	mcn_strfree(r->purpose);
 	for (int i = 0; i < 3; i++)
 		pol_list_clear(&r->cols[i]);
 	pol_list_clear(&r->grant);
@@ -281,7 +251,7 @@ pol_list(const pol_ctx *c, json_t *v, const char *key, int star_ok,
 		return (MCN_ENOMEM);
 	for (size_t i = 0; i < n; i++) {
 		l->names[i] =
-		    pol_strdup(json_string_value(json_array_get(v, i)));
+		    mcn_strdup(json_string_value(json_array_get(v, i)));
 		if (l->names[i] == NULL) {
 			l->n = n;
 			pol_list_clear(l);
@@ -404,7 +374,7 @@ pol_role(pol_ctx *c, const char *name, json_t *o, mcn_policy_role *r)
 	uint64_t v;
 	mcn_err rv;
 
-	if (!pol_name_valid(name)) {
+	if (!mcn_rolename_valid(name)) {
 		c->role = NULL;
 		return (pol_fail(c,
 		    "role name '%s' is invalid (must be "
@@ -414,7 +384,7 @@ pol_role(pol_ctx *c, const char *name, json_t *o, mcn_policy_role *r)
 	c->role = name;
 	if (!json_is_object(o))
 		return (pol_fail(c, "must be an object"));
-	if ((r->name = pol_strdup(name)) == NULL)
+	if ((r->name = mcn_strdup(name)) == NULL)
 		return (MCN_ENOMEM);
 	if ((rv = pol_check_keys(c, o, keys, "")) != MCN_OK ||
 	    (rv = pol_analyses_parse(c, json_object_get(o, "analyses"),
@@ -451,11 +421,11 @@ pol_role(pol_ctx *c, const char *name, json_t *o, mcn_policy_role *r)
 	json_t *pv = json_object_get(o, "purpose");
 	if (pv != NULL) {
 		const char *s = pol_str(pv);
-		if (s == NULL || !pol_name_valid(s))
+		if (s == NULL || !mcn_rolename_valid(s))
 			return (pol_fail(c,
 			    "\"purpose\" must be a string of "
 			    "[a-z][a-z0-9_-]{0,31}"));
-		if ((r->purpose = pol_strdup(s)) == NULL)
+		if ((r->purpose = mcn_strdup(s)) == NULL)
 			return (MCN_ENOMEM);
 	}
 	return (MCN_OK);
@@ -599,7 +569,7 @@ mcn_policy_check(const mcn_policy *p, const mcn_policy_request *r,
 		*role_out = NULL;
 	if ((role = mcn_policy_role_find(p, r->role)) == NULL) {
 		mcn_msg(why, whylen, "policy: no policy for role '%s'",
-		    pol_name_valid(r->role) ? r->role : "(invalid name)");
+		    mcn_rolename_valid(r->role) ? r->role : "(invalid name)");
 		return (MCN_EREFUSED);
 	}
 	for (size_t i = 0; i < r->nanalyses; i++) {

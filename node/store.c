@@ -102,15 +102,6 @@ store_int(mcn_store *s, const char *sql, int64_t *out)
 	return (rc);
 }
 
-static char *
-store_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = mcn_alloc(n);
-	if (p != NULL)
-		memcpy(p, s, n);
-	return (p);
-}
 
 static const char *
 store_sqltype(mcn_col_type t)
@@ -151,7 +142,7 @@ mcn_store_close(mcn_store *s)
 	if (s->db != NULL)
 		sqlite3_close_v2(s->db);
 	if (s->path != NULL)
-		mcn_free(s->path, strlen(s->path) + 1);
+		mcn_strfree(s->path);
 	mcn_free(s, sizeof(*s));
 }
 
@@ -403,7 +394,7 @@ mcn_store_open(mcn_store **out, const char *path, const mcn_dict *d, int mode,
 	    mode == MCN_STORE_QUERY_ONLY);
 	*out = NULL;
 	if ((s = mcn_zalloc(sizeof(*s))) == NULL ||
-	    (s->path = store_strdup(path)) == NULL) {
+	    (s->path = mcn_strdup(path)) == NULL) {
 		mcn_msg(err, errlen, "out of memory");
 		goto out;
 	}

@@ -414,3 +414,17 @@ mcn_msg(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 	return (buf);
 }
+
+int
+mcn_rolename_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 32 || s[0] < 'a' || s[0] > 'z')
+		return (0);
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		        (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		        s[i] == '-'))
+			return (0);
+	return (1);
+}

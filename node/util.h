@@ -52,6 +52,9 @@ mcn_err mcn_hex_decode(uint8_t *out, size_t len, const char *hex) MCN_WUR;
 
 /* 1 if id is a valid party id (see MCN_ID_MAX), else 0. */
 int mcn_id_valid(const char *id);
+/* 1 if s is [a-z][a-z0-9_-]{0,31}: policy role names (certificates,
+ * node/policy.h) and consent purposes (node/dict.h). */
+int mcn_rolename_valid(const char *s);
 
 /* Wall-clock milliseconds since the Unix epoch; monotonic milliseconds. */
 uint64_t mcn_now_ms(void);

@@ -1315,9 +1315,9 @@ test_policy_role(void)
 	CHECK(access(c, F_OK) != 0 && access(k, F_OK) != 0);
 	REQUIRE_OK(mcn_pki_issue_role(f.ca_crt, f.ca_key, "bob",
 	    MCN_ROLE_QUERIER, "feasibility-2", 30, c, k, err, sizeof(err)));
-	CHECK(mcn_policy_role_valid("a") && mcn_policy_role_valid("x_y-z9") &&
-	    !mcn_policy_role_valid("9a") && !mcn_policy_role_valid("a b") &&
-	    !mcn_policy_role_valid("abcdefghijabcdefghijabcdefghijabc"));
+	CHECK(mcn_rolename_valid("a") && mcn_rolename_valid("x_y-z9") &&
+	    !mcn_rolename_valid("9a") && !mcn_rolename_valid("a b") &&
+	    !mcn_rolename_valid("abcdefghijabcdefghijabcdefghijabc"));
 
 	REQUIRE_OK(mcn_pki_load(&me, f.ca_crt, c, k, err, sizeof(err)));
 	REQUIRE_OK(
