@@ -131,6 +131,25 @@ def mean(xs):
     return sum(xs) / len(xs) if xs else None
 
 
+def count_suppressed(obj):
+    """Sum of the "suppressed" counts (site-blocks and cells withheld by
+    the nodes' small-cell rule) anywhere in an answer."""
+    n = 0
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in ("suppressed", "cell_suppressed") and \
+                    isinstance(v, int) and not isinstance(v, bool):
+                n += v
+            elif k == "cell_suppressed" and isinstance(v, list):
+                n += sum(x for x in v if isinstance(x, int))
+            else:
+                n += count_suppressed(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            n += count_suppressed(v)
+    return n
+
+
 def canonical_sha(obj):
     s = json.dumps(obj, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(s.encode()).hexdigest()
@@ -493,19 +512,24 @@ class Consortium:
                 except OSError:
                     pass
         deadline = time.time() + 15
-        for p in self.procs.values():
+        codes = {}
+        for k, p in self.procs.items():
             try:
                 p.wait(timeout=max(0.1, deadline - time.time()))
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+            codes[k] = p.returncode
         for lf in self.logfiles.values():
             lf.close()
         self.procs, self.logfiles = {}, {}
+        return codes
 
     def teardown(self):
+        """Stops the nodes and removes the namespaces; returns the nodes'
+        exit codes."""
         try:
-            self.stop()
+            return self.stop()
         finally:
             if self.netns is not None:
                 self.netns.teardown()
@@ -673,7 +697,7 @@ def survival_check(doc, tr, times=(365, 1825, 3647)):
             # curve is taken at the end of that bin
             step = res.get("step") or (pts[1]["time"] - pts[0]["time"]
                                        if len(pts) > 1 else 1)
-            tt = best["time"] + step
+            tt = min(best["time"] + step, sv["admin_censoring_days"] + 1)
             s_true = math.exp(-h * (tt / lam) ** k)
             out.append({"arm": arm, "time": best["time"],
                         "km": best.get("survival"), "se": best.get("se"),
@@ -699,6 +723,7 @@ class Bench:
         self.checks = []
         self.consortium = None
         self.work = None
+        self.current = None   # (scenario, sites, rows) being measured
 
     def emit(self, rec):
         self.records.append(rec)
@@ -736,7 +761,8 @@ class Bench:
                                                              sites))
                         init_s = round(c.init(), 3)
                         setup["init_s"] = init_s
-                    c.stop()
+                    self.node_exits(c, c.stop())
+                    self.current = (scn["name"], sites, rows)
                     log("%s: generating and importing %d x %d rows" % (
                         scn["name"], sites, rows))
                     load_s, gen_s = c.load(rows, a.jobs)
@@ -827,6 +853,11 @@ class Bench:
             res = (doc or {}).get("results")
             rec["answer_sha256"] = canonical_sha(res) if res is not None \
                 else None
+            rec["suppressed"] = count_suppressed(res)
+            if rec["suppressed"]:
+                rec.setdefault("warnings", []).append(
+                    "answer partly withheld by the nodes' small-cell rule "
+                    "(%d site-blocks/cells suppressed)" % rec["suppressed"])
             if run_i == 1 or a.keep_answers:
                 rec["answer"] = res
             if doc is not None and q.get("check") == "logistic" and tr:
@@ -851,14 +882,33 @@ class Bench:
             self.checks.append("%s/%s %s: answers differ between runs" % (
                 scn["name"], q["name"], mode))
 
+    def node_exits(self, c, codes):
+        """A "teardown" record: how the nodes of the last configuration
+        exited (0 expected on SIGTERM; a sanitizer report or a crash shows
+        here), with the end of the log of any node that did not exit 0."""
+        if not codes or self.current is None:
+            return
+        bad = {k: v for k, v in codes.items() if v != 0}
+        rec = {"kind": "teardown", "scenario": self.current[0],
+               "sites": self.current[1], "rows": self.current[2],
+               "git": self.rev, "ok": not bad,
+               "exit_codes": [codes[k] for k in sorted(codes)]}
+        if bad:
+            rec["error"] = "; ".join(
+                "site%d exited with %s: %s" % (k, v, c.log_tail(k, 600))
+                for k, v in sorted(bad.items()))[:4000]
+            log("nodes did not exit cleanly: %s" % rec["error"][:500])
+        self.emit(rec)
+
     def cleanup(self):
         c, self.consortium = self.consortium, None
         work, self.work = self.work, None
         if c is not None:
             try:
-                c.teardown()
+                self.node_exits(c, c.teardown())
             except Exception as e:   # noqa: BLE001 - keep cleaning up
                 log("teardown: %s" % e)
+        self.current = None
         if work is not None:
             strays = processes_mentioning(work)
             for pid in strays:
@@ -1105,7 +1155,16 @@ def summarize(records):
              "iterations": mean([r.get("iterations") for r in ok]),
              "querier_cpu": mean([(r.get("querier") or {}).get("cpu_s")
                                   for r in ok]),
+             # CPU on the critical path if every party had its own core:
+             # the querier's CPU plus the busiest node's (a lower bound of
+             # a deployment's latency without network delays)
+             "dedicated_ms": pct([1000.0 * (
+                 ((r.get("querier") or {}).get("cpu_s") or 0) +
+                 max([n["cpu_s"] or 0 for n in r.get("nodes", [])],
+                     default=0)) for r in ok], 50),
              "shas": sorted(set(r.get("answer_sha256") for r in ok)),
+             "suppressed": max([r.get("suppressed") or 0 for r in ok],
+                               default=0),
              "checks": [r["check"] for r in ok if r.get("check")],
              "warnings": sorted(set(w for r in rs
                                     for w in r.get("warnings", [])))[:5]}
@@ -1137,7 +1196,11 @@ def write_report(bench, scenarios):
              "exit), p50/p95 over the measured runs after one warm-up; "
              "bytes/node: bytes in + out of one node for the whole query "
              "(from the node logs); scan/crypto: per node, local scan time "
-             "and request handling minus scan (from the node logs)\n")
+             "and request handling minus scan (from the node logs), wall "
+             "clock, so they include waiting for a core; CPU s/node: "
+             "utime+stime of a node during the query; CPU path: querier CPU "
+             "+ the busiest node's CPU, the latency floor if every party "
+             "had its own core (network delays excluded)\n")
     loads = [r["load_1m"] for r in recs if r.get("load_1m") is not None]
     if loads:
         L.append("- 1-minute load average during the measurements: median "
@@ -1171,15 +1234,16 @@ def write_report(bench, scenarios):
         L.append("| sites | rows | query | mode | ok | p50 ms | p95 ms | "
                  "querier total p50 ms | vs plain | bytes/node | "
                  "scan ms/node | crypto ms/node | CPU s/node | "
-                 "peak RSS/node MB | iterations |")
+                 "querier CPU s | CPU path ms | peak RSS/node MB | "
+                 "iterations |")
         L.append("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"
-                 "---:|---:|---:|---:|")
+                 "---:|---:|---:|---:|---:|---:|")
         for k in keys:
             s = summ[k]
             plain = summ.get(k[:4] + ("plain",), {}).get("p50")
             ratio = s["p50"] / plain if plain and s["p50"] else None
             L.append("| %d | %d | %s | %s | %d/%d | %s | %s | %s | %s | %s "
-                     "| %s | %s | %s | %s | %s |" % (
+                     "| %s | %s | %s | %s | %s | %s | %s |" % (
                          k[1], k[2], k[3], k[4], s["ok"], s["n"],
                          fmt(s["p50"]), fmt(s["p95"]), fmt(s["json_p50"],
                                                            "%.0f"),
@@ -1187,6 +1251,8 @@ def write_report(bench, scenarios):
                          fmt(s["scan_ms"], "%.0f"), fmt(s["crypto_ms"],
                                                         "%.0f"),
                          fmt(s["cpu_node"], "%.3f"),
+                         fmt(s["querier_cpu"], "%.3f"),
+                         fmt(s["dedicated_ms"], "%.0f"),
                          fmt(s["rss_node_max"] / 1024.0
                              if s["rss_node_max"] else None, "%.1f"),
                          fmt(s["iterations"], "%.0f")))
@@ -1206,8 +1272,14 @@ def write_report(bench, scenarios):
             if s["errors"]:
                 L.append("- **%s %s (%d sites x %d rows) failed**: %s" % (
                     k[3], k[4], k[1], k[2], "; ".join(s["errors"])))
+            if s["suppressed"]:
+                L.append("- **%s %s (%d sites x %d rows): answer partly "
+                         "suppressed** by the nodes' minimum cell size "
+                         "(%d site-blocks/cells withheld): the figures "
+                         "measure a query whose answer is incomplete" % (
+                             k[3], k[4], k[1], k[2], s["suppressed"]))
             if s["warnings"]:
-                L.append("- %s %s: node log warnings: %s" % (
+                L.append("- %s %s: warnings: %s" % (
                     k[3], k[4], "; ".join(s["warnings"])))
         L.append("")
         L.extend(check_sections(summ, keys))
@@ -1253,6 +1325,12 @@ def check_sections(summ, keys):
             L.append("\nmax |z| = %s (|z| < 4 expected if the fit recovers "
                      "the true model)\n" % fmt(max(zs) if zs else None,
                                                "%.2f"))
+        elif c and "points" in c and not c["points"]:
+            L.append("Kaplan-Meier, %s, %d sites x %d rows, %s: **no "
+                     "curve to compare: every group was suppressed** (a "
+                     "site zeroes a whole curve when any grid cell has 1 "
+                     "to k-1 events or censored rows)\n" % (
+                         k[3], k[1], k[2], k[4]))
         elif c and "points" in c:
             L.append("Kaplan-Meier, %s, %d sites x %d rows, %s: %s grid "
                      "points per arm; estimate vs true Weibull curve:\n" % (

@@ -7,12 +7,14 @@
 #                            [extra harness options, e.g. --netns --runs 5]
 #
 # Default: feasibility, descriptive, regression and survival at their
-# scenario sizes (10 sites x 100,000 patients) plus the quick scaling sweep
+# scenario sizes (10 sites x 100,000 patients; survival 10 x 1,000,000)
+# plus the quick scaling sweep
 # (3/10 sites x 10k/100k rows), into bench-out/. On a 2-core machine that
-# takes about 15-20 minutes (see bench/README.md for the time of each
+# takes about 10 minutes (see bench/README.md for the time of each
 # scenario). The full scaling sweep (up to 50 sites x 1,000,000 patients,
-# ~6 GB of stores) takes hours; run it explicitly:
+# ~6 GB of stores) takes ~15 minutes more; run it explicitly:
 #   scripts/bench-harness.sh --scenarios scaling --full
+# BUILD_DIR=dir selects the build directory (default build).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--full) full_scaling=1; shift ;;
 	--out) out="$2"; shift 2 ;;
 	--scenarios) scenarios="$2"; shift 2 ;;
-	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
 	*) extra="$extra $1"; shift ;;
 	esac
 done
@@ -35,9 +37,10 @@ done
 sh scripts/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 echo "== building mcn (Release) =="
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$jobs" --target mcn >/dev/null
-mcn="$(pwd)/build/node/mcn"
+bdir=${BUILD_DIR:-build}
+cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$bdir" -j "$jobs" --target mcn >/dev/null
+mcn="$(pwd)/$bdir/node/mcn"
 
 rm -f "$out/results.jsonl"
 mkdir -p "$out"

@@ -55,7 +55,7 @@ QUERIES = [
 RECORD_FIELDS = ["scenario", "query", "mode", "sites", "rows", "run",
                  "latency_ms", "bytes", "cpu_per_node_s", "rss_per_node_kb",
                  "git", "machine", "nodes", "timings_ms", "answer_sha256",
-                 "ok", "querier"]
+                 "ok", "querier", "suppressed"]
 
 
 class Failed(Exception):
@@ -220,6 +220,9 @@ def harness_checks(t, mcn, tmp):
     with open(os.path.join(out, "results.jsonl")) as f:
         recs = [json.loads(line) for line in f if line.strip()]
     meas = [r for r in recs if r.get("kind") == "measurement"]
+    td = [r for r in recs if r.get("kind") == "teardown"]
+    t.check(len(td) == 1 and td[0]["exit_codes"] == [0] * SITES and
+            td[0]["ok"] is True, "nodes' exit codes: %r" % td)
     t.check(len(meas) == len(QUERIES) * len(MODES) * RUNS,
             "%d measurements, expected %d" % (
                 len(meas), len(QUERIES) * len(MODES) * RUNS))
@@ -235,6 +238,8 @@ def harness_checks(t, mcn, tmp):
                 miss = [k for k in RECORD_FIELDS if k not in r]
                 t.check(not miss, "%s %s %d: missing %r" % (q["name"], m,
                                                             run, miss))
+                t.check(isinstance(r.get("suppressed"), int),
+                        "suppressed %r" % r.get("suppressed"))
                 t.check(r.get("ok") is True, "%s %s %d: not ok: %s" % (
                     q["name"], m, run, r.get("error")))
                 t.check(r.get("sites") == SITES and r.get("rows") == ROWS and
@@ -379,6 +384,10 @@ def failure_checks(t, mcn, tmp):
     t.check(os.listdir(work) == [], "work dir left after SIGTERM")
     t.check(os.path.exists(os.path.join(out, "report.md")),
             "no report after SIGTERM")
+    with open(res) as f:
+        td = [json.loads(line) for line in f if '"teardown"' in line]
+    t.check(len(td) == 1 and td[0]["exit_codes"] == [0, 0, 0],
+            "nodes' exit codes after SIGTERM: %r" % td)
 
 
 def main():
