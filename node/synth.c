@@ -134,7 +134,7 @@ static const char synth_dictionary[] =
     "     \"description\": \"1 if the study event occurred\"},\n"
     "    {\"name\": \"consent\", \"type\": \"categorical\",\n"
     "     \"levels\": [\"yes\", \"no\"], \"sensitivity\": 2,\n"
-    "     \"required\": true,\n"
+    "     \"required\": true, \"consent\": true,\n"
     "     \"description\": \"consent to secondary use (no = opted "
     "out)\"},\n"
     "    {\"name\": \"patient_id\", \"type\": \"code\",\n"

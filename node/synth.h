@@ -47,8 +47,10 @@ void mcn_synth_opts_default(mcn_synth_opts *o);
  * followup_days, death (the original twelve), then hospital_type, egfr,
  * arm, outcome, surv_days, surv_event, consent, patient_id. age, sex,
  * admitted, hospital_type, arm, consent and patient_id are required; every
- * other column may be missing. A static NUL-terminated JSON string; never
- * NULL. Thread-safe.
+ * other column may be missing. consent is the dictionary's consent column
+ * ("consent": true): nodes leave patients without "yes" out of every
+ * computation. A static NUL-terminated JSON string; never NULL.
+ * Thread-safe.
  */
 const char *mcn_synth_dictionary_json(void);
 

@@ -529,9 +529,15 @@ class Pool:
                         "KEY, %s)" % defs)
         self.rows = {}
         rid = 0
+        # consent columns (for every purpose) filter every computation:
+        # a patient without 'yes' in each is in no aggregate
+        consent = [n for n in self.order if self.cols[n].get("consent")
+                   and not self.cols[n].get("consent_purpose")]
         for path in csv_paths:
             with open(path, newline="") as f:
                 for rec in csv.DictReader(f):
+                    if any(rec[n].strip() != "yes" for n in consent):
+                        continue
                     rid += 1
                     exact, stored = {}, [rid]
                     for n in self.order:
