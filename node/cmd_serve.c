@@ -57,6 +57,10 @@ typedef struct serve_ctx {
 	int has_epsilon;
 	double epsilon, spent;
 	uint64_t suppressed;
+	/* cache: consenting population of data generation pop_gen for the
+	 * consent column set pop_key */
+	int pop_valid;
+	uint64_t pop_gen, pop_key, pop;
 } serve_ctx;
 
 /* The policy role of a querier certificate; one without is "querier". */
@@ -169,8 +173,14 @@ serve_plan(void *ctx, const mcn_agg_request *rq, mcn_agg_layout *layout,
 		label[16 + i] = (uint8_t)(gen >> (56 - 8 * i));
 	labellen = 24 + strlen(s->norm);
 	memcpy(label + 24, s->norm, strlen(s->norm));
+	/* the consenting population changes only with the data */
+	uint64_t ckey = 1469598103934665603ull; /* FNV-1a over the columns */
+	for (size_t i = 0; i < nconsent; i++)
+		ckey = (ckey ^ (uint64_t)consent[i]) * 1099511628211ull;
+	int pop_known = s->pop_valid && s->pop_gen == gen && s->pop_key == ckey;
 	mcn_query_gov gov = { consent, nconsent, pr->min_cell, s->secret, label,
-		labellen, pr->min_difference > 0 };
+		labellen, pr->min_difference > 0, pop_known,
+		pop_known ? s->pop : 0 };
 
 	const mcn_agg_layout *L = mcn_query_layout(q);
 	layout->fields = mcn_alloc(L->nfields * sizeof(*L->fields));
@@ -213,6 +223,10 @@ serve_plan(void *ctx, const mcn_agg_request *rq, mcn_agg_layout *layout,
 		goto out_v;
 	}
 	s->suppressed = rep.suppressed;
+	s->pop_valid = 1;
+	s->pop_gen = gen;
+	s->pop_key = ckey;
+	s->pop = rep.population;
 	mcn_log(MCN_LOG_INFO, "query", "%s query from %s (role %s): %zu values, "
 	    "local scan %llu ms%s", mcn_agg_mode_name(rq->mode), rq->querier, role,
 	    L->nvalues, (unsigned long long)(mcn_mono_ms() - t0),

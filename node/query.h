@@ -299,6 +299,10 @@ typedef struct mcn_query_gov {
 	const uint8_t *noise_label;
 	size_t noise_labellen;
 	int want_cohort;
+	/* the consenting population if already known (a node caches it per
+	 * data generation and consent set); else it is counted */
+	int population_known;
+	uint64_t population;
 } mcn_query_gov;
 typedef struct mcn_query_gov_report {
 	uint64_t population, cohort, suppressed;

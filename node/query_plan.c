@@ -1600,8 +1600,10 @@ gov_apply(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
 	uint64_t pop = 0, nsupp = 0;
 	mcn_err rv;
 
-	if ((rv = gov_count(q, db, "SELECT count(*) FROM ", gov, 0, &pop)) !=
-	    MCN_OK) {
+	if (gov->population_known) {
+		pop = gov->population;
+	} else if ((rv = gov_count(q, db, "SELECT count(*) FROM ", gov, 0,
+	                &pop)) != MCN_OK) {
 		mcnq_msg(err, errlen, "cannot count the population of table '%s'",
 		    q->dict->table);
 		return rv;
@@ -1614,7 +1616,7 @@ gov_apply(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
 		    (unsigned long long)k);
 		return MCN_EREFUSED;
 	}
-	if (rep != NULL && gov->want_cohort &&
+	if (rep != NULL && gov->want_cohort && rep->bitmap == NULL &&
 	    (rv = gov_bitmap(q, db, gov, rep)) != MCN_OK) {
 		mcnq_msg(err, errlen, "cannot read the cohort of table '%s'",
 		    q->dict->table);
@@ -1905,6 +1907,20 @@ mcn_query_local_gov(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
 		mcnq_msg(err, errlen, "cannot bind query values: %s",
 		    sqlite3_errmsg(db));
 		goto out;
+	}
+	if (q->count_only && gov != NULL && gov->want_cohort && rep != NULL) {
+		/* the cohort's rowids give its count too: one scan */
+		if ((rv = gov_bitmap(q, db, gov, rep)) != MCN_OK) {
+			mcnq_msg(err, errlen, "cannot read the cohort of table '%s'",
+			    q->dict->table);
+			goto out;
+		}
+		cohort = 0;
+		for (size_t i = 0; i < (rep->nbits + 7) / 8; i++) {
+			cohort += (uint64_t)__builtin_popcount(rep->bitmap[i]);
+		}
+		values[0] = (int64_t)cohort;
+		goto governed;
 	}
 	if (q->count_only) {
 		if (sqlite3_step(st) != SQLITE_ROW) {

@@ -3880,7 +3880,7 @@ test_governance(void)
 			s2 += i % 100;
 		}
 	}
-	mcn_query_gov gov = { consent1, 1, 0, NULL, NULL, 0, 0 };
+	mcn_query_gov gov = { consent1, 1, 0, NULL, NULL, 0, 0, 0, 0 };
 	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
 	/* count, n, S1, flags */
 	CHECK(v[0] == n1 && v[1] == n1 && v[2] == s1 && v[3] == 0 && v[4] == 0);
