@@ -381,6 +381,47 @@ bench_bits(unsigned bits, mcn_rng *rng)
 			free(parts);
 			free(st);
 		}
+		if (want("verify_vec_48")) {
+			/* the querier's batch: VP parties' proofs for each of
+			 * VC ciphertexts, laid out party-major as
+			 * protocols/agg.c does (so each ciphertext appears VP
+			 * times) */
+			enum { VP = 6, VC = 8, VN = VP * VC };
+			const mcn_paillier_pk *tpk = mcn_tpaillier_pk(pub);
+			mcn_tpaillier_partial *vp = malloc(VN * sizeof(*vp));
+			mcn_err *st = malloc(VN * sizeof(*st));
+			mpz_t *vc = vec_new(VN), *ct = vec_new(VC);
+			for (size_t j = 0; j < VC; j++) {
+				RUN(mcn_rng_mpz_below(rng, k,
+				    mcn_paillier_n(tpk)));
+				RUN(mcn_paillier_encrypt(tpk, ct[j], k, rng));
+			}
+			for (size_t p = 0; p < VP; p++) {
+				for (size_t j = 0; j < VC; j++) {
+					mcn_tpaillier_partial_init(
+					    &vp[p * VC + j]);
+					mpz_set(vc[p * VC + j], ct[j]);
+				}
+				RUN(mcn_tpaillier_partial_decrypt_vec(pub,
+				    shares[p % opt.parties], vp + p * VC,
+				    (const mpz_t *)ct, VC, pool));
+			}
+			snprintf(extra, sizeof(extra),
+			    "\"parties\":%d,\"ciphertexts\":%d,"
+			    "\"proofs\":%d",
+			    VP, VC, VN);
+			TIMED("verify_vec_48", bits, T, 1, extra, {
+				RUN(mcn_tpaillier_verify_vec(pub,
+				    (const mpz_t *)vc, vp, VN, st));
+			});
+			for (size_t i = 0; i < VN; i++) {
+				mcn_tpaillier_partial_clear(&vp[i]);
+			}
+			free(vp);
+			free(st);
+			vec_free(vc, VN);
+			vec_free(ct, VC);
+		}
 		if (want("pack")) {
 			/* counts in [0, 10^7] per site, 100 sites: one op packs
 			 * one full 2047-bit (or |n|-1) plaintext */

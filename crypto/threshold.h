@@ -105,8 +105,13 @@ mcn_err mcn_tpaillier_partial_decrypt_vec(const mcn_tpaillier_pub *pub,
     const mcn_tpaillier_share *sh, mcn_tpaillier_partial *out, const mpz_t *c,
     size_t count, mcn_rng_pool *pool) MCN_WUR;
 
-/* Batch verify: status[i] receives the result for parts[i] against c[i].
- * Returns MCN_OK if all verified, else the first error. */
+/* Batch verify: status[i] receives the result for parts[i] against c[i]
+ * (the same result mcn_tpaillier_verify gives). Returns MCN_OK if all
+ * verified, else the first error; MCN_ENOMEM (every status set to it) if
+ * its working memory cannot be allocated. Proofs that share a ciphertext,
+ * and all proofs for the common base v, use Lim-Lee fixed-base tables
+ * (crypto/fbexp.h) when that is cheaper: up to 8 MiB of tables per call,
+ * about 3x faster for t parties x several ciphertexts. */
 mcn_err mcn_tpaillier_verify_vec(const mcn_tpaillier_pub *pub, const mpz_t *c,
     const mcn_tpaillier_partial *parts, size_t count, mcn_err *status) MCN_WUR;
 

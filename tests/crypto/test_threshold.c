@@ -3,6 +3,7 @@
  * round trip with the checked-in test primes. */
 #include "test.h"
 
+#include "crypto/fbexp.h"
 #include "crypto/threshold.h"
 
 enum { NP = 5, T = 3 };
@@ -506,9 +507,342 @@ test_batch_split(void)
 	mcn_rng_free(rb);
 }
 
+/* The Lim-Lee table gives mpz_powm's result for every exponent shape,
+ * modulus size (odd and even), base (also >= mod) and (h, v). */
+static void
+test_fbexp(void)
+{
+	static const unsigned mbits[] = { 2, 64, 521, 4096 };
+	static const unsigned ebits[] = { 1, 7, 64, 300, 4488 };
+	static const unsigned hv[][2] = { { 1, 1 }, { 2, 3 }, { 5, 1 },
+		{ 8, 4 }, { 4, 16 } };
+	const size_t nhv = sizeof(hv) / sizeof(hv[0]);
+	mcn_rng *rng = mcnt_rng(41);
+	unsigned long compared = 0;
+	mcn_fbexp tab;
+	mpz_t mod, base, e, got, want;
+
+	mpz_inits(mod, base, e, got, want, NULL);
+	for (size_t mi = 0; mi < sizeof(mbits) / sizeof(mbits[0]); mi++) {
+		REQUIRE_OK(mcn_rng_mpz_bits(rng, mod, mbits[mi]));
+		mpz_setbit(mod, mbits[mi] - 1);
+		if (mi == 1) {
+			mpz_clrbit(mod, 0); /* an even modulus */
+		} else {
+			mpz_setbit(mod, 0);
+		}
+		for (size_t ei = 0; ei < sizeof(ebits) / sizeof(ebits[0]);
+		     ei++) {
+			unsigned L = ebits[ei];
+			if ((L == 4488) != (mbits[mi] == 4096) && L != 64) {
+				continue; /* the long ones only where used */
+			}
+			for (size_t k = 0; k < nhv; k++) {
+				REQUIRE_OK(mcn_rng_mpz_below(rng, base, mod));
+				if (k == 2) {
+					mpz_add_ui(base, mod, 5); /* >= mod */
+				} else if (k == 4 && mi == 2) {
+					mpz_set_ui(base, 0);
+				}
+				REQUIRE_OK(mcn_fbexp_init(&tab, base, mod, L,
+				    hv[k][0], hv[k][1]));
+				CHECK(tab.v >= 1 && tab.v <= hv[k][1] &&
+				    (tab.v - 1) * tab.b < tab.a);
+				CHECK_U64_EQ(mcn_fbexp_bytes(&tab),
+				    ((size_t)tab.v << tab.h) * (sizeof(mpz_t) +
+				        mpz_size(mod) * sizeof(mp_limb_t)));
+				for (int x = 0; x < 7; x++) {
+					switch (x) {
+					case 0:
+						mpz_set_ui(e, 0);
+						break;
+					case 1:
+						mpz_set_ui(e, 1);
+						break;
+					case 2: /* all ones, max_bits long */
+						mpz_set_ui(e, 0);
+						mpz_setbit(e, L);
+						mpz_sub_ui(e, e, 1);
+						break;
+					case 3:
+						mpz_set_ui(e, 0);
+						mpz_setbit(e, L - 1);
+						break;
+					default: {
+						mpz_t r;
+						mpz_init(r);
+						REQUIRE_OK(mcn_rng_mpz_bits(rng,
+						    r, 16));
+						REQUIRE_OK(mcn_rng_mpz_bits(rng,
+						    e,
+						    1 + mpz_get_ui(r) % L));
+						mpz_clear(r);
+					}
+					}
+					mcn_fbexp_pow(&tab, got, e);
+					mpz_powm(want, base, e, mod);
+					CHECK_MPZ_EQ(got, want);
+					compared++;
+				}
+				mcn_fbexp_clear(&tab);
+			}
+		}
+	}
+	CHECK(compared == 7 * 5 * (3 * 4 + 2));
+	/* sub-blocks that would be empty are dropped: a = 4, b = 2 */
+	mpz_set_ui(mod, 1000003);
+	mpz_set_ui(base, 7);
+	REQUIRE_OK(mcn_fbexp_init(&tab, base, mod, 7, 2, 3));
+	CHECK(tab.a == 4 && tab.b == 2 && tab.v == 2);
+	mpz_set_ui(e, 127);
+	mcn_fbexp_pow(&tab, got, e);
+	mpz_powm(want, base, e, mod);
+	CHECK_MPZ_EQ(got, want);
+	mcn_fbexp_clear(&tab);
+	/* allocation failure */
+	mcn_alloc_fail_at(1);
+	CHECK_ERR(mcn_fbexp_init(&tab, base, mod, 64, 4, 2), MCN_ENOMEM);
+	mcn_alloc_fail_at(0);
+	mcn_fbexp_clear(&tab);
+	mpz_clears(mod, base, e, got, want, NULL);
+	mcn_rng_free(rng);
+}
+
+/* The cost model: at 2048 bits (z of 4488 bits with 5 parties, residues
+ * mod n^2 of 4096) a table pays from 2 powers on; at 512 bits from 3. */
+static void
+test_fbexp_plan(void)
+{
+	unsigned h = 0, v = 0;
+	size_t bytes = 0;
+
+	CHECK(!mcn_fbexp_plan(&h, &v, &bytes, 4488, 4096, 0, 1 << 20));
+	CHECK(!mcn_fbexp_plan(&h, &v, &bytes, 4488, 4096, 1, 1 << 20));
+	CHECK(mcn_fbexp_plan(&h, &v, &bytes, 4488, 4096, 2, 1 << 20));
+	CHECK(h == 7 && v == 2 && bytes == (2u << 7) * (sizeof(mpz_t) + 512));
+	CHECK(mcn_fbexp_plan(&h, &v, &bytes, 4488, 4096, 48, 1 << 20));
+	CHECK(h == 8 && v == 4 && bytes <= (1u << 20));
+	CHECK(mcn_fbexp_plan(&h, &v, &bytes, 4488, 4096, 48, 2 << 20));
+	CHECK(h == 9 && v == 4 && bytes == (4u << 9) * (sizeof(mpz_t) + 512));
+	/* no room for any table */
+	CHECK(!mcn_fbexp_plan(&h, &v, &bytes, 4488, 4096, 48, 1000));
+	CHECK(!mcn_fbexp_plan(&h, &v, &bytes, 1265, 1024, 2, 1 << 20));
+	CHECK(mcn_fbexp_plan(&h, &v, &bytes, 1265, 1024, 3, 1 << 20));
+}
+
+/* One entry of a verify_vec batch: ciphertext, partial, expected status. */
+struct vv_item {
+	mpz_srcptr c;
+	mcn_tpaillier_partial p; /* deep copy */
+	mcn_err want;
+};
+
+static void
+vv_add(struct vv_item *it, size_t *n, mpz_srcptr c,
+    const mcn_tpaillier_partial *p, mcn_err want)
+{
+	struct vv_item *x = &it[(*n)++];
+	x->c = c;
+	mcn_tpaillier_partial_init(&x->p);
+	x->p.index = p->index;
+	mpz_set(x->p.ci, p->ci);
+	mpz_set(x->p.e, p->e);
+	mpz_set(x->p.z, p->z);
+	x->want = want;
+}
+
+/* verify_vec on items sel[0..k): statuses equal those of
+ * mcn_tpaillier_verify one by one and the expected ones, and the result
+ * is the first error. */
+static void
+vv_check(const mcn_tpaillier_pub *pub, const struct vv_item *it,
+    const size_t *sel, size_t k)
+{
+	mpz_t *c = malloc((k + 1) * sizeof(mpz_t));
+	mcn_tpaillier_partial *p = malloc((k + 1) * sizeof(*p));
+	mcn_err *st = malloc((k + 1) * sizeof(*st)), first = MCN_OK;
+
+	for (size_t i = 0; i < k; i++) {
+		const struct vv_item *x = &it[sel[i]];
+		memcpy(&c[i], x->c, sizeof(mpz_t)); /* shallow, read only */
+		p[i] = x->p;
+		st[i] = MCN_EINVAL;
+		CHECK_ERR(mcn_tpaillier_verify(pub, x->c, &x->p), x->want);
+		if (first == MCN_OK) {
+			first = x->want;
+		}
+	}
+	CHECK_ERR(mcn_tpaillier_verify_vec(pub, (const mpz_t *)c, p, k, st),
+	    first);
+	for (size_t i = 0; i < k; i++) {
+		if (st[i] != it[sel[i]].want) {
+			MCNT_FAIL("batch of %zu, item %zu (entry %zu): %s, "
+			          "expected %s",
+			    k, i, sel[i], mcn_strerror(st[i]),
+			    mcn_strerror(it[sel[i]].want));
+		}
+		mcnt_checks++;
+	}
+	free(c);
+	free(p);
+	free(st);
+}
+
+/* verify_vec with tables (one of v; one of c^4 per ciphertext with at
+ * least 2 proofs that pass the checks) gives exactly the statuses of
+ * mcn_tpaillier_verify, on batches that mix valid and tampered proofs,
+ * bad indices and ciphertexts, repeated and distinct ciphertexts, in any
+ * order, and of sizes around the thresholds. */
+static void
+test_verify_vec_tables(void)
+{
+	enum { NCT = 5, MAXI = 32 };
+	static const unsigned nparties[NCT - 1] = { NP, 3, 2, 1 };
+	struct fixture fx;
+	mcn_rng *rng = mcnt_rng(42);
+	mcn_rng_pool *pool = NULL;
+	const mcn_paillier_pk *pk;
+	mcn_tpaillier_partial parts[NP][NCT - 1];
+	struct vv_item it[MAXI];
+	size_t n = 0, sel[MAXI] = { 0 }, nsel;
+	mpz_t ct[NCT], m, badc;
+	mcn_err st[4];
+
+	REQUIRE_OK(fixture_2048(&fx, rng));
+	REQUIRE_OK(mcn_rng_pool_new(&pool, rng, mcn_threads_max()));
+	pk = mcn_tpaillier_pk(fx.pub);
+	mpz_inits(m, badc, NULL);
+	for (int j = 0; j < NCT; j++) {
+		mpz_init(ct[j]);
+		mpz_set_ui(m, 10u * (unsigned)j + 10);
+		REQUIRE_OK(mcn_paillier_encrypt(pk, ct[j], m, rng));
+	}
+	mpz_set(badc, mcn_paillier_n(pk)); /* not a unit */
+	/* party p decrypts ct[0..k) with k = 4, 3, 2, 1, 1: ct0 by all five,
+	 * ct1 by three, ct2 by two, ct3 by one, ct4 by none */
+	for (unsigned p = 0; p < NP; p++) {
+		unsigned k = 0;
+		for (unsigned j = 0; j < NCT - 1; j++) {
+			mcn_tpaillier_partial_init(&parts[p][j]);
+			k += p < nparties[j];
+		}
+		REQUIRE_OK(mcn_tpaillier_partial_decrypt_vec(fx.pub,
+		    fx.sh[p], parts[p], (const mpz_t *)ct, k, pool));
+	}
+	/* the valid ones: 11 */
+	for (unsigned j = 0; j < NCT - 1; j++) {
+		for (unsigned p = 0; p < nparties[j]; p++) {
+			vv_add(it, &n, ct[j], &parts[p][j], MCN_OK);
+		}
+	}
+	CHECK(n == 11);
+	/* tampered, but passing the checks: they join their groups (ct0
+	 * has 8 such proofs, ct1 4, ct2 2, ct3 1, ct4 1) */
+	vv_add(it, &n, ct[0], &parts[2][0], MCN_EPROOF);
+	mpz_add_ui(it[n - 1].p.z, it[n - 1].p.z, 1);
+	vv_add(it, &n, ct[1], &parts[1][1], MCN_EPROOF);
+	mpz_add_ui(it[n - 1].p.e, it[n - 1].p.e, 1);
+	vv_add(it, &n, ct[0], &parts[4][0], MCN_EPROOF);
+	mpz_mul_ui(it[n - 1].p.ci, it[n - 1].p.ci, 4);
+	mpz_mod(it[n - 1].p.ci, it[n - 1].p.ci, mcn_paillier_n2(pk));
+	vv_add(it, &n, ct[0], &parts[1][0], MCN_EPROOF);
+	it[n - 1].p.index = 4; /* another party's */
+	vv_add(it, &n, ct[4], &parts[0][0], MCN_EPROOF); /* wrong c */
+	/* refused by the checks */
+	vv_add(it, &n, ct[0], &parts[0][0], MCN_EPARTY);
+	it[n - 1].p.index = 0;
+	vv_add(it, &n, ct[1], &parts[0][1], MCN_EPARTY);
+	it[n - 1].p.index = NP + 1;
+	vv_add(it, &n, ct[2], &parts[0][2], MCN_ECIPHERTEXT);
+	mpz_set_ui(it[n - 1].p.ci, 0);
+	vv_add(it, &n, badc, &parts[0][0], MCN_ECIPHERTEXT);
+	vv_add(it, &n, ct[0], &parts[3][0], MCN_EPROOF);
+	mpz_mul_2exp(it[n - 1].p.z, it[n - 1].p.z, 64); /* z too long */
+	vv_add(it, &n, ct[1], &parts[2][1], MCN_EPROOF);
+	mpz_neg(it[n - 1].p.e, it[n - 1].p.e);
+	CHECK(n == 22);
+	/* the whole batch, in a shuffled order (stride 7 mod 22) */
+	for (size_t i = 0; i < n; i++) {
+		sel[i] = (i * 7) % n;
+	}
+	vv_check(fx.pub, it, sel, n);
+	/* and in entry order */
+	for (size_t i = 0; i < n; i++) {
+		sel[i] = i;
+	}
+	vv_check(fx.pub, it, sel, n);
+	/* around the table of v: 1 checked proof (no table), 2 (tables of
+	 * v and of ct1), 3 (and a lone ct2 proof) */
+	for (size_t k = 1; k <= 3; k++) {
+		vv_check(fx.pub, it, (const size_t[]){ 5, 12, 8 }, k);
+	}
+	/* around the table of one c^4: ct2's two proofs (a table) with the
+	 * lone ct4 one; ct3's single valid proof with a refused one (1
+	 * checked: no table at all) */
+	vv_check(fx.pub, it, (const size_t[]){ 8, 15, 9 }, 3);
+	vv_check(fx.pub, it, (const size_t[]){ 17, 10 }, 2);
+	/* only refused proofs */
+	vv_check(fx.pub, it, (const size_t[]){ 18, 17, 19 }, 3);
+	/* allocation failures inside: MCN_ENOMEM everywhere, no leak; then
+	 * success. 3 ct1 proofs (a table) and 1 ct3 proof (none). */
+	nsel = 0;
+	{
+		static const size_t pick[4] = { 5, 6, 7, 10 };
+		mpz_t cs[4];
+		mcn_tpaillier_partial ps[4];
+		unsigned long tabfail = 0, prooffail = 0;
+		for (size_t i = 0; i < 4; i++) {
+			memcpy(&cs[i], it[pick[i]].c, sizeof(mpz_t));
+			ps[i] = it[pick[i]].p;
+		}
+		for (unsigned long at = 1; at < 50; at++) {
+			mcn_err rv;
+			unsigned nomem = 0, ok = 0;
+			mcn_alloc_fail_at(at);
+			rv = mcn_tpaillier_verify_vec(fx.pub, (const mpz_t *)cs,
+			    ps, 4, st);
+			mcn_alloc_fail_at(0);
+			for (size_t i = 0; i < 4; i++) {
+				nomem += st[i] == MCN_ENOMEM;
+				ok += st[i] == MCN_OK;
+			}
+			if (rv == MCN_OK) {
+				CHECK(ok == 4);
+				nsel = 1;
+				break;
+			}
+			CHECK_ERR(rv, MCN_ENOMEM);
+			/* a table (every status), or one proof's challenge
+			 * buffer (that proof's status) */
+			CHECK((nomem == 4) || (nomem == 1 && ok == 3));
+			tabfail += nomem == 4;
+			prooffail += nomem == 1;
+		}
+		/* refs, groups, 2 tables; 4 challenges */
+		CHECK(nsel == 1 && tabfail == 4 && prooffail == 4);
+	}
+	for (size_t i = 0; i < n; i++) {
+		mcn_tpaillier_partial_clear(&it[i].p);
+	}
+	for (unsigned p = 0; p < NP; p++) {
+		for (unsigned j = 0; j < NCT - 1; j++) {
+			mcn_tpaillier_partial_clear(&parts[p][j]);
+		}
+	}
+	for (int j = 0; j < NCT; j++) {
+		mpz_clear(ct[j]);
+	}
+	mpz_clears(m, badc, NULL);
+	mcn_rng_pool_free(pool);
+	fixture_free(&fx);
+	mcn_rng_free(rng);
+}
+
 MCNT_MAIN({ "subsets_2048", test_subsets_2048 },
     { "fresh_deal", test_fresh_deal },
     { "not_safe_primes", test_not_safe_primes },
     { "tampered_and_too_few", test_tampered_and_too_few },
     { "serialization", test_serialization }, { "batch", test_batch },
-    { "batch_split", test_batch_split }, )
+    { "batch_split", test_batch_split }, { "fbexp", test_fbexp },
+    { "fbexp_plan", test_fbexp_plan },
+    { "verify_vec_tables", test_verify_vec_tables }, )
