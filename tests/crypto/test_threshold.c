@@ -659,7 +659,7 @@ vv_check(const mcn_tpaillier_pub *pub, const struct vv_item *it,
     const size_t *sel, size_t k)
 {
 	mpz_t *c = malloc((k + 1) * sizeof(mpz_t));
-	mcn_tpaillier_partial *p = malloc((k + 1) * sizeof(*p));
+	mcn_tpaillier_partial *p = calloc(k + 1, sizeof(*p));
 	mcn_err *st = malloc((k + 1) * sizeof(*st)), first = MCN_OK;
 
 	for (size_t i = 0; i < k; i++) {
