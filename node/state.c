@@ -323,10 +323,9 @@ mcn_err
 mcn_state_open(mcn_state **out, const char *path, char *err, size_t errlen)
 {
 	mcn_state *st = NULL;
-	struct stat sb;
 	mcn_err rv = MCN_ENOMEM;
 	size_t n;
-	int rc, e;
+	int rc;
 
 	MCN_MUST(out != NULL && path != NULL && err != NULL);
 	*out = NULL;
@@ -342,30 +341,9 @@ mcn_state_open(mcn_state **out, const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	memcpy(st->path, path, n);
-	if (stat(path, &sb) != 0) {
-		e = errno;
-		if (e != ENOENT) {
-			mcn_msg(err, errlen, "%s: %s", path, strerror(e));
-			rv = MCN_ESYS | e;
-			goto out;
-		}
-		/* new state: owner-only from the first byte */
-		int fd =
-		    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0 && errno != EEXIST) {
-			e = errno;
-			mcn_msg(err, errlen, "%s: cannot create (%s)", path,
-			    strerror(e));
-			rv = MCN_ESYS | e;
-			goto out;
-		}
-		if (fd >= 0)
-			close(fd);
-	} else if (!S_ISREG(sb.st_mode)) {
-		mcn_msg(err, errlen, "%s: not a regular file", path);
-		rv = MCN_ESYS | (S_ISDIR(sb.st_mode) ? EISDIR : EINVAL);
+	/* new state: owner-only from the first byte */
+	if ((rv = mcn_file_private(path, 1, NULL, err, errlen)) != MCN_OK)
 		goto out;
-	}
 	rc = sqlite3_open_v2(path, &st->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

@@ -385,7 +385,6 @@ mcn_store_open(mcn_store **out, const char *path, const mcn_dict *d, int mode,
     char *err, size_t errlen)
 {
 	mcn_store *s = NULL;
-	struct stat stb;
 	mcn_err rv = MCN_ENOMEM;
 	int rc;
 
@@ -399,34 +398,11 @@ mcn_store_open(mcn_store **out, const char *path, const mcn_dict *d, int mode,
 		goto out;
 	}
 	s->d = d;
-	if (stat(path, &stb) != 0) {
-		int e = errno;
-		if (e != ENOENT || mode != MCN_STORE_CREATE) {
-			mcn_msg(err, errlen,
-			    e == ENOENT ? "%s: no such store (create it with "
-			                  "mcn import)" :
-			                  "%s: %s",
-			    path, strerror(e));
-			rv = MCN_ESYS | e;
-			goto out;
-		}
-		/* new store: owner-only from the first byte */
-		int fd =
-		    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0 && errno != EEXIST) {
-			e = errno;
-			mcn_msg(err, errlen, "%s: cannot create (%s)", path,
-			    strerror(e));
-			rv = MCN_ESYS | e;
-			goto out;
-		}
-		if (fd >= 0)
-			close(fd);
-	} else if (!S_ISREG(stb.st_mode)) {
-		mcn_msg(err, errlen, "%s: not a regular file", path);
-		rv = MCN_ESYS | EISDIR;
+	/* a new store: owner-only from the first byte */
+	if ((rv = mcn_file_private(path, mode == MCN_STORE_CREATE,
+	         "no such store (create it with mcn import)", err, errlen)) !=
+	    MCN_OK)
 		goto out;
-	}
 	rc = sqlite3_open_v2(path, &s->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

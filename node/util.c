@@ -428,3 +428,35 @@ mcn_rolename_valid(const char *s)
 			return (0);
 	return (1);
 }
+
+mcn_err
+mcn_file_private(const char *path, int may_create, const char *missing_hint,
+    char *err, size_t errlen)
+{
+	struct stat sb;
+	int e;
+
+	if (stat(path, &sb) == 0) {
+		if (S_ISREG(sb.st_mode))
+			return (MCN_OK);
+		mcn_msg(err, errlen, "%s: not a regular file", path);
+		return (MCN_ESYS | (S_ISDIR(sb.st_mode) ? EISDIR : EINVAL));
+	}
+	e = errno;
+	if (e != ENOENT || !may_create) {
+		if (e == ENOENT && missing_hint != NULL)
+			mcn_msg(err, errlen, "%s: %s", path, missing_hint);
+		else
+			mcn_msg(err, errlen, "%s: %s", path, strerror(e));
+		return (MCN_ESYS | e);
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST) {
+		e = errno;
+		mcn_msg(err, errlen, "%s: cannot create (%s)", path, strerror(e));
+		return (MCN_ESYS | e);
+	}
+	if (fd >= 0)
+		close(fd);
+	return (MCN_OK);
+}

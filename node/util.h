@@ -56,6 +56,14 @@ int mcn_id_valid(const char *id);
  * node/policy.h) and consent purposes (node/dict.h). */
 int mcn_rolename_valid(const char *s);
 
+/* A database file that must be private: if path does not exist it is
+ * created empty with mode 0600 (exclusively, so it is owner-only from the
+ * first byte); if it exists it must be a regular file. may_create 0: a
+ * missing file is an error (MCN_ESYS|ENOENT, message from missing_hint
+ * if given). MCN_ESYS|errno with "PATH: reason" in err. */
+mcn_err mcn_file_private(const char *path, int may_create,
+    const char *missing_hint, char *err, size_t errlen) MCN_WUR;
+
 /* Wall-clock milliseconds since the Unix epoch; monotonic milliseconds. */
 uint64_t mcn_now_ms(void);
 uint64_t mcn_mono_ms(void);
