@@ -2404,7 +2404,12 @@ mcnq_quant_text(mcnq_sbuf *sb, const mcn_query *q, int64_t lo, int64_t w,
 	mcnq_dec_format(l, sizeof(l), mcnq_dec_make(lo, dec));
 	mcnq_dec_format(h, sizeof(h),
 	    mcnq_dec_make(lo + (int64_t)bins * w, dec));
-	mcnq_sb_puts(sb, "SELECT histogram(");
+	/* count(x) first: the exact number of values even when sites
+	 * withhold histogram cells (count(x) is withheld only with the whole
+	 * histogram, when a site has fewer than k values) */
+	mcnq_sb_puts(sb, "SELECT count(");
+	mcnq_sb_puts(sb, c->name);
+	mcnq_sb_puts(sb, "), histogram(");
 	mcnq_sb_puts(sb, c->name);
 	snprintf(num, sizeof(num), ", %s, %s, %u) FROM ", l, h, bins);
 	mcnq_sb_puts(sb, num);

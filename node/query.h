@@ -76,8 +76,8 @@
  * the dictionary grid (integer: 1, real: 10^-decimals), so Q is a grid
  * value. Like logistic it must be the only output, takes no GROUP BY
  * and no WITH EPSILON, and is iterative: the querier (mcn_query_fit)
- * runs rounds of ordinary histogram queries "SELECT histogram(x, lo, hi,
- * B) FROM t [WHERE ...]", each one secure aggregation to which every
+ * runs rounds of ordinary queries "SELECT count(x), histogram(x, lo,
+ * hi, B) FROM t [WHERE ...]", each one secure aggregation to which every
  * node applies its own disclosure control. In grid units (X), with W
  * grid values in the current range starting at a: bins of w = ceil(W /
  * 100) grid values, B = ceil(W / w) <= 100 bins on [a, a + B w). Round 1
@@ -94,8 +94,9 @@
  * withholds the cells below its min_cell k (the flags say how many sites
  * withheld each cell). The rounds go on only while the bin holding the
  * rank is certain whatever the withheld counts are (a withheld cell
- * holds at least one row per withholding site, with no upper bound in
- * round 1; after round 1 their total is known from round 1's n) and has
+ * holds at least one row per withholding site; their total is n minus
+ * the released cells, n being the exact count(x) - unbounded only when a
+ * site withheld its whole histogram, having fewer than k values) and has
  * no withheld count; otherwise they stop and report the interval [lower,
  * upper) that holds the quantile in every case. So the answer is exact
  * when every cell of every round, tails included, holds 0 or at least k

@@ -2050,7 +2050,7 @@ quant_finish(mcn_query_fit *f, int64_t lo, int64_t hi, const char *problem)
 	c->lower = quant_value(&f->qt, lo);
 	c->upper = quant_value(&f->qt, hi);
 	c->value = c->lower;
-	if (f->qt.suppressions > 0 && f->iter > 1) {
+	if (f->qt.suppressions > 0) {
 		snprintf(note, sizeof(note),
 		    "disclosure control: over the %u rounds sites withheld "
 		    "%llu histogram cell%s",
@@ -2068,7 +2068,8 @@ quant_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
     size_t nvalues, unsigned nsites, int *done)
 {
 	fit_quant *t = &f->qt;
-	const mcnq_agg *sa = &step->aggs[0], *qa = &f->q->aggs[0];
+	const mcnq_agg *sa = &step->aggs[step->naggs > 1 ? 1 : 0],
+		       *qa = &f->q->aggs[0];
 	struct mcn_query_result *r = NULL;
 	const mcn_query_cell *c;
 	mcn_err rv;
@@ -2080,7 +2081,9 @@ quant_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
 	int64_t n_rel = 0, lb_tot = 0;
 	int any_hid = 0;
 
-	if (sa->kind != MCN_QUERY_HISTOGRAM || sa->col != qa->col ||
+	if (step->naggs != 2 || step->aggs[0].kind != MCN_QUERY_COUNT_X ||
+	    step->aggs[0].col != qa->col ||
+	    sa->kind != MCN_QUERY_HISTOGRAM || sa->col != qa->col ||
 	    sa->bins != B ||
 	    !(sa->lo.mant == mcnq_dec_make(t->lo, t->dec).mant &&
 	        sa->lo.scale == mcnq_dec_make(t->lo, t->dec).scale) ||
@@ -2098,13 +2101,23 @@ quant_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
 		return rv;
 	}
 	if (f->iter == 0) {
-		/* the result of the quantile query: its layout is round 1's */
+		/* the shell of the quantile query's result (names, notes): its
+		 * cell is filled by quant_finish */
 		struct mcn_query_result *r0 = NULL;
-		if (nvalues != f->q->layout.nvalues) {
+		size_t nz = f->q->layout.nvalues;
+		mpz_t *z = mcn_alloc((nz + 1) * sizeof(mpz_t));
+		if (z == NULL) {
 			mcn_query_result_free(r);
-			return MCN_EINVAL;
+			return MCN_ENOMEM;
 		}
-		rv = mcn_query_result(&r0, f->q, sums, nvalues, nsites);
+		for (size_t i = 0; i < nz; i++) {
+			mpz_init(z[i]);
+		}
+		rv = mcn_query_result(&r0, f->q, (const mpz_t *)z, nz, nsites);
+		for (size_t i = 0; i < nz; i++) {
+			mpz_clear(z[i]);
+		}
+		mcn_free(z, (nz + 1) * sizeof(mpz_t));
 		if (rv != MCN_OK) {
 			mcn_query_result_free(r);
 			return rv;
@@ -2112,7 +2125,13 @@ quant_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
 		f->res = r0;
 	}
 	f->iter++;
-	c = &r->outputs[0].cells[0];
+	/* count(x): exact unless a site withheld all its values */
+	const mcn_query_cell *cc = &r->outputs[0].cells[0];
+	int64_t ncount = cc->suppressed == 0 ? cc->n : -1;
+	c = &r->outputs[1].cells[0];
+	if (c->suppressed > 0) {
+		ncount = -1;
+	}
 	t->suppressions += r->suppressions;
 	/* cells in value order: below, bins, above, and their ranges [ca,
 	 * cb) in grid units */
@@ -2137,14 +2156,28 @@ quant_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
 	mcn_query_result_free(r);
 
 	int64_t H, N, rank;
-	if (f->iter == 1) {
+	if (f->iter == 1 && ncount >= 0) {
+		/* the exact count: the withheld total is known */
+		t->n = N = ncount;
+		H = N - n_rel;
+		if (N == 0) {
+			quant_finish(f, 0, 0, "no values");
+			goto out;
+		}
+		if (H < lb_tot || (!any_hid && H != 0)) {
+			quant_finish(f, 0, 0,
+			    "the data changed between the rounds");
+			goto out;
+		}
+	} else if (f->iter == 1) {
 		t->n = n_rel;
 		if (!any_hid && n_rel == 0) {
 			quant_finish(f, 0, 0, "no values");
 			goto out;
 		}
-		/* the unknown withheld counts are unbounded: rank from the
-		 * least total, the bins with withheld counts widen it */
+		/* a site withheld all its values: the withheld counts are
+		 * unbounded; rank from the least total, the bins with
+		 * withheld counts widen it */
 		N = n_rel + lb_tot;
 		H = any_hid ? -1 : 0;
 	} else {
@@ -2254,11 +2287,14 @@ mcn_query_fit_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
 
 	MCN_MUST(f != NULL && step != NULL && done != NULL);
 	*done = f->done;
-	if (f->done || step->naggs != 1) {
+	if (f->done) {
 		return MCN_EINVAL;
 	}
 	if (f->quantile) {
 		return quant_update(f, step, sums, nvalues, nsites, done);
+	}
+	if (step->naggs != 1) {
+		return MCN_EINVAL;
 	}
 	sa = &step->aggs[0];
 	b = &step->blocks[sa->block];

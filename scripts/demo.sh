@@ -79,6 +79,7 @@ run --mode masked "SELECT count(), mean(ldl) FROM patients WHERE smoker IN ('for
 run "SELECT linear(sbp ~ age + bmi + sex) FROM patients"
 run "SELECT logistic(death ~ age + bmi + sex) FROM patients WHERE diabetes <> 'no'"
 run --mode masked "SELECT survival(followup_days, death, 365) FROM patients GROUP BY sex"
+run "SELECT quantile(sbp, 0.9) FROM patients WHERE diabetes = 'type2'"
 
 echo
 echo "== governance: the feasibility analyst (policy role 'feasibility': counts, histograms"

@@ -3129,7 +3129,8 @@ fit_gov(const char *text, const mcn_dict *d, const mcn_query_limits *lim,
 		if (*rounds == 0 && first != NULL)
 			snprintf(first, 256, "%s", st);
 		CHECK(!mcn_query_is_iterative(sq));
-		CHECK(mcn_query_agg(sq, 0, NULL) == MCN_QUERY_HISTOGRAM);
+		CHECK(mcn_query_agg(sq, 0, NULL) == MCN_QUERY_COUNT_X &&
+		    mcn_query_agg(sq, 1, NULL) == MCN_QUERY_HISTOGRAM);
 		const mcn_agg_layout *L = mcn_query_layout(sq);
 		int64_t *v = calloc(L->nvalues, sizeof(*v));
 		mpz_t *sums = calloc(L->nvalues, sizeof(*sums));
@@ -3245,31 +3246,31 @@ static const struct {
 	const char *first; /* round 1's query */
 } QUANT[] = {
 	{ "SELECT median(age) FROM patients", "median(age)", "age", NULL, 5,
-	    1, 2, "SELECT histogram(age, 0, 122, 61) FROM patients" },
+	    1, 2, "SELECT count(age), histogram(age, 0, 122, 61) FROM patients" },
 	{ "SELECT quantile(age, 0.1) FROM patients WHERE sex = 'F'",
 	    "quantile(age,0.1)", "age", p_female, 1, 1, 2,
-	    "SELECT histogram(age, 0, 122, 61) FROM patients WHERE sex = "
+	    "SELECT count(age), histogram(age, 0, 122, 61) FROM patients WHERE sex = "
 	    "'F'" },
 	{ "select QUANTILE(age, 0.250) from patients where sex = 'F'",
 	    "quantile(age,0.25)", "age", p_female, 25, 2, 2,
-	    "SELECT histogram(age, 0, 122, 61) FROM patients WHERE sex = "
+	    "SELECT count(age), histogram(age, 0, 122, 61) FROM patients WHERE sex = "
 	    "'F'" },
 	{ "SELECT quantile(age, 0.9) AS p90 FROM patients WHERE sex = 'F'",
 	    "p90", "age", p_female, 9, 1, 2, NULL },
 	{ "SELECT median(bmi) FROM patients WHERE age >= 30", "median(bmi)",
 	    "bmi", p_age_ge_30, 5, 1, 2,
-	    "SELECT histogram(bmi, 10, 80.4, 88) FROM patients WHERE age >= "
+	    "SELECT count(bmi), histogram(bmi, 10, 80.4, 88) FROM patients WHERE age >= "
 	    "30" },
 	{ "SELECT quantile(bmi, 0.25) FROM patients", "quantile(bmi,0.25)",
 	    "bmi", NULL, 25, 2, 2, NULL },
 	{ "SELECT quantile(lab, 0.9) FROM patients", "quantile(lab,0.9)",
 	    "lab", NULL, 9, 1, 3,
-	    "SELECT histogram(lab, -50, 50.1, 100) FROM patients" },
+	    "SELECT count(lab), histogram(lab, -50, 50.1, 100) FROM patients" },
 	{ "SELECT quantile(lab, 0.1) FROM patients WHERE age >= 30",
 	    "quantile(lab,0.1)", "lab", p_age_ge_30, 1, 1, 3, NULL },
 	{ "SELECT quantile(sbp, 0.9) FROM patients WHERE smoker = 'current'",
 	    "quantile(sbp,0.9)", "sbp", p_current, 9, 1, 2,
-	    "SELECT histogram(sbp, 40, 301, 87) FROM patients WHERE smoker = "
+	    "SELECT count(sbp), histogram(sbp, 40, 301, 87) FROM patients WHERE smoker = "
 	    "'current'" },
 	{ "SELECT quantile(age, 0.000001) FROM patients",
 	    "quantile(age,0.000001)", "age", NULL, 1, 6, 2, NULL },
@@ -3277,7 +3278,7 @@ static const struct {
 	    "quantile(age,0.999999)", "age", NULL, 999999, 6, 1, NULL },
 	{ "SELECT median(big) FROM patients", "median(big)", "big", NULL, 5,
 	    1, 9,
-	    "SELECT histogram(big, -9007199254740992, 9007199254741008, 100) "
+	    "SELECT count(big), histogram(big, -9007199254740992, 9007199254741008, 100) "
 	    "FROM patients" },
 };
 
@@ -3492,13 +3493,11 @@ test_quantile(void)
 		CHECK(mcn_query_agg(q, 0, &nm) == MCN_QUERY_QUANTILE &&
 		    strcmp(nm, "quantile(age,0.5)") == 0);
 		CHECK(mcn_query_is_iterative(q) == 1);
-		/* its own plan is round 1's histogram */
+		/* round 1: the exact count and the histogram */
 		REQUIRE_OK(mcn_query_compile(&h,
-		    "SELECT histogram(age, 0, 122, 61) FROM patients WHERE "
-		    "sex = 'F'",
+		    "SELECT count(age), histogram(age, 0, 122, 61) FROM "
+		    "patients WHERE sex = 'F'",
 		    g_dict, &LIM, err, sizeof(err)));
-		CHECK(mcn_query_layout(q)->nvalues ==
-		    mcn_query_layout(h)->nvalues);
 		REQUIRE_OK(mcn_query_fit_new(&f, q));
 		mpz_t *sums = calloc(mcn_query_layout(h)->nvalues,
 		    sizeof(*sums));
@@ -3508,8 +3507,8 @@ test_quantile(void)
 		/* the same histogram without the WHERE is not this round */
 		mcn_query *h2 = NULL;
 		REQUIRE_OK(mcn_query_compile(&h2,
-		    "SELECT histogram(age, 0, 122, 61) FROM patients", g_dict,
-		    &LIM, err, sizeof(err)));
+		    "SELECT count(age), histogram(age, 0, 122, 61) FROM "
+		    "patients", g_dict, &LIM, err, sizeof(err)));
 		CHECK_ERR(mcn_query_fit_update(f, h2, (const mpz_t *)sums,
 		              mcn_query_layout(h2)->nvalues, NSITES, &done),
 		    MCN_EINVAL);
@@ -3548,8 +3547,8 @@ test_quantile(void)
 		    &rounds, first);
 		REQUIRE(r != NULL);
 		CHECK(strcmp(first,
-		          "SELECT histogram(x, 0, 1000, 100) FROM patients") ==
-		    0);
+		          "SELECT count(x), histogram(x, 0, 1000, 100) FROM "
+		          "patients") == 0);
 		CHECK(rounds == 2 && r->outputs[0].cells[0].is_exact == 1 &&
 		    r->outputs[0].cells[0].value == 504 &&
 		    r->outputs[0].cells[0].n == 156);
@@ -3606,7 +3605,18 @@ test_quantile(void)
 		c = &r->outputs[0].cells[0];
 		CHECK(rounds == 1 && c->is_exact == 0);
 		CHECK(c->lower == 500 && c->upper == 510);
-		CHECK(c->n == 120); /* the released values */
+		CHECK(c->n == 156); /* count(x): exact although cells are
+		                       withheld */
+		mcn_query_result_free(r);
+		/* ... but the 0.1 quantile is still exact: the exact count
+		 * places rank 16 in [100, 110) whatever the withheld cell
+		 * above holds */
+		r = fit_gov("SELECT quantile(x, 0.1) FROM patients", d, &lim,
+		    db, 3, &gov, &rounds, NULL);
+		REQUIRE(r != NULL);
+		c = &r->outputs[0].cells[0];
+		CHECK(rounds == 2 && c->is_exact == 1 && c->value == 100 &&
+		    c->n == 156);
 		mcn_query_result_free(r);
 
 		/* min_cell 21 withholds every non-empty cell of round 1 */
