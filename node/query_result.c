@@ -1589,26 +1589,34 @@ jnum(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* [{"term", "estimate", "se", <stat>, "p_value"}] of a regression */
 static json_t *
-jlinear(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
+jcoefs(const mcn_query_output *o, const mcn_query_cell *c, const char *stat,
+    int *bad)
 {
-	json_t *v, *co;
-
-	if (c->problem != NULL) {
-		return json_null();
-	}
-	v = json_object();
-	co = json_array();
+	json_t *co = json_array();
 	for (size_t i = 0; i < o->nvars; i++) {
 		json_t *e = json_object();
 		jset(e, "term", json_string(o->vars[i]), bad);
 		jset(e, "estimate", jnum(c->coef[i]), bad);
 		jset(e, "se", jnum(c->se[i]), bad);
-		jset(e, "t", jnum(c->tstat[i]), bad);
+		jset(e, stat, jnum(c->tstat[i]), bad);
 		jset(e, "p_value", jnum(c->pval[i]), bad);
 		jpush(co, e, bad);
 	}
-	jset(v, "coefficients", co, bad);
+	return co;
+}
+
+static json_t *
+jlinear(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
+{
+	json_t *v;
+
+	if (c->problem != NULL) {
+		return json_null();
+	}
+	v = json_object();
+	jset(v, "coefficients", jcoefs(o, c, "t", bad), bad);
 	jset(v, "r_squared", jnum(c->r2), bad);
 	jset(v, "adj_r_squared", jnum(c->adj_r2), bad);
 	jset(v, "sigma", jnum(c->sigma), bad);
@@ -1619,23 +1627,13 @@ jlinear(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 static json_t *
 jlogistic(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 {
-	json_t *v, *co;
+	json_t *v;
 
 	if (c->problem != NULL) {
 		return json_null();
 	}
 	v = json_object();
-	co = json_array();
-	for (size_t i = 0; i < o->nvars; i++) {
-		json_t *e = json_object();
-		jset(e, "term", json_string(o->vars[i]), bad);
-		jset(e, "estimate", jnum(c->coef[i]), bad);
-		jset(e, "se", jnum(c->se[i]), bad);
-		jset(e, "z", jnum(c->tstat[i]), bad);
-		jset(e, "p_value", jnum(c->pval[i]), bad);
-		jpush(co, e, bad);
-	}
-	jset(v, "coefficients", co, bad);
+	jset(v, "coefficients", jcoefs(o, c, "z", bad), bad);
 	jset(v, "deviance", jnum(c->deviance), bad);
 	jset(v, "null_deviance", jnum(c->null_deviance), bad);
 	jset(v, "df", json_integer((json_int_t)c->df), bad);

@@ -26,6 +26,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "node/state.h"
+#include "node/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,26 +57,6 @@ struct mcn_state {
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static mcn_err
-st_sqerr(sqlite3 *db, int rc)
-{
-	int e;
-
-	switch (rc & 0xff) {
-	case SQLITE_NOMEM: return (MCN_ENOMEM);
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return (MCN_ESTATE);
-	case SQLITE_FULL: return (MCN_ESYS | ENOSPC);
-	case SQLITE_IOERR:
-	case SQLITE_CANTOPEN:
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-		e = db != NULL ? sqlite3_system_errno(db) : 0;
-		return (MCN_ESYS | (e != 0 ? e : EACCES));
-	default: /* NOTADB, CORRUPT, ERROR (schema), ... */ return (MCN_EDATA);
-	}
-}
-
 /* "<path>: <what> (<sqlite message>)" into err (may be NULL). */
 static mcn_err
 st_fail(mcn_state *st, int rc, const char *what, char *err, size_t errlen)
@@ -84,7 +65,7 @@ st_fail(mcn_state *st, int rc, const char *what, char *err, size_t errlen)
 		mcn_msg(err, errlen, "%s: %s (%s)", st->path, what,
 		    st->db != NULL ? sqlite3_errmsg(st->db) :
 		                     sqlite3_errstr(rc));
-	return (st_sqerr(st->db, rc));
+	return (mcn_sqlite_err(st->db, rc, MCN_EDATA));
 }
 
 static int
@@ -414,7 +395,7 @@ st_qid_use(mcn_state *st, const uint8_t *qid, uint64_t now_ms)
 	int rc;
 
 	if ((rc = st_exec(st, "BEGIN IMMEDIATE")) != SQLITE_OK)
-		return (st_sqerr(st->db, rc));
+		return (mcn_sqlite_err(st->db, rc, MCN_EDATA));
 	if (now_ms > st->retention_ms) {
 		rc = st_prep(st, &s, "DELETE FROM query_id WHERE t < ?1");
 		if (rc == SQLITE_OK) {
@@ -446,7 +427,7 @@ st_qid_use(mcn_state *st, const uint8_t *qid, uint64_t now_ms)
 		goto fail;
 	return (MCN_OK);
 fail:
-	rv = st_sqerr(st->db, rc);
+	rv = mcn_sqlite_err(st->db, rc, MCN_EDATA);
 	st_rollback(st);
 	return (rv);
 }
@@ -518,7 +499,7 @@ mcn_state_query_ids_since(mcn_state *st, uint64_t since_ms, mcn_state_qid_fn cb,
 		}
 	}
 	if (rv == MCN_OK && rc != SQLITE_DONE)
-		rv = st_sqerr(st->db, rc);
+		rv = mcn_sqlite_err(st->db, rc, MCN_EDATA);
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->mu);
 	return (rv);
@@ -562,7 +543,7 @@ mcn_state_budget_spent(mcn_state *st, const char *querier, const char *role,
 	pthread_mutex_lock(&st->mu);
 	rc = st_spent(st, querier, role, spent);
 	pthread_mutex_unlock(&st->mu);
-	return (rc == SQLITE_OK ? MCN_OK : st_sqerr(st->db, rc));
+	return (rc == SQLITE_OK ? MCN_OK : mcn_sqlite_err(st->db, rc, MCN_EDATA));
 }
 
 static mcn_err
@@ -912,7 +893,7 @@ st_record(mcn_state *st, const char *querier, const char *role,
 	int rc;
 
 	if ((rc = st_exec(st, "BEGIN IMMEDIATE")) != SQLITE_OK)
-		return (st_sqerr(st->db, rc));
+		return (mcn_sqlite_err(st->db, rc, MCN_EDATA));
 	rc = st_prep(st, &s,
 	    "DELETE FROM cohort WHERE querier = ?1 AND role = ?2 "
 	    "AND generation <> ?3");
@@ -988,7 +969,7 @@ st_record(mcn_state *st, const char *querier, const char *role,
 		goto fail;
 	return (MCN_OK);
 fail:
-	rv = st_sqerr(st->db, rc);
+	rv = mcn_sqlite_err(st->db, rc, MCN_EDATA);
 	st_rollback(st);
 	return (rv);
 }

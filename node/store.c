@@ -46,8 +46,8 @@ struct mcn_store {
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static mcn_err
-store_sqerr(sqlite3 *db, int rc)
+mcn_err
+mcn_sqlite_err(sqlite3 *db, int rc, mcn_err other)
 {
 	int e;
 
@@ -63,7 +63,7 @@ store_sqerr(sqlite3 *db, int rc)
 		e = db != NULL ? sqlite3_system_errno(db) : 0;
 		return (MCN_ESYS | (e != 0 ? e : EACCES));
 	default: /* NOTADB, CORRUPT, ERROR (schema), ... */
-		return (MCN_EFORMAT);
+		return (other);
 	}
 }
 
@@ -74,7 +74,7 @@ store_fail(const mcn_store *s, int rc, const char *what, char *err,
 {
 	mcn_msg(err, errlen, "%s: %s (%s)", s->path, what,
 	    s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-	return (store_sqerr(s->db, rc));
+	return (mcn_sqlite_err(s->db, rc, MCN_EFORMAT));
 }
 
 static int
@@ -159,7 +159,7 @@ mcn_store_count(mcn_store *s, uint64_t *rows)
 	rc = store_int(s, sql, &n);
 	sqlite3_free(sql);
 	if (rc != SQLITE_OK)
-		return (store_sqerr(s->db, rc));
+		return (mcn_sqlite_err(s->db, rc, MCN_EFORMAT));
 	*rows = (uint64_t)n;
 	return (MCN_OK);
 }
@@ -783,7 +783,7 @@ imp_prepare(imp_ctx *ic)
 		return (MCN_ENOMEM);
 	int rc = sqlite3_prepare_v2(ic->s->db, sql, -1, &ic->ins, NULL);
 	sqlite3_free(sql);
-	return (rc == SQLITE_OK ? MCN_OK : store_sqerr(ic->s->db, rc));
+	return (rc == SQLITE_OK ? MCN_OK : mcn_sqlite_err(ic->s->db, rc, MCN_EFORMAT));
 }
 
 static void
@@ -1189,7 +1189,7 @@ mcn_store_summarize(mcn_store_summary **out, mcn_store *s)
 	return (MCN_OK);
 out:
 	if (rc != SQLITE_OK)
-		rv = store_sqerr(s->db, rc);
+		rv = mcn_sqlite_err(s->db, rc, MCN_EFORMAT);
 	mcn_store_summary_free(sum);
 	return (rv);
 }

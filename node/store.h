@@ -61,6 +61,12 @@ sqlite3 *mcn_store_db(mcn_store *s);
  * unreadable). Differencing memory and deterministic noise are per
  * generation. */
 uint64_t mcn_store_generation(mcn_store *s);
+
+/* An SQLite result code as an mcn_err: MCN_ENOMEM, MCN_ESTATE (busy,
+ * locked), MCN_ESYS|ENOSPC (full), MCN_ESYS|errno (I/O, cannot open,
+ * read-only, permission), else `other` (corrupt, not a database, schema:
+ * each caller's own "bad file" code). */
+mcn_err mcn_sqlite_err(sqlite3 *db, int rc, mcn_err other);
 const mcn_dict *mcn_store_dict(const mcn_store *s);
 const char *mcn_store_path(const mcn_store *s);
 
