@@ -3,6 +3,7 @@
 
 #include <openssl/err.h>
 
+#include "crypto/box.h"
 #include "crypto/mask.h"
 #include "crypto/share.h"
 
@@ -543,6 +544,63 @@ test_mask_alloc_failure(void)
 	free(want);
 }
 
+/* Boxes between two mask keys: round trip; any other direction, label,
+ * recipient or a flipped bit fails with MCN_ECIPHERTEXT and a zeroed
+ * output. */
+static void
+test_box(void)
+{
+	mcn_x25519_keypair a, b, c;
+	uint8_t pt[100], out[100], box[100 + MCN_BOX_OVERHEAD];
+	const uint8_t lab[] = "mcn-test-box", lab2[] = "mcn-test-boy";
+
+	REQUIRE_OK(mcn_x25519_keygen(&a, mcn_rng_system()));
+	REQUIRE_OK(mcn_x25519_keygen(&b, mcn_rng_system()));
+	REQUIRE_OK(mcn_x25519_keygen(&c, mcn_rng_system()));
+	for (size_t i = 0; i < sizeof(pt); i++) {
+		pt[i] = (uint8_t)(i * 7 + 1);
+	}
+	REQUIRE_OK(mcn_box_seal(box, pt, sizeof(pt), &a, 1, b.pub, 2, lab,
+	    sizeof(lab) - 1, mcn_rng_system()));
+	CHECK(memcmp(box + MCN_BOX_NONCE_BYTES, pt, sizeof(pt)) != 0);
+	CHECK_OK(mcn_box_open(out, box, sizeof(box), &b, 2, a.pub, 1, lab,
+	    sizeof(lab) - 1));
+	CHECK(memcmp(out, pt, sizeof(pt)) == 0);
+	/* the sender itself can open what it sealed (same key) */
+	memset(out, 0xAA, sizeof(out));
+	CHECK_ERR(mcn_box_open(out, box, sizeof(box), &a, 1, b.pub, 2, lab,
+	    sizeof(lab) - 1), MCN_ECIPHERTEXT); /* as if b -> a: other key */
+	CHECK(mcnt_all_zero(out, sizeof(out)));
+	CHECK_ERR(mcn_box_open(out, box, sizeof(box), &b, 2, a.pub, 1, lab2,
+	    sizeof(lab2) - 1), MCN_ECIPHERTEXT);
+	CHECK_ERR(mcn_box_open(out, box, sizeof(box), &c, 2, a.pub, 1, lab,
+	    sizeof(lab) - 1), MCN_ECIPHERTEXT);
+	CHECK_ERR(mcn_box_open(out, box, sizeof(box), &b, 3, a.pub, 1, lab,
+	    sizeof(lab) - 1), MCN_ECIPHERTEXT);
+	CHECK_ERR(mcn_box_open(out, box, sizeof(box), &b, 2, c.pub, 1, lab,
+	    sizeof(lab) - 1), MCN_ECIPHERTEXT);
+	for (size_t i = 0; i < sizeof(box); i += 17) {
+		box[i] ^= 0x10;
+		CHECK_ERR(mcn_box_open(out, box, sizeof(box), &b, 2, a.pub, 1,
+		    lab, sizeof(lab) - 1), MCN_ECIPHERTEXT);
+		box[i] ^= 0x10;
+	}
+	CHECK_ERR(mcn_box_open(out, box, MCN_BOX_OVERHEAD - 1, &b, 2, a.pub, 1,
+	    lab, sizeof(lab) - 1), MCN_EFORMAT);
+	CHECK_ERR(mcn_box_seal(box, pt, sizeof(pt), &a, 1, b.pub, 1, lab,
+	    sizeof(lab) - 1, mcn_rng_system()), MCN_EINVAL);
+	CHECK_ERR(mcn_box_seal(box, pt, sizeof(pt), &a, 1, b.pub, 2, lab, 0,
+	    mcn_rng_system()), MCN_EINVAL);
+	/* empty plaintext: a bare tag */
+	CHECK_OK(mcn_box_seal(box, NULL, 0, &a, 1, b.pub, 2, lab,
+	    sizeof(lab) - 1, mcn_rng_system()));
+	CHECK_OK(mcn_box_open(NULL, box, MCN_BOX_OVERHEAD, &b, 2, a.pub, 1, lab,
+	    sizeof(lab) - 1));
+	mcn_wipe(&a, sizeof(a));
+	mcn_wipe(&b, sizeof(b));
+	mcn_wipe(&c, sizeof(c));
+}
+
 MCNT_MAIN({ "x25519_rfc7748", test_x25519_rfc7748 },
     { "x25519_small_order", test_x25519_small_order },
     { "x25519_keygen", test_x25519_keygen },
@@ -552,4 +610,5 @@ MCNT_MAIN({ "x25519_rfc7748", test_x25519_rfc7748 },
     { "mask_zero_sum", test_mask_zero_sum },
     { "mask_pair_symmetry", test_mask_pair_symmetry },
     { "mask_errors", test_mask_errors },
-    { "mask_alloc_failure", test_mask_alloc_failure }, )
+    { "mask_alloc_failure", test_mask_alloc_failure },
+    { "box", test_box }, )
