@@ -4,7 +4,7 @@
  * Wire layout (proto/mcn.proto): Envelope { signed_data, signature }, where
  * signed_data = Signed { version, query_id, round, type, sender, role,
  * cert, nonce, timestamp_ms, body } and body is the serialized Query,
- * Contribution, Decrypt, Partials or Error. The signature covers
+ * Contribution, Decrypt, Partials, Error or Release. The signature covers
  * MCN_ENV_CONTEXT || signed_data as received.
  *
  * Opening proceeds from cheap to expensive and from untrusted to trusted:
@@ -12,7 +12,7 @@
  * clock window, replay memory, and only then the body, which is converted
  * at once into mcn_message structs (ciphertexts imported and validated under
  * the consortium key) before the protobuf-c message is freed. protobuf-c
- * messages with unknown fields are refused: version 1 accepts nothing it
+ * messages with unknown fields are refused: version 2 accepts nothing it
  * cannot check.
  */
 #define _POSIX_C_SOURCE 200809L /* strnlen */
@@ -169,6 +169,226 @@ codec_import_cts(mpz_t **out, const ProtobufCBinaryData *bd, size_t count,
 	return MCN_OK;
 }
 
+/* ---- boxes, id lists and partials, shared by several bodies ---- */
+
+static void
+codec_boxes_free(mcn_msg_box *b, size_t n)
+{
+	if (b == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		mcn_free(b[i].data.data, b[i].data.len);
+	}
+	mcn_free(b, n * sizeof(*b));
+}
+
+static int
+codec_box_ok(const mcn_msg_box *b)
+{
+	return mcn_msg_id_valid(b->sender,
+	           strnlen(b->sender, MCN_PARTY_ID_MAX + 1)) &&
+	    mcn_msg_id_valid(b->recipient,
+	        strnlen(b->recipient, MCN_PARTY_ID_MAX + 1)) &&
+	    b->data.len >= MCN_MSG_BOX_MIN && b->data.data != NULL;
+}
+
+/* Seal side: protobuf views of n boxes (pointers into b); *store and
+ * *ptrs are freed with codec_pb_boxes_free. */
+static mcn_err
+codec_pb_boxes(const mcn_msg_box *b, size_t n, Mcn__Box **store,
+    Mcn__Box ***ptrs)
+{
+	*store = NULL;
+	*ptrs = NULL;
+	if (n == 0) {
+		return MCN_OK;
+	}
+	if (n > MCN_MSG_MAX_PARTIES) {
+		return MCN_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!codec_box_ok(&b[i])) {
+			return MCN_EINVAL;
+		}
+	}
+	if ((*store = mcn_alloc(n * sizeof(**store))) == NULL ||
+	    (*ptrs = mcn_alloc(n * sizeof(**ptrs))) == NULL) {
+		mcn_free(*store, n * sizeof(**store));
+		*store = NULL;
+		return MCN_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		Mcn__Box init = MCN__BOX__INIT;
+		(*store)[i] = init;
+		(*store)[i].sender.data = (uint8_t *)b[i].sender;
+		(*store)[i].sender.len = strlen(b[i].sender);
+		(*store)[i].recipient.data = (uint8_t *)b[i].recipient;
+		(*store)[i].recipient.len = strlen(b[i].recipient);
+		(*store)[i].data.data = b[i].data.data;
+		(*store)[i].data.len = b[i].data.len;
+		(*ptrs)[i] = &(*store)[i];
+	}
+	return MCN_OK;
+}
+
+static void
+codec_pb_boxes_free(Mcn__Box *store, Mcn__Box **ptrs, size_t n)
+{
+	if (store != NULL) {
+		mcn_free(store, n * sizeof(*store));
+		mcn_free(ptrs, n * sizeof(*ptrs));
+	}
+}
+
+/* Open side: copies and checks n protobuf boxes. */
+static mcn_err
+codec_open_boxes(mcn_msg_box **out, Mcn__Box *const *pb, size_t n,
+    const char **why)
+{
+	mcn_msg_box *b;
+
+	*out = NULL;
+	if (n == 0) {
+		return MCN_OK;
+	}
+	if (n > MCN_MSG_MAX_PARTIES) {
+		*why = "too many boxes";
+		return MCN_EPROTO;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (codec_has_unknown(&pb[i]->base) ||
+		    !mcn_msg_id_valid((const char *)pb[i]->sender.data,
+		        pb[i]->sender.len) ||
+		    !mcn_msg_id_valid((const char *)pb[i]->recipient.data,
+		        pb[i]->recipient.len) ||
+		    pb[i]->data.len < MCN_MSG_BOX_MIN) {
+			*why = "malformed box";
+			return MCN_EPROTO;
+		}
+	}
+	if ((b = mcn_zalloc(n * sizeof(*b))) == NULL) {
+		*why = "out of memory";
+		return MCN_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(b[i].sender, pb[i]->sender.data, pb[i]->sender.len);
+		memcpy(b[i].recipient, pb[i]->recipient.data,
+		    pb[i]->recipient.len);
+		if ((b[i].data.data = mcn_alloc(pb[i]->data.len)) == NULL) {
+			codec_boxes_free(b, n);
+			*why = "out of memory";
+			return MCN_ENOMEM;
+		}
+		memcpy(b[i].data.data, pb[i]->data.data, pb[i]->data.len);
+		b[i].data.len = pb[i]->data.len;
+	}
+	*out = b;
+	return MCN_OK;
+}
+
+/* Seal side: n partials exported into one buffer, bd[i] pointing into it
+ * (*bufp freed by the caller with n * mcn_tpaillier_partial_len). */
+static mcn_err
+codec_export_partials(uint8_t **bufp, ProtobufCBinaryData **bdp,
+    const mcn_tpaillier_pub *tpub, const mcn_tpaillier_partial *parts,
+    size_t n)
+{
+	size_t L;
+	uint8_t *buf;
+	ProtobufCBinaryData *bd;
+
+	*bufp = NULL;
+	*bdp = NULL;
+	if (n == 0) {
+		return MCN_OK;
+	}
+	if (tpub == NULL || n > MCN_MSG_MAX_VALUES) {
+		return MCN_EINVAL;
+	}
+	L = mcn_tpaillier_partial_len(tpub);
+	bd = mcn_alloc(n * sizeof(*bd));
+	buf = mcn_alloc(n * L);
+	if (bd == NULL || buf == NULL) {
+		mcn_free(bd, n * sizeof(*bd));
+		mcn_free(buf, n * L);
+		return MCN_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (mcn_tpaillier_partial_export(tpub, &parts[i], buf + i * L,
+		        L) != MCN_OK) {
+			mcn_free(bd, n * sizeof(*bd));
+			mcn_free(buf, n * L);
+			return MCN_EINVAL;
+		}
+		bd[i].data = buf + i * L;
+		bd[i].len = L;
+	}
+	*bufp = buf;
+	*bdp = bd;
+	return MCN_OK;
+}
+
+static void
+codec_partials_free(mcn_tpaillier_partial *p, size_t n)
+{
+	if (p == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		mcn_tpaillier_partial_clear(&p[i]);
+	}
+	mcn_free(p, n * sizeof(*p));
+}
+
+/* Open side: imports n partials (each exactly the key's length). */
+static mcn_err
+codec_import_partials(mcn_tpaillier_partial **out,
+    const ProtobufCBinaryData *bd, size_t n, const mcn_tpaillier_pub *tpub,
+    const char **why)
+{
+	mcn_tpaillier_partial *p;
+	size_t L;
+	mcn_err rv;
+
+	*out = NULL;
+	if (n == 0) {
+		return MCN_OK;
+	}
+	if (n > MCN_MSG_MAX_VALUES) {
+		*why = "too many partial decryptions";
+		return MCN_EPROTO;
+	}
+	if (tpub == NULL) {
+		*why = "partials received but no consortium key configured";
+		return MCN_EPROTO;
+	}
+	L = mcn_tpaillier_partial_len(tpub);
+	for (size_t i = 0; i < n; i++) {
+		if (bd[i].len != L) {
+			*why = "partial decryption has the wrong length";
+			return MCN_EPROTO;
+		}
+	}
+	if ((p = mcn_alloc(n * sizeof(*p))) == NULL) {
+		*why = "out of memory";
+		return MCN_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		mcn_tpaillier_partial_init(&p[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((rv = mcn_tpaillier_partial_import(tpub, &p[i], bd[i].data,
+		         L)) != MCN_OK) {
+			codec_partials_free(p, n);
+			*why = "partial decryption rejected by the consortium key";
+			return rv;
+		}
+	}
+	*out = p;
+	return MCN_OK;
+}
+
 /* ---- clear ---- */
 
 void
@@ -192,6 +412,8 @@ mcn_msg_clear(mcn_message *m)
 		    m->u.contribution.nmasked * sizeof(uint64_t));
 		mcn_free(m->u.contribution.plain,
 		    m->u.contribution.nplain * sizeof(int64_t));
+		codec_boxes_free(m->u.contribution.boxes,
+		    m->u.contribution.nboxes);
 		break;
 	case MCN_MSG_DECRYPT:
 		if (m->u.decrypt.contributions != NULL) {
@@ -205,17 +427,22 @@ mcn_msg_clear(mcn_message *m)
 		}
 		codec_mpz_array_free(m->u.decrypt.products,
 		    m->u.decrypt.nproducts);
+		mcn_free(m->u.decrypt.decrypters,
+		    m->u.decrypt.ndecrypters * sizeof(mcn_party_id));
+		codec_boxes_free(m->u.decrypt.boxes, m->u.decrypt.nboxes);
 		break;
 	case MCN_MSG_PARTIALS:
-		if (m->u.partials.parts != NULL) {
-			for (size_t i = 0; i < m->u.partials.nparts; i++) {
-				mcn_tpaillier_partial_clear(
-				    &m->u.partials.parts[i]);
-			}
-			mcn_free(m->u.partials.parts,
-			    m->u.partials.nparts *
-			        sizeof(mcn_tpaillier_partial));
-		}
+		codec_partials_free(m->u.partials.parts, m->u.partials.nparts);
+		codec_boxes_free(m->u.partials.boxes, m->u.partials.nboxes);
+		break;
+	case MCN_MSG_RELEASE:
+		mcn_free(m->u.release.decision,
+		    m->u.release.ndecision * sizeof(int64_t));
+		mcn_free(m->u.release.released,
+		    m->u.release.nreleased * sizeof(uint32_t));
+		codec_partials_free(m->u.release.parts, m->u.release.nparts);
+		mcn_free(m->u.release.masked,
+		    m->u.release.nmasked * sizeof(uint64_t));
 		break;
 	default: break;
 	}
@@ -297,13 +524,22 @@ codec_seal_contribution(uint8_t **body, size_t *bodylen,
 	ProtobufCBinaryData *bd = NULL;
 	uint8_t *ctbuf = NULL;
 	size_t ctlen = 0;
+	Mcn__Box *bstore = NULL, **bptrs = NULL;
 	mcn_err rv;
 
-	if (c->nvalues == 0 || c->nvalues > MCN_MSG_MAX_VALUES) {
+	if (c->nvalues > MCN_MSG_MAX_VALUES ||
+	    c->ncontrol > MCN_MSG_MAX_VALUES ||
+	    (c->nvalues == 0 && c->ncontrol == 0) ||
+	    (c->nboxes != 0 &&
+	        (c->mode != MCN_MSG_MODE_MASKED || c->ncontrol == 0))) {
 		return MCN_EINVAL;
 	}
 	pc.mode = c->mode;
 	pc.nvalues = c->nvalues;
+	if (c->ncontrol != 0) {
+		pc.has_ncontrol = 1;
+		pc.ncontrol = c->ncontrol;
+	}
 	pc.layout_digest.data = (uint8_t *)c->layout_digest;
 	pc.layout_digest.len = MCN_MSG_FP_BYTES;
 	switch (c->mode) {
@@ -325,14 +561,21 @@ codec_seal_contribution(uint8_t **body, size_t *bodylen,
 		pc.ciphertexts = bd;
 		break;
 	case MCN_MSG_MODE_MASKED:
-		if (c->nmasked != c->nvalues) {
+		if (c->nmasked != c->nvalues &&
+		    !(c->ncontrol != 0 && c->nmasked == 0)) {
 			return MCN_EINVAL;
+		}
+		if ((rv = codec_pb_boxes(c->boxes, c->nboxes, &bstore,
+		         &bptrs)) != MCN_OK) {
+			return rv;
 		}
 		pc.n_masked = c->nmasked;
 		pc.masked = c->masked;
+		pc.n_boxes = c->nboxes;
+		pc.boxes = bptrs;
 		break;
 	case MCN_MSG_MODE_PLAIN:
-		if (c->nplain != c->nvalues) {
+		if (c->nplain != c->nvalues + c->ncontrol) {
 			return MCN_EINVAL;
 		}
 		pc.n_plain = c->nplain;
@@ -345,6 +588,7 @@ codec_seal_contribution(uint8_t **body, size_t *bodylen,
 		mcn_free(ctbuf, ctlen);
 		mcn_free(bd, c->ncts * sizeof(*bd));
 	}
+	codec_pb_boxes_free(bstore, bptrs, c->nboxes);
 	return rv;
 }
 
@@ -353,20 +597,37 @@ codec_seal_decrypt(uint8_t **body, size_t *bodylen, const mcn_msg_decrypt *d,
     const mcn_tpaillier_pub *tpub)
 {
 	Mcn__Decrypt pd = MCN__DECRYPT__INIT;
-	ProtobufCBinaryData *envs = NULL, *prods = NULL;
+	ProtobufCBinaryData *envs = NULL, *prods = NULL, *ids = NULL;
+	Mcn__Box *bstore = NULL, **bptrs = NULL;
 	uint8_t *ctbuf = NULL;
-	size_t ctlen;
-	mcn_err rv = MCN_ENOMEM;
+	size_t ctlen = 0;
+	mcn_err rv = MCN_EINVAL;
 
-	if (tpub == NULL || d->ncontributions == 0 ||
-	    d->ncontributions > MCN_MSG_MAX_PARTIES || d->nproducts == 0 ||
-	    d->nproducts > MCN_MSG_MAX_VALUES) {
+	if ((d->ncontributions == 0) != (d->nproducts == 0) ||
+	    (d->ncontributions == 0 && d->ndecrypters != 0) ||
+	    d->ncontributions > MCN_MSG_MAX_PARTIES ||
+	    d->nproducts > MCN_MSG_MAX_VALUES ||
+	    d->ndecrypters > MCN_MSG_MAX_PARTIES ||
+	    (d->nproducts != 0 && tpub == NULL)) {
 		return MCN_EINVAL;
 	}
-	ctlen = d->nproducts * mcn_paillier_ct_len(mcn_tpaillier_pk(tpub));
-	envs = mcn_alloc(d->ncontributions * sizeof(*envs));
-	prods = mcn_alloc(d->nproducts * sizeof(*prods));
-	if (envs == NULL || prods == NULL) {
+	for (size_t i = 0; i < d->ndecrypters; i++) {
+		if (!mcn_msg_id_valid(d->decrypters[i],
+		        strnlen(d->decrypters[i], MCN_PARTY_ID_MAX + 1))) {
+			return MCN_EINVAL;
+		}
+	}
+	if ((rv = codec_pb_boxes(d->boxes, d->nboxes, &bstore, &bptrs)) !=
+	    MCN_OK) {
+		return rv;
+	}
+	rv = MCN_ENOMEM;
+	if ((d->ncontributions != 0 &&
+	        (envs = mcn_alloc(d->ncontributions * sizeof(*envs))) == NULL) ||
+	    (d->nproducts != 0 &&
+	        (prods = mcn_alloc(d->nproducts * sizeof(*prods))) == NULL) ||
+	    (d->ndecrypters != 0 &&
+	        (ids = mcn_alloc(d->ndecrypters * sizeof(*ids))) == NULL)) {
 		goto out;
 	}
 	for (size_t i = 0; i < d->ncontributions; i++) {
@@ -377,14 +638,27 @@ codec_seal_decrypt(uint8_t **body, size_t *bodylen, const mcn_msg_decrypt *d,
 		envs[i].data = d->contributions[i].data;
 		envs[i].len = d->contributions[i].len;
 	}
-	if ((rv = codec_export_cts(&ctbuf, prods, mcn_tpaillier_pk(tpub),
-	         (const mpz_t *)d->products, d->nproducts)) != MCN_OK) {
-		goto out;
+	for (size_t i = 0; i < d->ndecrypters; i++) {
+		ids[i].data = (uint8_t *)d->decrypters[i];
+		ids[i].len = strlen(d->decrypters[i]);
+	}
+	if (d->nproducts != 0) {
+		ctlen = d->nproducts *
+		    mcn_paillier_ct_len(mcn_tpaillier_pk(tpub));
+		if ((rv = codec_export_cts(&ctbuf, prods,
+		         mcn_tpaillier_pk(tpub), (const mpz_t *)d->products,
+		         d->nproducts)) != MCN_OK) {
+			goto out;
+		}
 	}
 	pd.n_contributions = d->ncontributions;
 	pd.contributions = envs;
 	pd.n_products = d->nproducts;
 	pd.products = prods;
+	pd.n_decrypters = d->ndecrypters;
+	pd.decrypters = ids;
+	pd.n_boxes = d->nboxes;
+	pd.boxes = bptrs;
 	rv = codec_pack(body, bodylen, &pd.base, 0);
 out:
 	if (ctbuf != NULL) {
@@ -392,6 +666,8 @@ out:
 	}
 	mcn_free(envs, d->ncontributions * sizeof(*envs));
 	mcn_free(prods, d->nproducts * sizeof(*prods));
+	mcn_free(ids, d->ndecrypters * sizeof(*ids));
+	codec_pb_boxes_free(bstore, bptrs, d->nboxes);
 	return rv;
 }
 
@@ -401,34 +677,69 @@ codec_seal_partials(uint8_t **body, size_t *bodylen, const mcn_msg_partials *p,
 {
 	Mcn__Partials pp = MCN__PARTIALS__INIT;
 	ProtobufCBinaryData *bd = NULL;
+	Mcn__Box *bstore = NULL, **bptrs = NULL;
 	uint8_t *buf = NULL;
-	size_t L;
-	mcn_err rv = MCN_ENOMEM;
+	mcn_err rv;
 
-	if (tpub == NULL || p->nparts == 0 || p->nparts > MCN_MSG_MAX_VALUES) {
+	if (p->nparts == 0 && p->nboxes == 0) {
 		return MCN_EINVAL;
 	}
-	L = mcn_tpaillier_partial_len(tpub);
-	bd = mcn_alloc(p->nparts * sizeof(*bd));
-	buf = mcn_alloc(p->nparts * L);
-	if (bd == NULL || buf == NULL) {
-		goto out;
+	if ((rv = codec_export_partials(&buf, &bd, tpub, p->parts,
+	         p->nparts)) != MCN_OK) {
+		return rv;
 	}
-	for (size_t i = 0; i < p->nparts; i++) {
-		if (mcn_tpaillier_partial_export(tpub, &p->parts[i],
-		        buf + i * L, L) != MCN_OK) {
-			rv = MCN_EINVAL;
-			goto out;
+	if ((rv = codec_pb_boxes(p->boxes, p->nboxes, &bstore, &bptrs)) ==
+	    MCN_OK) {
+		pp.n_partials = p->nparts;
+		pp.partials = bd;
+		pp.n_boxes = p->nboxes;
+		pp.boxes = bptrs;
+		rv = codec_pack(body, bodylen, &pp.base, 0);
+	}
+	if (buf != NULL) {
+		mcn_free(buf, p->nparts * mcn_tpaillier_partial_len(tpub));
+		mcn_free(bd, p->nparts * sizeof(*bd));
+	}
+	codec_pb_boxes_free(bstore, bptrs, p->nboxes);
+	return rv;
+}
+
+static mcn_err
+codec_seal_release(uint8_t **body, size_t *bodylen, const mcn_msg_release *r,
+    const mcn_tpaillier_pub *tpub)
+{
+	Mcn__Release pr = MCN__RELEASE__INIT;
+	ProtobufCBinaryData *bd = NULL;
+	uint8_t *buf = NULL;
+	mcn_err rv;
+
+	if (r->ndecision > MCN_MSG_MAX_DECISION ||
+	    r->nreleased > MCN_MSG_MAX_VALUES ||
+	    r->nmasked > MCN_MSG_MAX_VALUES) {
+		return MCN_EINVAL;
+	}
+	for (size_t i = 1; i < r->nreleased; i++) {
+		if (r->released[i] <= r->released[i - 1]) {
+			return MCN_EINVAL;
 		}
-		bd[i].data = buf + i * L;
-		bd[i].len = L;
 	}
-	pp.n_partials = p->nparts;
-	pp.partials = bd;
-	rv = codec_pack(body, bodylen, &pp.base, 0);
-out:
-	mcn_free(bd, p->nparts * sizeof(*bd));
-	mcn_free(buf, p->nparts * L);
+	if ((rv = codec_export_partials(&buf, &bd, tpub, r->parts,
+	         r->nparts)) != MCN_OK) {
+		return rv;
+	}
+	pr.n_decision = r->ndecision;
+	pr.decision = r->decision;
+	pr.n_released = r->nreleased;
+	pr.released = r->released;
+	pr.n_partials = r->nparts;
+	pr.partials = bd;
+	pr.n_masked = r->nmasked;
+	pr.masked = r->masked;
+	rv = codec_pack(body, bodylen, &pr.base, 0);
+	if (buf != NULL) {
+		mcn_free(buf, r->nparts * mcn_tpaillier_partial_len(tpub));
+		mcn_free(bd, r->nparts * sizeof(*bd));
+	}
 	return rv;
 }
 
@@ -483,6 +794,9 @@ mcn_msg_seal(uint8_t **out, size_t *outlen, const mcn_message *m,
 		break;
 	case MCN_MSG_PARTIALS:
 		rv = codec_seal_partials(&body, &bodylen, &m->u.partials, tpub);
+		break;
+	case MCN_MSG_RELEASE:
+		rv = codec_seal_release(&body, &bodylen, &m->u.release, tpub);
 		break;
 	case MCN_MSG_ERROR:
 		rv = codec_seal_error(&body, &bodylen, &m->u.error);
@@ -628,13 +942,19 @@ codec_open_contribution(mcn_msg_contribution *c,
 		goto out;
 	}
 	why = "contribution body is inconsistent with its mode";
-	if (codec_has_unknown(&pc->base) || pc->nvalues == 0 ||
+	uint64_t ncontrol = pc->has_ncontrol ? pc->ncontrol : 0;
+	if (codec_has_unknown(&pc->base) ||
+	    (pc->nvalues == 0 && ncontrol == 0) ||
 	    pc->nvalues > MCN_MSG_MAX_VALUES ||
-	    pc->layout_digest.len != MCN_MSG_FP_BYTES) {
+	    ncontrol > MCN_MSG_MAX_VALUES ||
+	    pc->layout_digest.len != MCN_MSG_FP_BYTES ||
+	    (pc->n_boxes != 0 &&
+	        (pc->mode != MCN_MSG_MODE_MASKED || ncontrol == 0))) {
 		goto out;
 	}
 	c->mode = pc->mode;
 	c->nvalues = pc->nvalues;
+	c->ncontrol = ncontrol;
 	memcpy(c->layout_digest, pc->layout_digest.data, MCN_MSG_FP_BYTES);
 	switch (pc->mode) {
 	case MCN_MSG_MODE_PAILLIER:
@@ -653,20 +973,30 @@ codec_open_contribution(mcn_msg_contribution *c,
 		break;
 	case MCN_MSG_MODE_MASKED:
 		if (pc->n_ciphertexts != 0 || pc->n_plain != 0 ||
-		    pc->n_masked != pc->nvalues) {
+		    (pc->n_masked != pc->nvalues &&
+		        !(ncontrol != 0 && pc->n_masked == 0))) {
 			goto out;
 		}
+		if ((rv = codec_open_boxes(&c->boxes, pc->boxes, pc->n_boxes,
+		         &why)) != MCN_OK) {
+			goto out;
+		}
+		c->nboxes = pc->n_boxes;
 		rv = MCN_ENOMEM;
-		if ((c->masked = mcn_alloc(pc->n_masked * sizeof(uint64_t))) ==
-		    NULL) {
+		if (pc->n_masked != 0 &&
+		    (c->masked = mcn_alloc(pc->n_masked * sizeof(uint64_t))) ==
+		        NULL) {
 			goto out;
 		}
-		memcpy(c->masked, pc->masked, pc->n_masked * sizeof(uint64_t));
+		if (pc->n_masked != 0) {
+			memcpy(c->masked, pc->masked,
+			    pc->n_masked * sizeof(uint64_t));
+		}
 		c->nmasked = pc->n_masked;
 		break;
 	case MCN_MSG_MODE_PLAIN:
 		if (pc->n_ciphertexts != 0 || pc->n_masked != 0 ||
-		    pc->n_plain != pc->nvalues) {
+		    pc->n_plain != pc->nvalues + ncontrol) {
 			goto out;
 		}
 		rv = MCN_ENOMEM;
@@ -687,6 +1017,11 @@ out:
 	if (rv == MCN_ENOMEM) {
 		why = "out of memory";
 	}
+	if (rv != MCN_OK) { /* the caller clears only complete bodies */
+		codec_boxes_free(c->boxes, c->nboxes);
+		c->boxes = NULL;
+		c->nboxes = 0;
+	}
 	return rv == MCN_OK ? rv : codec_fail(rv, err, errlen, why);
 }
 
@@ -702,9 +1037,12 @@ codec_open_decrypt(mcn_msg_decrypt *d, const ProtobufCBinaryData *body,
 		goto out;
 	}
 	why = "decrypt body has bad counts";
-	if (codec_has_unknown(&pd->base) || pd->n_contributions == 0 ||
-	    pd->n_contributions > MCN_MSG_MAX_PARTIES || pd->n_products == 0 ||
-	    pd->n_products > MCN_MSG_MAX_VALUES) {
+	if (codec_has_unknown(&pd->base) ||
+	    (pd->n_contributions == 0) != (pd->n_products == 0) ||
+	    (pd->n_contributions == 0 && pd->n_decrypters != 0) ||
+	    pd->n_contributions > MCN_MSG_MAX_PARTIES ||
+	    pd->n_products > MCN_MSG_MAX_VALUES ||
+	    pd->n_decrypters > MCN_MSG_MAX_PARTIES) {
 		goto out;
 	}
 	for (size_t i = 0; i < pd->n_contributions; i++) {
@@ -713,28 +1051,57 @@ codec_open_decrypt(mcn_msg_decrypt *d, const ProtobufCBinaryData *body,
 			goto out;
 		}
 	}
-	rv = MCN_ENOMEM;
-	why = "out of memory";
-	d->contributions = mcn_zalloc(pd->n_contributions * sizeof(mcn_blob));
-	if (d->contributions == NULL) {
-		goto out;
-	}
-	d->ncontributions = pd->n_contributions;
-	for (size_t i = 0; i < pd->n_contributions; i++) {
-		size_t n = pd->contributions[i].len;
-		if ((d->contributions[i].data = mcn_alloc(n)) == NULL) {
+	for (size_t i = 0; i < pd->n_decrypters; i++) {
+		if (!mcn_msg_id_valid((const char *)pd->decrypters[i].data,
+		        pd->decrypters[i].len)) {
+			why = "decrypter id is not a valid party id";
 			goto out;
 		}
-		memcpy(d->contributions[i].data, pd->contributions[i].data, n);
-		d->contributions[i].len = n;
 	}
-	rv = codec_import_cts(&d->products, pd->products, pd->n_products, tpub,
-	    err, errlen);
-	if (rv != MCN_OK) {
-		mcn__decrypt__free_unpacked(pd, NULL);
-		return rv;
+	if ((rv = codec_open_boxes(&d->boxes, pd->boxes, pd->n_boxes, &why)) !=
+	    MCN_OK) {
+		goto out;
 	}
-	d->nproducts = pd->n_products;
+	d->nboxes = pd->n_boxes;
+	rv = MCN_ENOMEM;
+	why = "out of memory";
+	if (pd->n_decrypters != 0) {
+		d->decrypters =
+		    mcn_zalloc(pd->n_decrypters * sizeof(mcn_party_id));
+		if (d->decrypters == NULL) {
+			goto out;
+		}
+		d->ndecrypters = pd->n_decrypters;
+		for (size_t i = 0; i < pd->n_decrypters; i++) {
+			memcpy(d->decrypters[i], pd->decrypters[i].data,
+			    pd->decrypters[i].len);
+		}
+	}
+	if (pd->n_contributions != 0) {
+		d->contributions =
+		    mcn_zalloc(pd->n_contributions * sizeof(mcn_blob));
+		if (d->contributions == NULL) {
+			goto out;
+		}
+		d->ncontributions = pd->n_contributions;
+		for (size_t i = 0; i < pd->n_contributions; i++) {
+			size_t n = pd->contributions[i].len;
+			if ((d->contributions[i].data = mcn_alloc(n)) == NULL) {
+				goto out;
+			}
+			memcpy(d->contributions[i].data,
+			    pd->contributions[i].data, n);
+			d->contributions[i].len = n;
+		}
+		rv = codec_import_cts(&d->products, pd->products,
+		    pd->n_products, tpub, err, errlen);
+		if (rv != MCN_OK) {
+			mcn__decrypt__free_unpacked(pd, NULL);
+			return rv;
+		}
+		d->nproducts = pd->n_products;
+	}
+	rv = MCN_OK;
 out:
 	if (pd != NULL) {
 		mcn__decrypt__free_unpacked(pd, NULL);
@@ -749,49 +1116,99 @@ codec_open_partials(mcn_msg_partials *p, const ProtobufCBinaryData *body,
 	Mcn__Partials *pp = mcn__partials__unpack(NULL, body->len, body->data);
 	mcn_err rv = MCN_EPROTO;
 	const char *why = "partials body does not decode";
-	size_t L;
 
 	if (pp == NULL) {
 		goto out;
 	}
 	why = "partials body has bad counts";
-	if (codec_has_unknown(&pp->base) || pp->n_partials == 0 ||
-	    pp->n_partials > MCN_MSG_MAX_VALUES) {
+	if (codec_has_unknown(&pp->base) ||
+	    (pp->n_partials == 0 && pp->n_boxes == 0)) {
 		goto out;
 	}
-	if (tpub == NULL) {
-		why = "partials received but no consortium key configured";
+	if ((rv = codec_import_partials(&p->parts, pp->partials,
+	         pp->n_partials, tpub, &why)) != MCN_OK) {
 		goto out;
-	}
-	L = mcn_tpaillier_partial_len(tpub);
-	for (size_t i = 0; i < pp->n_partials; i++) {
-		if (pp->partials[i].len != L) {
-			why = "partial decryption has the wrong length";
-			goto out;
-		}
-	}
-	rv = MCN_ENOMEM;
-	why = "out of memory";
-	p->parts = mcn_alloc(pp->n_partials * sizeof(mcn_tpaillier_partial));
-	if (p->parts == NULL) {
-		goto out;
-	}
-	for (size_t i = 0; i < pp->n_partials; i++) {
-		mcn_tpaillier_partial_init(&p->parts[i]);
 	}
 	p->nparts = pp->n_partials;
-	for (size_t i = 0; i < pp->n_partials; i++) {
-		rv = mcn_tpaillier_partial_import(tpub, &p->parts[i],
-		    pp->partials[i].data, L);
-		if (rv != MCN_OK) {
-			why =
-			    "partial decryption rejected by the consortium key";
-			goto out;
-		}
+	if ((rv = codec_open_boxes(&p->boxes, pp->boxes, pp->n_boxes, &why)) !=
+	    MCN_OK) {
+		goto out;
 	}
+	p->nboxes = pp->n_boxes;
 out:
 	if (pp != NULL) {
 		mcn__partials__free_unpacked(pp, NULL);
+	}
+	return rv == MCN_OK ? rv : codec_fail(rv, err, errlen, why);
+}
+
+static mcn_err
+codec_open_release(mcn_msg_release *r, const ProtobufCBinaryData *body,
+    const mcn_tpaillier_pub *tpub, char *err, size_t errlen)
+{
+	Mcn__Release *pr = mcn__release__unpack(NULL, body->len, body->data);
+	mcn_err rv = MCN_EPROTO;
+	const char *why = "release body does not decode";
+
+	if (pr == NULL) {
+		goto out;
+	}
+	why = "release body has bad counts";
+	if (codec_has_unknown(&pr->base) ||
+	    pr->n_decision > MCN_MSG_MAX_DECISION ||
+	    pr->n_released > MCN_MSG_MAX_VALUES ||
+	    pr->n_masked > MCN_MSG_MAX_VALUES) {
+		goto out;
+	}
+	for (size_t i = 1; i < pr->n_released; i++) {
+		if (pr->released[i] <= pr->released[i - 1]) {
+			why = "released units are not increasing";
+			goto out;
+		}
+	}
+	if ((rv = codec_import_partials(&r->parts, pr->partials,
+	         pr->n_partials, tpub, &why)) != MCN_OK) {
+		goto out;
+	}
+	r->nparts = pr->n_partials;
+	rv = MCN_ENOMEM;
+	why = "out of memory";
+	if ((pr->n_decision != 0 &&
+	        (r->decision = mcn_alloc(pr->n_decision * sizeof(int64_t))) ==
+	            NULL) ||
+	    (pr->n_released != 0 &&
+	        (r->released = mcn_alloc(pr->n_released * sizeof(uint32_t))) ==
+	            NULL) ||
+	    (pr->n_masked != 0 &&
+	        (r->masked = mcn_alloc(pr->n_masked * sizeof(uint64_t))) ==
+	            NULL)) {
+		mcn_free(r->decision, pr->n_decision * sizeof(int64_t));
+		mcn_free(r->released, pr->n_released * sizeof(uint32_t));
+		r->decision = NULL;
+		r->released = NULL;
+		codec_partials_free(r->parts, r->nparts);
+		r->parts = NULL;
+		r->nparts = 0;
+		goto out;
+	}
+	if (pr->n_decision != 0) {
+		memcpy(r->decision, pr->decision,
+		    pr->n_decision * sizeof(int64_t));
+	}
+	if (pr->n_released != 0) {
+		memcpy(r->released, pr->released,
+		    pr->n_released * sizeof(uint32_t));
+	}
+	if (pr->n_masked != 0) {
+		memcpy(r->masked, pr->masked, pr->n_masked * sizeof(uint64_t));
+	}
+	r->ndecision = pr->n_decision;
+	r->nreleased = pr->n_released;
+	r->nmasked = pr->n_masked;
+	rv = MCN_OK;
+out:
+	if (pr != NULL) {
+		mcn__release__free_unpacked(pr, NULL);
 	}
 	return rv == MCN_OK ? rv : codec_fail(rv, err, errlen, why);
 }
@@ -905,7 +1322,7 @@ mcn_msg_open(mcn_message *m, const uint8_t *buf, size_t len, const mcn_open_opts
 		codec_msg(err, errlen, "certificate missing or too large");
 		goto out;
 	}
-	if (ps->type < MCN_MSG_QUERY || ps->type > MCN_MSG_ERROR ||
+	if (ps->type < MCN_MSG_QUERY || ps->type > MCN_MSG_RELEASE ||
 	    ps->role < MCN_ROLE_NODE || ps->role > MCN_ROLE_ADMIN) {
 		codec_msg(err, errlen, "unknown message type or role");
 		goto out;
@@ -1001,6 +1418,10 @@ mcn_msg_open(mcn_message *m, const uint8_t *buf, size_t len, const mcn_open_opts
 		break;
 	case MCN_MSG_ERROR:
 		rv = codec_open_error(&m->u.error, &ps->body, err, errlen);
+		break;
+	case MCN_MSG_RELEASE:
+		rv = codec_open_release(&m->u.release, &ps->body, o->tpub, err,
+		    errlen);
 		break;
 	}
 	if (rv != MCN_OK) {

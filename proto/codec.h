@@ -47,7 +47,7 @@
 #include "crypto/threshold.h"
 #include "proto/sign.h"
 
-#define MCN_PROTO_VERSION 1
+#define MCN_PROTO_VERSION 2
 #define MCN_MSG_QUERY_ID_BYTES 16
 #define MCN_MSG_NONCE_BYTES 16
 #define MCN_MSG_FP_BYTES 32           /* dictionary/key fingerprints, digests */
@@ -63,7 +63,11 @@ typedef enum {
 	MCN_MSG_DECRYPT = 3,
 	MCN_MSG_PARTIALS = 4,
 	MCN_MSG_ERROR = 5,
+	MCN_MSG_RELEASE = 6,
 } mcn_msg_type;
+
+#define MCN_MSG_BOX_MIN 28 /* crypto/box.h MCN_BOX_OVERHEAD */
+#define MCN_MSG_MAX_DECISION (4u << 20) /* entries of a release decision */
 
 /* Aggregation modes (wire values; equal to protocols/agg.h mcn_agg_mode). */
 #define MCN_MSG_MODE_PAILLIER 1
@@ -103,9 +107,16 @@ typedef struct mcn_msg_query {
 	uint8_t key_fp[MCN_MSG_FP_BYTES];
 } mcn_msg_query;
 
+/* A box from one node to another (crypto/box.h), relayed by the querier.
+ * On open: ids valid, data >= MCN_MSG_BOX_MIN bytes (mcn_alloc'd). */
+typedef struct mcn_msg_box {
+	mcn_party_id sender, recipient;
+	mcn_blob data;
+} mcn_msg_box;
+
 typedef struct mcn_msg_contribution {
 	uint32_t mode;
-	uint64_t nvalues; /* <= MCN_MSG_MAX_VALUES */
+	uint64_t nvalues; /* <= MCN_MSG_MAX_VALUES; 0 only with ncontrol */
 	uint8_t layout_digest[MCN_MSG_FP_BYTES];
 	/* By mode, exactly one is used (open guarantees the others are empty;
 	 * masked and plain have nvalues entries, paillier >= 1 ciphertexts). */
@@ -115,19 +126,52 @@ typedef struct mcn_msg_contribution {
 	size_t nmasked;
 	int64_t *plain;
 	size_t nplain;
+	/* Release control: ncontrol slots (<= MCN_MSG_MAX_VALUES). paillier:
+	 * cts begin with the control ciphertexts; plain: nplain = nvalues +
+	 * ncontrol (control after the values); masked: nmasked is nvalues or,
+	 * with control, 0, and boxes (<= MCN_MSG_MAX_PARTIES) carry the
+	 * masked control to the other nodes. */
+	uint64_t ncontrol;
+	mcn_msg_box *boxes;
+	size_t nboxes;
 } mcn_msg_contribution;
 
+/* Either contributions and products (both >= 1; paillier round 2, with
+ * decrypters when the query has release control), or neither, and then
+ * boxes only (paillier round 3, masked round 2 with release control). */
 typedef struct mcn_msg_decrypt {
 	mcn_blob *contributions; /* signed CONTRIBUTION envelopes, verbatim */
-	size_t ncontributions;   /* 1..MCN_MSG_MAX_PARTIES */
-	mpz_t *products;         /* validated ciphertexts, >= 1 */
+	size_t ncontributions;   /* 0..MCN_MSG_MAX_PARTIES */
+	mpz_t *products;         /* validated ciphertexts */
 	size_t nproducts;
+	mcn_party_id *decrypters; /* 0..MCN_MSG_MAX_PARTIES valid ids */
+	size_t ndecrypters;
+	mcn_msg_box *boxes;       /* 0..MCN_MSG_MAX_PARTIES */
+	size_t nboxes;
 } mcn_msg_decrypt;
 
+/* parts and/or boxes, at least one of them nonempty. */
 typedef struct mcn_msg_partials {
 	mcn_tpaillier_partial *parts; /* imported (not yet proof-verified) */
-	size_t nparts;                /* >= 1 */
+	size_t nparts;
+	mcn_msg_box *boxes; /* <= MCN_MSG_MAX_PARTIES */
+	size_t nboxes;
 } mcn_msg_partials;
+
+/* The release of a query with release control: the decision (opaque to
+ * the codec, <= MCN_MSG_MAX_DECISION entries), the value units released
+ * (strictly increasing, <= MCN_MSG_MAX_VALUES), and paillier partials or
+ * masked values (<= MCN_MSG_MAX_VALUES each; any may be empty). */
+typedef struct mcn_msg_release {
+	int64_t *decision;
+	size_t ndecision;
+	uint32_t *released;
+	size_t nreleased;
+	mcn_tpaillier_partial *parts;
+	size_t nparts;
+	uint64_t *masked;
+	size_t nmasked;
+} mcn_msg_release;
 
 typedef struct mcn_msg_error {
 	mcn_err code;                        /* nonzero */
@@ -142,6 +186,7 @@ typedef struct mcn_message {
 		mcn_msg_decrypt decrypt;
 		mcn_msg_partials partials;
 		mcn_msg_error error;
+		mcn_msg_release release;
 	} u;
 } mcn_message;
 

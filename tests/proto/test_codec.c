@@ -95,7 +95,7 @@ static void
 craft_init(struct craft *c, uint32_t type)
 {
 	memset(c, 0, sizeof(*c));
-	c->version = 1;
+	c->version = MCN_PROTO_VERSION;
 	memset(c->qid, 0x51, 16);
 	c->qidlen = 16;
 	c->round = 1;
@@ -244,7 +244,7 @@ test_roundtrip_query(void)
 	o.role = MCN_ROLE_QUERIER;
 	o.sender = "alice";
 	CHECK_OK(mcn_msg_open(&m, buf, len, &o, err, sizeof(err)));
-	CHECK_U64_EQ(m.h.version, 1);
+	CHECK_U64_EQ(m.h.version, MCN_PROTO_VERSION);
 	CHECK_U64_EQ(m.h.type, MCN_MSG_QUERY);
 	CHECK_U64_EQ(m.h.round, 1);
 	CHECK(strcmp(m.h.sender, "alice") == 0);
@@ -448,6 +448,184 @@ test_roundtrip_decrypt_partials_error(void)
 	mcn_rng_free(rng);
 }
 
+/* Release control: boxes in a masked CONTRIBUTION, DECRYPT with decrypters
+ * and with boxes only, PARTIALS with boxes, RELEASE; and what open and
+ * seal refuse about them. */
+static void
+test_roundtrip_release_control(void)
+{
+	struct mcnt_party alice, site;
+	mcn_rng *rng = mcnt_rng(5);
+	mcn_open_opts o;
+	uint8_t bd[2][40], *buf;
+	size_t len;
+	mcn_msg_box boxes[2];
+	int64_t dec[4] = { 0, -1, INT64_MAX, INT64_MIN };
+	uint32_t rel[2] = { 0, 7 }, badrel[2] = { 3, 3 };
+	uint64_t masked[3] = { 1, 2, UINT64_MAX };
+	mcn_tpaillier_partial part[1];
+	mpz_t ct, v;
+	mcn_message m, r;
+
+	REQUIRE_OK(fixture() == 0 ? MCN_OK : MCN_EINVAL);
+	o = opts_default();
+	mcnt_party_init(&alice, "alice", MCN_ROLE_QUERIER, NULL);
+	mcnt_party_init(&site, "site2", MCN_ROLE_NODE, NULL);
+	memset(bd, 0x5b, sizeof(bd));
+	memset(boxes, 0, sizeof(boxes));
+	for (int i = 0; i < 2; i++) {
+		snprintf(boxes[i].sender, sizeof(boxes[i].sender), "site2");
+		snprintf(boxes[i].recipient, sizeof(boxes[i].recipient),
+		    "site%d", i == 0 ? 1 : 3);
+		boxes[i].data.data = bd[i];
+		boxes[i].data.len = sizeof(bd[i]);
+	}
+	bd[1][0] = 7;
+
+	/* masked CONTRIBUTION with control: no values, two boxes */
+	hdr_init(&m, MCN_MSG_CONTRIBUTION, 1);
+	m.u.contribution.mode = MCN_MSG_MODE_MASKED;
+	m.u.contribution.nvalues = 3;
+	m.u.contribution.ncontrol = 5;
+	m.u.contribution.boxes = boxes;
+	m.u.contribution.nboxes = 2;
+	REQUIRE_OK(mcn_msg_seal(&buf, &len, &m, &site.signer, NULL, rng));
+	REQUIRE_OK(mcn_msg_open(&r, buf, len, &o, NULL, 0));
+	CHECK_U64_EQ(r.u.contribution.ncontrol, 5);
+	CHECK_U64_EQ(r.u.contribution.nmasked, 0);
+	CHECK_U64_EQ(r.u.contribution.nboxes, 2);
+	CHECK(strcmp(r.u.contribution.boxes[1].sender, "site2") == 0 &&
+	    strcmp(r.u.contribution.boxes[1].recipient, "site3") == 0 &&
+	    r.u.contribution.boxes[1].data.len == 40 &&
+	    r.u.contribution.boxes[1].data.data[0] == 7);
+	mcn_msg_clear(&r);
+	mcn_free(buf, len);
+	/* boxes need masked mode with control; a short box is refused */
+	m.u.contribution.ncontrol = 0;
+	CHECK_ERR(mcn_msg_seal(&buf, &len, &m, &site.signer, NULL, rng),
+	    MCN_EINVAL);
+	m.u.contribution.ncontrol = 5;
+	boxes[0].data.len = MCN_MSG_BOX_MIN - 1;
+	CHECK_ERR(mcn_msg_seal(&buf, &len, &m, &site.signer, NULL, rng),
+	    MCN_EINVAL);
+	boxes[0].data.len = sizeof(bd[0]);
+	/* plain with control: values then control */
+	int64_t pv[4] = { 1, 2, 3, 4 };
+	hdr_init(&m, MCN_MSG_CONTRIBUTION, 1);
+	m.u.contribution.mode = MCN_MSG_MODE_PLAIN;
+	m.u.contribution.nvalues = 0;
+	m.u.contribution.ncontrol = 4;
+	m.u.contribution.plain = pv;
+	m.u.contribution.nplain = 4;
+	REQUIRE_OK(mcn_msg_seal(&buf, &len, &m, &site.signer, NULL, rng));
+	REQUIRE_OK(mcn_msg_open(&r, buf, len, &o, NULL, 0));
+	CHECK_U64_EQ(r.u.contribution.nplain, 4);
+	CHECK_U64_EQ(r.u.contribution.nvalues, 0);
+	CHECK(r.u.contribution.plain[3] == 4);
+	mcn_msg_clear(&r);
+	mcn_free(buf, len);
+	m.u.contribution.ncontrol = 3;
+	CHECK_ERR(mcn_msg_seal(&buf, &len, &m, &site.signer, NULL, rng),
+	    MCN_EINVAL);
+
+	/* DECRYPT with boxes only (round 3) */
+	hdr_init(&m, MCN_MSG_DECRYPT, 3);
+	m.u.decrypt.boxes = boxes;
+	m.u.decrypt.nboxes = 2;
+	REQUIRE_OK(mcn_msg_seal(&buf, &len, &m, &alice.signer, NULL, rng));
+	REQUIRE_OK(mcn_msg_open(&r, buf, len, &o, NULL, 0));
+	CHECK_U64_EQ(r.u.decrypt.ncontributions, 0);
+	CHECK_U64_EQ(r.u.decrypt.nboxes, 2);
+	CHECK(strcmp(r.u.decrypt.boxes[0].recipient, "site1") == 0);
+	mcn_msg_clear(&r);
+	mcn_free(buf, len);
+	/* decrypters without contributions: refused */
+	mcn_party_id ids[2] = { "site1", "site2" };
+	m.u.decrypt.decrypters = ids;
+	m.u.decrypt.ndecrypters = 2;
+	CHECK_ERR(mcn_msg_seal(&buf, &len, &m, &alice.signer, NULL, rng),
+	    MCN_EINVAL);
+
+	/* DECRYPT round 2 with decrypters */
+	mpz_inits(ct, v, NULL);
+	mpz_set_ui(v, 5);
+	REQUIRE_OK(mcn_paillier_encrypt(mcn_tpaillier_pk(fx_pub), ct, v, rng));
+	mcn_blob env = { bd[0], sizeof(bd[0]) };
+	hdr_init(&m, MCN_MSG_DECRYPT, 2);
+	m.u.decrypt.contributions = &env;
+	m.u.decrypt.ncontributions = 1;
+	m.u.decrypt.products = &ct;
+	m.u.decrypt.nproducts = 1;
+	m.u.decrypt.decrypters = ids;
+	m.u.decrypt.ndecrypters = 2;
+	REQUIRE_OK(mcn_msg_seal(&buf, &len, &m, &alice.signer, fx_pub, rng));
+	REQUIRE_OK(mcn_msg_open(&r, buf, len, &o, NULL, 0));
+	CHECK_U64_EQ(r.u.decrypt.ndecrypters, 2);
+	CHECK(strcmp(r.u.decrypt.decrypters[1], "site2") == 0);
+	CHECK_MPZ_EQ(r.u.decrypt.products[0], ct);
+	mcn_msg_clear(&r);
+	mcn_free(buf, len);
+
+	/* PARTIALS with boxes only */
+	hdr_init(&m, MCN_MSG_PARTIALS, 2);
+	m.u.partials.boxes = boxes;
+	m.u.partials.nboxes = 1;
+	REQUIRE_OK(mcn_msg_seal(&buf, &len, &m, &site.signer, fx_pub, rng));
+	REQUIRE_OK(mcn_msg_open(&r, buf, len, &o, NULL, 0));
+	CHECK_U64_EQ(r.u.partials.nparts, 0);
+	CHECK_U64_EQ(r.u.partials.nboxes, 1);
+	mcn_msg_clear(&r);
+	mcn_free(buf, len);
+	m.u.partials.nboxes = 0; /* neither partials nor boxes */
+	CHECK_ERR(mcn_msg_seal(&buf, &len, &m, &site.signer, fx_pub, rng),
+	    MCN_EINVAL);
+
+	/* RELEASE: decision, released units, a partial, masked values */
+	mcn_tpaillier_partial_init(&part[0]);
+	REQUIRE_OK(mcn_tpaillier_partial_decrypt(fx_pub, fx_sh[1], &part[0],
+	    ct, rng));
+	hdr_init(&m, MCN_MSG_RELEASE, 3);
+	m.u.release.decision = dec;
+	m.u.release.ndecision = 4;
+	m.u.release.released = rel;
+	m.u.release.nreleased = 2;
+	m.u.release.parts = part;
+	m.u.release.nparts = 1;
+	m.u.release.masked = masked;
+	m.u.release.nmasked = 3;
+	REQUIRE_OK(mcn_msg_seal(&buf, &len, &m, &site.signer, fx_pub, rng));
+	REQUIRE_OK(mcn_msg_open(&r, buf, len, &o, NULL, 0));
+	CHECK_U64_EQ(r.u.release.ndecision, 4);
+	CHECK(memcmp(r.u.release.decision, dec, sizeof(dec)) == 0);
+	CHECK_U64_EQ(r.u.release.nreleased, 2);
+	CHECK(r.u.release.released[1] == 7);
+	CHECK_U64_EQ(r.u.release.nparts, 1);
+	CHECK_OK(mcn_tpaillier_verify(fx_pub, ct, &r.u.release.parts[0]));
+	CHECK(r.u.release.nmasked == 3 && r.u.release.masked[2] == UINT64_MAX);
+	mcn_msg_clear(&r);
+	mcn_free(buf, len);
+	/* an empty release (everything withheld) is valid */
+	hdr_init(&m, MCN_MSG_RELEASE, 3);
+	REQUIRE_OK(mcn_msg_seal(&buf, &len, &m, &site.signer, NULL, rng));
+	REQUIRE_OK(mcn_msg_open(&r, buf, len, &o, NULL, 0));
+	CHECK_U64_EQ(r.u.release.ndecision + r.u.release.nreleased, 0);
+	mcn_msg_clear(&r);
+	mcn_free(buf, len);
+	m.u.release.released = badrel; /* not increasing */
+	m.u.release.nreleased = 2;
+	CHECK_ERR(mcn_msg_seal(&buf, &len, &m, &site.signer, NULL, rng),
+	    MCN_EINVAL);
+	/* partials without a key */
+	hdr_init(&m, MCN_MSG_RELEASE, 3);
+	m.u.release.parts = part;
+	m.u.release.nparts = 1;
+	CHECK_ERR(mcn_msg_seal(&buf, &len, &m, &site.signer, NULL, rng),
+	    MCN_EINVAL);
+	mcn_tpaillier_partial_clear(&part[0]);
+	mpz_clears(ct, v, NULL);
+	mcn_rng_free(rng);
+}
+
 static void
 test_seal_refuses_bad_input(void)
 {
@@ -555,10 +733,10 @@ test_open_refusals(void)
 	CHECK_OK(mcn_msg_open(&m, buf, len, &o, NULL, 0));
 	mcn_msg_clear(&m);
 
-	/* Version 2. */
-	seal_query(&b2, &l2, &alice, rng, 1000000, 2);
+	/* Version 3. */
+	seal_query(&b2, &l2, &alice, rng, 1000000, 3);
 	CHECK_ERR(mcn_msg_open(&m, b2, l2, &o, NULL, 0), MCN_EVERSION);
-	CHECK_U64_EQ(m.h.version, 2);
+	CHECK_U64_EQ(m.h.version, 3);
 	CHECK(m.h.query_id[0] == 0xa0); /* echoed for the error reply */
 	mcn_free(b2, l2);
 
@@ -1179,6 +1357,7 @@ test_cleanup(void)
 }
 
 MCNT_MAIN({ "roundtrip_query", test_roundtrip_query },
+    { "roundtrip_release_control", test_roundtrip_release_control },
     { "roundtrip_contribution", test_roundtrip_contribution },
     { "roundtrip_decrypt_partials_error",
         test_roundtrip_decrypt_partials_error },
