@@ -37,6 +37,39 @@
  *   plain     one round: plaintext vectors (benchmark baseline). A node
  *             refuses unless its config allows plain.
  *
+ * Release control. A layout may carry a control part (mcn_agg_layout
+ * cfields): per-site counts and flags from which the NODES decide what is
+ * released, before any value reaches the querier; the values are then cut
+ * into units (each packed into its own ciphertexts), and only released
+ * units are ever decrypted or unmasked. The control itself is never
+ * released to the querier: only the decision (the decide callback's
+ * public output) is.
+ *   paillier  round 1 as above, the contribution's first ciphertexts hold
+ *             the control. round 2: DECRYPT (with the list D of deciding
+ *             nodes, t + decrypt_spare earliest contributors) to D; each
+ *             checks it as above, partially decrypts only the control
+ *             ciphertexts and seals the partials (with proofs) to every
+ *             other member of D (crypto/box.h; the querier relays but
+ *             cannot open them): PARTIALS{boxes}. round 3: DECRYPT{boxes
+ *             addressed to it}; each member verifies the others' proofs
+ *             against the control product it computed itself, combines t,
+ *             gets the pooled control, calls decide, and partially
+ *             decrypts the ciphertexts of the released units only:
+ *             RELEASE{decision, released units, partials}. It does each
+ *             round once. The coordinator needs t RELEASEs with the same
+ *             decision and combines the released units.
+ *   masked    round 1: each node masks its control (zero-sum masks, label
+ *             "mcn-agg-ctl-v1") and seals the masked control to every
+ *             other node: CONTRIBUTION{boxes}. round 2: DECRYPT{the boxes
+ *             addressed to the node}; every node sums all n masked
+ *             controls (the masks cancel), calls decide, and masks its
+ *             values with withheld units zeroed: RELEASE{decision,
+ *             released, masked values}. All n decisions must be equal.
+ *   plain     the control travels after the values; the coordinator calls
+ *             its own decide callback (no protection: the baseline).
+ * The decision depends only on the pooled control and the query text, so
+ * every deciding node computes the same one (decide must be deterministic).
+ *
  * Nodes are identified by their index in the consortium list (1-based:
  * the threshold share index and the mask id) and by their party id.
  * No function blocks, reads a clock or does I/O: now_ms is passed in; the
@@ -77,16 +110,29 @@ typedef struct mcn_agg_peer {
 } mcn_agg_peer;
 
 /* The layout of one query's vector: fields[i].count slots with per-node
- * values in [lo, hi]; nvalues = sum of counts. Owned by whoever made it. */
+ * values in [lo, hi]; nvalues = sum of counts. Owned by whoever made it.
+ * Release control (optional; all zero: none, every value is released):
+ * cfields with ncontrol slots in all, and the value fields cut into
+ * nunits units of units[u] >= 1 consecutive fields each (sum = nfields).
+ * With control, nvalues may be 0 (then nunits = 0). */
 typedef struct mcn_agg_layout {
 	mcn_pack_field *fields;
 	size_t nfields;
 	size_t nvalues;
+	mcn_pack_field *cfields;
+	size_t ncfields;
+	size_t ncontrol;
+	size_t *units;
+	size_t nunits;
 } mcn_agg_layout;
-void mcn_agg_layout_clear(mcn_agg_layout *L); /* frees fields (mcn_free) */
+/* Frees fields, cfields and units (mcn_free) and zeroes L. */
+void mcn_agg_layout_clear(mcn_agg_layout *L);
+/* A deep copy (mcn_alloc'd; free with mcn_agg_layout_clear). MCN_ENOMEM. */
+mcn_err mcn_agg_layout_copy(mcn_agg_layout *dst, const mcn_agg_layout *src) MCN_WUR;
 
 /* SHA-256 over "mcn/agg/layout/v1" || be64 nfields || (be64 count, be64 lo,
- * be64 hi) per field. A CONTRIBUTION carries SHA-256("mcn/agg/contribution/
+ * be64 hi) per field, and with release control also "control" || be64
+ * ncfields || the control fields likewise || be64 nunits || be64 per unit. A CONTRIBUTION carries SHA-256("mcn/agg/contribution/
  * v1" || this digest || be64 len || query text), so the coordinator and
  * every decrypting node can check that all contributions were made for the
  * same query text and layout (a querier cannot pair one site's real answer
@@ -97,8 +143,9 @@ void mcn_agg_layout_digest(uint8_t out[MCN_AGG_LAYOUT_DIGEST_BYTES],
 
 /* The node's question to the query engine: compute this node's vector for
  * the query text. On success fills *layout (fields allocated with
- * mcn_alloc) and *values (mcn_alloc'd, layout->nvalues entries, secret:
- * wiped and freed by the protocol). On refusal returns MCN_EQUERY /
+ * mcn_alloc) and *values (mcn_alloc'd, layout->nvalues entries followed
+ * by layout->ncontrol control entries, secret: wiped and freed by the
+ * protocol). On refusal returns MCN_EQUERY /
  * MCN_EREFUSED / ... with a data-free reason in why (sent back to the
  * querier). querier_id is the verified id of the asking querier. */
 typedef struct mcn_agg_request {
@@ -110,6 +157,20 @@ typedef struct mcn_agg_request {
 } mcn_agg_request;
 typedef mcn_err (*mcn_agg_plan_fn)(void *ctx, const mcn_agg_request *rq,
     mcn_agg_layout *layout, int64_t **values, char *why, size_t whylen);
+
+/* The release rule: from the pooled control (control[ncontrol], the sums
+ * over the ncontrib contributing sites; secret to the deciding nodes)
+ * sets release[u] = 1 for every value unit u (< nunits) that may be
+ * released, 0 otherwise, and returns the public decision (*decision,
+ * mcn_alloc'd, *ndecision <= MCN_AGG_MAX_DECISION entries; the protocol
+ * frees it), which reaches the querier. Must be a deterministic function
+ * of its inputs: every deciding node must get the same decision. An error
+ * refuses the release (with a data-free reason in why). */
+#define MCN_AGG_MAX_DECISION (4u << 20)
+typedef mcn_err (*mcn_agg_decide_fn)(void *ctx, const mcn_agg_request *rq,
+    const int64_t *control, size_t ncontrol, unsigned ncontrib,
+    uint8_t *release, size_t nunits, int64_t **decision, size_t *ndecision,
+    char *why, size_t whylen);
 
 /* What the node instance last did (mcn_agg_node_last), and what the
  * commit hook is asked to make durable before an answer leaves. */
@@ -165,6 +226,8 @@ typedef struct mcn_agg_node_cfg {
 	uint64_t (*clock_us)(void); /* for the *_us statistics only */
 	mcn_agg_commit_fn commit;   /* NULL: none */
 	void *commit_ctx;
+	mcn_agg_decide_fn decide;   /* NULL: layouts with control refused */
+	void *decide_ctx;
 } mcn_agg_node_cfg;
 
 #define MCN_AGG_QUERY_MEMORY (1u << 17) /* default query_memory */
@@ -237,11 +300,19 @@ typedef struct mcn_agg_coord_cfg {
 	 * the others are asked in a further round only if some of those fail
 	 * or time out). */
 	unsigned decrypt_spare;
+	/* plain mode with release control: the querier's own copy of the
+	 * rule (NULL: plain queries with control fail) */
+	mcn_agg_decide_fn decide;
+	void *decide_ctx;
+	const char *policy_role; /* passed to decide ("" or NULL: none) */
 } mcn_agg_coord_cfg;
 
 typedef enum {
 	MCN_AGG_ROUND1 = 1, /* waiting for contributions */
-	MCN_AGG_ROUND2,     /* paillier: waiting for partial decryptions */
+	MCN_AGG_ROUND2,     /* paillier: waiting for partial decryptions (with
+	                       control: sealed control partials); masked with
+	                       control: waiting for the releases */
+	MCN_AGG_ROUND3,     /* paillier with control: waiting for releases */
 	MCN_AGG_DONE,
 	MCN_AGG_FAILED,
 } mcn_agg_phase;
@@ -288,8 +359,13 @@ mcn_err mcn_agg_coord_on_timeout(mcn_agg_coord *c, size_t from, uint64_t now_ms,
 
 mcn_agg_phase mcn_agg_coord_phase(const mcn_agg_coord *c);
 /* In DONE: the summed vector (layout->nvalues exact sums; mpz so nothing
- * overflows) and the number of contributing sites. */
+ * overflows; the slots of withheld units are 0) and the number of
+ * contributing sites. */
 const mpz_t *mcn_agg_coord_sums(const mcn_agg_coord *c, size_t *nvalues);
+/* In DONE with release control: the decision all deciding nodes agreed on
+ * (NULL with *n = 0 without control), and whether unit u was released. */
+const int64_t *mcn_agg_coord_decision(const mcn_agg_coord *c, size_t *n);
+int mcn_agg_coord_unit_released(const mcn_agg_coord *c, size_t u);
 unsigned mcn_agg_coord_ncontributors(const mcn_agg_coord *c);
 /* Per-site status and, for TIMEOUT/REFUSED/INVALID, the code and a
  * reason (code/reason may be NULL). The status names the worst thing that

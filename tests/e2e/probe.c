@@ -12,7 +12,7 @@
  *   product     DECRYPT listing all contributions but
  *               asking for one site's ciphertext     -> MCN_EREFUSED (mismatch)
  *   honest      the correct DECRYPT still works      -> PARTIALS
- *   again       a second DECRYPT of the same query   -> MCN_EREFUSED
+ *   again       a second DECRYPT of the same query   -> MCN_EROUND (the query is finished)
  *   oversize    a message above max_message          -> dropped unread (no reply)
  *   alive       the node still answers afterwards    -> CONTRIBUTION
  *
@@ -310,7 +310,7 @@ main(int argc, char **argv)
 	} else
 		report("honest", 0, "cannot seal");
 	if (probe_decrypt(&p, qid, raw, 2, prod, ncts, &dec, &declen) == MCN_OK) {
-		expect_error(&p, "again", 0, dec, declen, MCN_EREFUSED);
+		expect_error(&p, "again", 0, dec, declen, MCN_EROUND);
 		mcn_free(dec, declen);
 	} else
 		report("again", 0, "cannot seal");

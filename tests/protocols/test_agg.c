@@ -1250,13 +1250,14 @@ test_node_refuses_bad_decrypt(void)
 	r.ts = NOW + 10;
 
 	/* The genuine request works once; a second one (fresh envelope) is
-	 * refused, and the replayed envelope too. */
+	 * refused (the query's state is released once it is decrypted), and
+	 * the replayed envelope too. */
 	seal_decrypt(&b, &len, &r, &w.alice, envs, NN, NULL, w.rng);
 	EXPECT(&w, 0, b, len, T2, MCN_OK, NULL);
 	EXPECT(&w, 0, b, len, T2, MCN_EREPLAY, NULL);
 	mcn_free(b, len);
 	seal_decrypt(&b, &len, &r, &w.alice, envs, NN, NULL, w.rng);
-	EXPECT(&w, 0, b, len, T2, MCN_EREFUSED, "already decrypted");
+	EXPECT(&w, 0, b, len, T2, MCN_EROUND, "already finished");
 	/* Another node still decrypts the same request. */
 	EXPECT(&w, 1, b, len, T2, MCN_OK, NULL);
 	mcn_free(b, len);
@@ -1579,7 +1580,8 @@ test_config_checks(void)
 	mcn_agg_node_cfg nc;
 	mcn_agg_coord_cfg cc;
 	mcn_agg_mode md;
-	mcn_agg_layout bad = { (mcn_pack_field *)layout_fields, NF, NV + 1 };
+	mcn_agg_layout bad = { .fields = (mcn_pack_field *)layout_fields,
+		.nfields = NF, .nvalues = NV + 1 };
 
 	REQUIRE_OK(world_init(&w, MCN_AGG_PAILLIER, 0));
 	nc = w.ncfg[0];
@@ -1609,7 +1611,7 @@ test_config_checks(void)
 	{
 		uint8_t d1[32], d2[32];
 		mcn_pack_field f2[NF];
-		mcn_agg_layout L2 = { f2, NF, NV };
+		mcn_agg_layout L2 = { .fields = f2, .nfields = NF, .nvalues = NV };
 		memcpy(f2, layout_fields, sizeof(f2));
 		mcn_agg_layout_digest(d1, &w.layout);
 		mcn_agg_layout_digest(d2, &L2);
