@@ -2524,7 +2524,8 @@ coord_finish_plain(mcn_agg_coord *c)
 	if (c->cfg.decide == NULL) {
 		rv = MCN_EINVAL;
 	} else {
-		mcn_agg_request r = { c->cfg.query_text, c->cfg.mode, "",
+		mcn_agg_request r = { c->cfg.query_text, c->cfg.mode,
+			c->cfg.signer->id,
 			c->cfg.policy_role != NULL ? c->cfg.policy_role : "",
 			c->qid };
 		rv = agg_decide(c->cfg.decide, c->cfg.decide_ctx, &r, &c->L,

@@ -82,6 +82,18 @@ commit(void *ctx, const mcn_agg_event *ev, char *why, size_t whylen)
 	return MCN_OK;
 }
 
+/* Release control (the control tests set ctl_on): the values are two
+ * units, fields 0-1 and 2-4; the control holds per unit a count, site i
+ * adding 10 i + 1 to unit 0's and 1 to unit 1's, then 1 ("I have rows"). */
+static int ctl_on;
+static const mcn_pack_field ctl_fields[1] = { { 3, 0, 1000 } };
+static const size_t ctl_units[2] = { 2, 3 };
+static int64_t
+ctl_val(unsigned i, size_t k)
+{
+	return k == 0 ? 10 * (int64_t)i + 1 : 1;
+}
+
 static mcn_err
 plan(void *ctx, const mcn_agg_request *rq, mcn_agg_layout *L,
     int64_t **values, char *why, size_t whylen)
@@ -110,7 +122,61 @@ plan(void *ctx, const mcn_agg_request *rq, mcn_agg_layout *L,
 	for (size_t k = 0; k < NV; k++) {
 		v[k] = val(p->index, k);
 	}
+	if (ctl_on) {
+		int64_t *v2 = mcn_alloc((NV + 3) * sizeof(int64_t));
+		L->cfields = mcn_alloc(sizeof(ctl_fields));
+		L->units = mcn_alloc(sizeof(ctl_units));
+		if (v2 == NULL || L->cfields == NULL || L->units == NULL) {
+			mcn_free(v2, (NV + 3) * sizeof(int64_t));
+			mcn_free(v, NV * sizeof(int64_t));
+			mcn_agg_layout_clear(L);
+			return MCN_ENOMEM;
+		}
+		memcpy(v2, v, NV * sizeof(int64_t));
+		mcn_free(v, NV * sizeof(int64_t));
+		v = v2;
+		for (size_t k = 0; k < 3; k++) {
+			v[NV + k] = ctl_val(p->index, k);
+		}
+		memcpy(L->cfields, ctl_fields, sizeof(ctl_fields));
+		memcpy(L->units, ctl_units, sizeof(ctl_units));
+		L->ncfields = 1;
+		L->ncontrol = 3;
+		L->nunits = 2;
+	}
 	*values = v;
+	return MCN_OK;
+}
+
+/* The test's release rule: unit u is released when its pooled count
+ * reaches ctl_k; the decision is (count 0, count 1 if released else -1,
+ * sites with rows, ncontrib). */
+static int64_t ctl_k = 10;
+static unsigned decide_calls;
+static mcn_err
+decide(void *ctx, const mcn_agg_request *rq, const int64_t *control,
+    size_t ncontrol, unsigned ncontrib, uint8_t *release, size_t nunits,
+    int64_t **decision, size_t *ndecision, char *why, size_t whylen)
+{
+	(void)ctx;
+	(void)why;
+	(void)whylen;
+	decide_calls++;
+	if (ncontrol != 3 || nunits != 2 || strcmp(rq->querier, "alice") != 0) {
+		return MCN_EINVAL;
+	}
+	int64_t *d = mcn_alloc(4 * sizeof(int64_t));
+	if (d == NULL) {
+		return MCN_ENOMEM;
+	}
+	release[0] = control[0] >= ctl_k;
+	release[1] = control[1] >= ctl_k;
+	d[0] = control[0];
+	d[1] = release[1] ? control[1] : -1;
+	d[2] = control[2];
+	d[3] = ncontrib;
+	*decision = d;
+	*ndecision = 4;
 	return MCN_OK;
 }
 
@@ -214,6 +280,7 @@ world_init(struct world *w, mcn_agg_mode mode, int allow_plain)
 		c->commit_ctx = &w->pc[i];
 		c->rngs = w->pool;
 		c->dict_fingerprint = w->dict_fp;
+		c->decide = decide;
 		if ((rv = mcn_agg_node_new(&w->node[i], c)) != MCN_OK) {
 			return rv;
 		}
@@ -221,6 +288,14 @@ world_init(struct world *w, mcn_agg_mode mode, int allow_plain)
 	w->layout.fields = (mcn_pack_field *)layout_fields;
 	w->layout.nfields = NF;
 	w->layout.nvalues = NV;
+	if (ctl_on) {
+		w->layout.cfields = (mcn_pack_field *)ctl_fields;
+		w->layout.ncfields = 1;
+		w->layout.ncontrol = 3;
+		w->layout.units = (size_t *)ctl_units;
+		w->layout.nunits = 2;
+		w->ccfg.decide = decide;
+	}
 	w->ccfg.mode = mode;
 	w->ccfg.query_text = "SELECT sum(x) FROM patients";
 	w->ccfg.dict_fingerprint = w->dict_fp;
@@ -1636,6 +1711,193 @@ test_cleanup(void)
 	CHECK(fx_pub == NULL);
 }
 
+/* Release control, every mode: unit 0 (pooled count 1 + 11 + 21 + 31 =
+ * 64 >= 10) is released exactly, unit 1 (count 4 < 10) is withheld: its
+ * sums are 0 for the querier, and the decision is what the rule says. */
+static void
+run_control(mcn_agg_mode mode, const int *down)
+{
+	struct world w;
+	int in[NN];
+	unsigned n = 0, rounds = 0;
+	int64_t cnt0 = 0;
+
+	ctl_on = 1;
+	decide_calls = 0;
+	REQUIRE_OK(world_init(&w, mode, 1));
+	for (unsigned i = 0; i < NN; i++) {
+		w.down[i] = down != NULL && down[i];
+		in[i] = !w.down[i];
+		if (in[i]) {
+			n++;
+			cnt0 += ctl_val(i, 0);
+		}
+	}
+	world_run(&w);
+	CHECK_U64_EQ(mcn_agg_coord_phase(w.coord), MCN_AGG_DONE);
+	if (mcn_agg_coord_phase(w.coord) != MCN_AGG_DONE) {
+		const char *msg = "";
+		(void)mcn_agg_coord_error(w.coord, &msg);
+		fprintf(stderr, "  query failed: %s\n", msg);
+	}
+	CHECK_U64_EQ(mcn_agg_coord_ncontributors(w.coord), n);
+	CHECK(mcn_agg_coord_unit_released(w.coord, 0) == 1);
+	CHECK(mcn_agg_coord_unit_released(w.coord, 1) == 0);
+	size_t nd = 0, nv = 0;
+	const int64_t *d = mcn_agg_coord_decision(w.coord, &nd);
+	CHECK_U64_EQ(nd, 4);
+	if (d != NULL && nd == 4) {
+		CHECK(d[0] == cnt0 && d[1] == -1 && d[2] == (int64_t)n &&
+		    d[3] == (int64_t)n);
+	}
+	const mpz_t *sums = mcn_agg_coord_sums(w.coord, &nv);
+	CHECK_U64_EQ(nv, NV);
+	for (size_t k = 0; sums != NULL && k < NV; k++) {
+		mpz_t want, t;
+		mpz_inits(want, t, NULL);
+		for (unsigned i = 0; k < 5 && i < NN; i++) {
+			if (in[i]) {
+				mpz_set_si(t, val(i, k));
+				mpz_add(want, want, t);
+			}
+		}
+		if (mpz_cmp(want, sums[k]) != 0) {
+			MCNT_FAIL("slot %zu", k);
+		}
+		mpz_clears(want, t, NULL);
+	}
+	mcn_agg_coord_stats(w.coord, NULL, NULL, &rounds);
+	CHECK_U64_EQ(rounds, mode == MCN_AGG_PAILLIER ? 3 :
+	                     mode == MCN_AGG_MASKED   ? 2 :
+	                                                1);
+	/* paillier: t + spare deciders; masked: every node; plain: the
+	 * querier itself */
+	CHECK(decide_calls == (mode == MCN_AGG_PAILLIER ? n :
+	                       mode == MCN_AGG_MASKED   ? NN :
+	                                                  1));
+	world_free(&w);
+	ctl_on = 0;
+}
+
+static void
+test_control_paillier(void)
+{
+	static const int down[NN] = { 0, 0, 1, 0 };
+	run_control(MCN_AGG_PAILLIER, NULL);
+	run_control(MCN_AGG_PAILLIER, down);
+}
+
+static void
+test_control_masked(void)
+{
+	run_control(MCN_AGG_MASKED, NULL);
+}
+
+static void
+test_control_plain(void)
+{
+	run_control(MCN_AGG_PLAIN, NULL);
+}
+
+/* A querier that tries to get more than the decision releases: after the
+ * release, a second round-3 DECRYPT, a second round-2 DECRYPT and a
+ * round-3 DECRYPT whose boxes come from a non-decider are refused, and a
+ * node never answers round 3 before it has sealed its control partials. */
+static void
+test_control_attacks(void)
+{
+	struct world w;
+	mcn_agg_outbox ob = { 0 }, next = { 0 };
+	uint8_t *rep = NULL;
+	size_t replen = 0;
+
+	ctl_on = 1;
+	world_spare = 0; /* D = the first t contributors */
+	REQUIRE_OK(world_init(&w, MCN_AGG_PAILLIER, 0));
+	world_spare = NN;
+	/* round 1 */
+	REQUIRE_OK(mcn_agg_coord_start(w.coord, NOW, &ob));
+	for (size_t i = 0; i < ob.n; i++) {
+		REQUIRE_OK(mcn_agg_node_handle(w.node[ob.msgs[i].to],
+		    ob.msgs[i].bytes, ob.msgs[i].len, NOW + 1, &rep, &replen,
+		    NULL, 0));
+		REQUIRE_OK(mcn_agg_coord_on_reply(w.coord, ob.msgs[i].to, rep,
+		    replen, NOW + 1, &next));
+		mcn_free(rep, replen);
+	}
+	mcn_agg_outbox_clear(&ob);
+	ob = next;
+	memset(&next, 0, sizeof(next));
+	CHECK_U64_EQ(ob.n, T); /* round 2 to the t deciders */
+	/* a round-2 DECRYPT is answered once: keep a copy to replay */
+	uint8_t *r2 = mcn_alloc(ob.msgs[0].len);
+	size_t r2len = ob.msgs[0].len, r2to = ob.msgs[0].to;
+	memcpy(r2, ob.msgs[0].bytes, r2len);
+	for (size_t i = 0; i < ob.n; i++) {
+		CHECK_OK(mcn_agg_node_handle(w.node[ob.msgs[i].to],
+		    ob.msgs[i].bytes, ob.msgs[i].len, NOW + 2, &rep, &replen,
+		    NULL, 0));
+		CHECK_OK(mcn_agg_coord_on_reply(w.coord, ob.msgs[i].to, rep,
+		    replen, NOW + 2, &next));
+		mcn_free(rep, replen);
+	}
+	/* the same node asked round 2 again (replayed envelope: replay;
+	 * so the node's own state is what refuses a fresh one, see below) */
+	CHECK_ERR(mcn_agg_node_handle(w.node[r2to], r2, r2len, NOW + 2, &rep,
+	    &replen, NULL, 0), MCN_EREPLAY);
+	mcn_free(rep, replen);
+	mcn_free(r2, r2len);
+	/* a node outside D gets a round-3 DECRYPT: it never sealed
+	 * anything, so it is refused */
+	size_t outsider = SIZE_MAX;
+	for (size_t i = 0; i < NN && outsider == SIZE_MAX; i++) {
+		int asked = 0;
+		for (size_t j = 0; j < next.n; j++) {
+			asked |= next.msgs[j].to == i;
+		}
+		if (!asked) {
+			outsider = i;
+		}
+	}
+	REQUIRE_OK(outsider != SIZE_MAX ? MCN_OK : MCN_EINVAL);
+	CHECK_ERR(mcn_agg_node_handle(w.node[outsider], next.msgs[0].bytes,
+	    next.msgs[0].len, NOW + 3, &rep, &replen, NULL, 0), MCN_EROUND);
+	mcn_free(rep, replen);
+	/* round 3: the deciders release; a second round 3 is refused */
+	mcn_agg_outbox_clear(&ob);
+	ob = next;
+	memset(&next, 0, sizeof(next));
+	for (size_t i = 0; i < ob.n; i++) {
+		CHECK_OK(mcn_agg_node_handle(w.node[ob.msgs[i].to],
+		    ob.msgs[i].bytes, ob.msgs[i].len, NOW + 3, &rep, &replen,
+		    NULL, 0));
+		CHECK_OK(mcn_agg_coord_on_reply(w.coord, ob.msgs[i].to, rep,
+		    replen, NOW + 3, &next));
+		mcn_free(rep, replen);
+	}
+	CHECK_U64_EQ(mcn_agg_coord_phase(w.coord), MCN_AGG_DONE);
+	CHECK(mcn_agg_coord_unit_released(w.coord, 1) == 0);
+	/* the same round-3 request sealed afresh by the querier */
+	mcn_message m;
+	memset(&m, 0, sizeof(m));
+	memcpy(m.h.query_id, mcn_agg_coord_query_id(w.coord),
+	    MCN_QUERY_ID_BYTES);
+	m.h.round = 3;
+	m.h.type = MCN_MSG_DECRYPT;
+	m.h.timestamp_ms = NOW + 4;
+	uint8_t *b = NULL;
+	size_t blen = 0;
+	REQUIRE_OK(mcn_msg_seal(&b, &blen, &m, &w.alice.signer, NULL, w.rng));
+	CHECK_ERR(mcn_agg_node_handle(w.node[ob.msgs[0].to], b, blen, NOW + 4,
+	    &rep, &replen, NULL, 0), MCN_EROUND);
+	mcn_free(rep, replen);
+	mcn_free(b, blen);
+	mcn_agg_outbox_clear(&ob);
+	mcn_agg_outbox_clear(&next);
+	world_free(&w);
+	ctl_on = 0;
+}
+
 MCNT_MAIN(
     { "masked_id_reuse_after_restart", test_masked_id_reuse_after_restart },
     { "decrypt_asks_t", test_decrypt_asks_t },
@@ -1656,4 +1918,9 @@ MCNT_MAIN(
     { "node_refuses_bad_query", test_node_refuses_bad_query },
     { "decrypt_binds_query_text", test_decrypt_binds_query_text },
     { "coord_checks_replies", test_coord_checks_replies },
-    { "config_checks", test_config_checks }, { "cleanup", test_cleanup })
+    { "config_checks", test_config_checks },
+    { "control_paillier", test_control_paillier },
+    { "control_masked", test_control_masked },
+    { "control_plain", test_control_plain },
+    { "control_attacks", test_control_attacks },
+    { "cleanup", test_cleanup })
