@@ -24,7 +24,8 @@ minus scan = the crypto and protocol share), per node CPU time used during
 the run (/proc/PID/stat utime+stime) and peak RSS so far (VmHWM), the
 querier's CPU and peak RSS (wait4), the numeric answer (the "results" array
 of `mcn query --json`; full on run 1, a SHA-256 of its canonical JSON on
-every run), git revision and a machine description. Failures (non-zero
+every run), the source revision (git when there is a checkout, else the
+CMake project version) and a machine description. Failures (non-zero
 exit, a refusal by policy, a missing site) are recorded with their message,
 never hidden. DIR/report.md summarises per scenario and configuration
 (p50/p95 per mode, secure/plain ratio, bytes and peak RSS per node) with SVG
@@ -44,6 +45,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -102,17 +104,42 @@ def machine_info():
     return info
 
 
-def git_revision():
+def project_version():
+    """The version in the top-level CMakeLists.txt (project(mcn VERSION
+    x.y.z)), or None."""
     try:
-        rev = subprocess.run(["git", "-C", REPO, "rev-parse", "HEAD"],
-                             capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain",
-                                "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=30)
-        r = rev.stdout.strip() or "unknown"
-        return r + ("-dirty" if dirty.stdout.strip() else "")
+        with open(os.path.join(REPO, "CMakeLists.txt")) as f:
+            m = re.search(r"^\s*project\s*\(\s*mcn\s+VERSION\s+([0-9.]+)",
+                          f.read(), re.M | re.I)
+        return m.group(1) if m else None
+    except OSError:
+        return None
+
+
+def git_revision():
+    """The source revision: `git rev-parse HEAD` (+ "-dirty") when REPO is
+    the top of a git checkout and git is installed; otherwise (a source
+    tarball, a vendored copy, no git program) "v" + the CMake project
+    version; "unknown" only when neither is there."""
+    try:
+        top = subprocess.run(["git", "-C", REPO, "rev-parse",
+                              "--show-toplevel"],
+                             capture_output=True, text=True, timeout=30)
+        if top.returncode == 0 and os.path.realpath(
+                top.stdout.strip()) == os.path.realpath(REPO):
+            rev = subprocess.run(["git", "-C", REPO, "rev-parse", "HEAD"],
+                                 capture_output=True, text=True, timeout=30)
+            dirty = subprocess.run(["git", "-C", REPO, "status",
+                                    "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True,
+                                   timeout=60)
+            r = rev.stdout.strip()
+            if rev.returncode == 0 and r:
+                return r + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        pass   # no git program, or it hung: use the version below
+    v = project_version()
+    return "v" + v if v else "unknown"
 
 
 def pct(xs, p):
@@ -414,7 +441,7 @@ class Consortium:
             gen = list(ex.map(one, range(1, self.sites + 1)))
         return time.time() - t0, sum(gen)
 
-    def start(self, timeout=180, attempts=4):
+    def start(self, timeout=600, attempts=4):
         """Starts the nodes and waits until all answer. Another program
         may take a port between the choice and the start (tests run in
         parallel): then the nodes are stopped, moved to fresh ports and
@@ -460,13 +487,14 @@ class Consortium:
             if time.time() > deadline:
                 raise HarnessError("nodes %s did not start" % sorted(pending))
             time.sleep(0.1)
-        # one real query proves every node answers
+        # one real query proves every node answers; every node listens,
+        # so it returns as soon as they have (a loaded machine may be slow)
         while True:
             r = subprocess.run(
                 [self.mcn, "query", "--config", self.qcfg, "--mode",
-                 "masked", "--timeout-ms", "30000", "--json",
+                 "masked", "--timeout-ms", "300000", "--json",
                  "SELECT count() FROM patients"],
-                capture_output=True, text=True, timeout=120)
+                capture_output=True, text=True, timeout=1800)
             if r.returncode == 0:
                 doc = json.loads(r.stdout)
                 if not doc.get("sites", {}).get("missing"):
@@ -511,7 +539,7 @@ class Consortium:
                     p.send_signal(signal.SIGTERM)
                 except OSError:
                     pass
-        deadline = time.time() + 15
+        deadline = time.time() + 60
         codes = {}
         for k, p in self.procs.items():
             try:
@@ -1180,7 +1208,7 @@ def write_report(bench, scenarios):
     L = []
     L.append("# mcn benchmark report\n")
     revs = sorted(set(r.get("git") for r in recs if r.get("git")))
-    L.append("- git revision: `%s`" % (", ".join(revs) or bench.rev))
+    L.append("- revision: `%s`" % (", ".join(revs) or bench.rev))
     m = next((r["machine"] for r in recs if r.get("machine")),
              bench.machine)
     L.append("- machine: %s, %s cores, %s MB RAM, kernel %s" % (

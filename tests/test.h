@@ -91,6 +91,30 @@ static unsigned long mcnt_failures;
 		}                                                        \
 	} while (0)
 
+/*
+ * Time limits. A test never asserts that a correct operation is fast: a
+ * limit only stops a hang, and is generous for a loaded 2-core machine and
+ * sanitizer builds. MCN_TEST_TIME_SCALE=N (N >= 1, default 1) multiplies
+ * every limit on a machine slower still. mcnt_ms(ms) is ms scaled (capped
+ * at 1 hour); mcnt_time_scale() is the factor.
+ */
+static inline double
+mcnt_time_scale(void)
+{
+	const char *v = getenv("MCN_TEST_TIME_SCALE");
+	double f = v != NULL ? strtod(v, NULL) : 1.0;
+
+	return (f >= 1.0 && f <= 1000.0 ? f : 1.0);
+}
+
+static inline int
+mcnt_ms(int ms)
+{
+	double v = ms * mcnt_time_scale();
+
+	return (v < 3600000.0 ? (int)v : 3600000);
+}
+
 /* A deterministic test rng from a small integer seed; caller frees. */
 static inline mcn_rng *
 mcnt_rng(unsigned seed)

@@ -34,6 +34,14 @@ SEED = 11
 BITS = 1024  # test speed only
 K_RESEARCH = 5  # min_cell of the researcher role in the default policy
 PLANT_DAY = "2015-01-01"
+# Time limits: no correct run reaches one, however loaded the machine (a
+# query returns as soon as its answer is in), so they only stop a hung run;
+# MCN_TEST_TIME_SCALE=N multiplies them on a machine slower still.
+TIME_SCALE = max(1.0, float(os.environ.get("MCN_TEST_TIME_SCALE") or 1))
+RUN_TIMEOUT_S = 600 * TIME_SCALE              # any one mcn command
+QUERY_TIMEOUT_MS = min(3600000, int(300000 * TIME_SCALE))  # --timeout-ms
+READY_TIMEOUT_S = 600 * TIME_SCALE            # nodes starting
+STOP_GRACE_S = 60 * TIME_SCALE                # SIGTERM to exit, then SIGKILL
 
 
 class Failed(Exception):
@@ -46,15 +54,16 @@ class T:
         self.tmp = tmp
         self.net = os.path.join(tmp, "net")
         self.nodes = {}
+        self.log_from = {}   # site k -> (log path, size when last started)
         self.failures = []
         self.n = 0
 
-    def run(self, args, timeout=120):
+    def run(self, args, timeout=RUN_TIMEOUT_S):
         p = subprocess.run([self.mcn] + [str(a) for a in args],
                            capture_output=True, text=True, timeout=timeout)
         return p.returncode, p.stdout, p.stderr
 
-    def ok(self, args, timeout=120):
+    def ok(self, args, timeout=RUN_TIMEOUT_S):
         rc, out, err = self.run(args, timeout)
         if rc != 0:
             raise Failed("mcn %s: exit %d: %s" % (
@@ -74,7 +83,9 @@ class T:
                   flush=True)
 
     def start(self, k):
-        log = open(os.path.join(self.tmp, "site%d.log" % k), "a")
+        path = os.path.join(self.tmp, "site%d.log" % k)
+        log = open(path, "a")
+        self.log_from[k] = (path, os.path.getsize(path))
         env = dict(os.environ, OMP_NUM_THREADS="1")
         self.nodes[k] = subprocess.Popen(
             [self.mcn, "serve", "--config", self.node_json(k)],
@@ -87,7 +98,7 @@ class T:
             return
         p.send_signal(signal.SIGTERM)
         try:
-            p.wait(10)
+            p.wait(STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
@@ -105,7 +116,9 @@ class T:
     def query(self, who, text, mode="paillier"):
         rc, out, err = self.run(["query", "--config", self.querier(who),
                                  "--mode", mode, "--json",
-                                 "--timeout-ms", 10000, text])
+                                 "--timeout-ms", QUERY_TIMEOUT_MS, text],
+                                timeout=RUN_TIMEOUT_S +
+                                (NSITES + 2) * QUERY_TIMEOUT_MS / 1000)
         doc = None
         if rc == 0:
             doc = json.loads(out)
@@ -118,12 +131,27 @@ class T:
                 text, who, rc, err.strip()[-400:]))
         return doc
 
+    def listening(self, k):
+        """Whether site k has logged, since it was last started, that it
+        listens (cmd_serve.c writes that line once it is bound)."""
+        path, pos = self.log_from[k]
+        with open(path, "rb") as f:
+            f.seek(pos)
+            return b"listening on" in f.read()
+
     def wait_ready(self):
-        deadline = time.monotonic() + 60
+        """Waits until every node has logged that it listens, then until a
+        count gets an answer from all of them."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             for k, p in self.nodes.items():
                 if p.poll() is not None:
                     raise Failed("site%d exited with %d" % (k, p.returncode))
+            if not all(self.listening(k) for k in self.nodes):
+                if time.monotonic() > deadline:
+                    raise Failed("nodes not listening")
+                time.sleep(0.05)
+                continue
             rc, doc, _ = self.query("querier", "SELECT count() FROM patients")
             if rc == 0 and len(doc["sites"]["contributed"]) == NSITES:
                 return
@@ -193,7 +221,7 @@ def main():
 def scenario(t):
     base = free_base()
     t.ok(["network", "init", "--sites", NSITES, "--dir", t.net, "--bits",
-          BITS, "--base-port", base], timeout=300)
+          BITS, "--base-port", base])
     # the dictionary marks the consent column as such
     dpath = os.path.join(t.net, "dictionary.json")
     with open(dpath) as f:
@@ -474,7 +502,7 @@ def scenario(t):
         with open(lp, "wb") as f:
             f.write(data[:-20])  # a torn last record
         rc, out, err = t.run(["serve", "--config", t.node_json(3)],
-                             timeout=30)
+                             timeout=120 * TIME_SCALE)
         expect(rc != 0 and "audit.log" in err, "serve on a torn log: rc "
                "%d, %s" % (rc, err.strip()[-300:]))
         with open(lp, "wb") as f:
@@ -483,7 +511,7 @@ def scenario(t):
         os.rename(lp, lp + ".saved")
         os.symlink("/dev/full", lp)
         rc, out, err = t.run(["serve", "--config", t.node_json(3)],
-                             timeout=30)
+                             timeout=120 * TIME_SCALE)
         expect(rc != 0 and "audit.log" in err, "serve with /dev/full: rc "
                "%d, %s" % (rc, err.strip()[-300:]))
         os.unlink(lp)

@@ -16,8 +16,10 @@
  *   oversize    a message above max_message          -> dropped unread (no reply)
  *   alive       the node still answers afterwards    -> CONTRIBUTION
  *
- * usage: probe --config QUERIER.json
+ * usage: probe --config QUERIER.json [--timeout-ms N]
  * Needs at least 2 running nodes (uses the first two of the consortium).
+ * N (default 10000) bounds each exchange that must get a reply; it returns
+ * as soon as the reply is in, so a generous N costs nothing.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -183,8 +185,14 @@ probe_decrypt(probe *p, const uint8_t *qid, mcn_blob *raw, size_t nraw, mpz_t *p
 int
 main(int argc, char **argv)
 {
-	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
-		fprintf(stderr, "usage: probe --config QUERIER.json\n");
+	long timeout_ms = 10000;
+	char *end = NULL;
+	if (argc == 5 && strcmp(argv[3], "--timeout-ms") == 0)
+		timeout_ms = strtol(argv[4], &end, 10);
+	if ((argc != 3 && argc != 5) || strcmp(argv[1], "--config") != 0 ||
+	    (argc == 5 && (end == NULL || *end != '\0' || timeout_ms < 100 ||
+	                      timeout_ms > 3600000))) {
+		fprintf(stderr, "usage: probe --config QUERIER.json [--timeout-ms 100..3600000]\n");
 		return (2);
 	}
 	if (mcn_crypto_init() != MCN_OK)
@@ -201,7 +209,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "probe: %s\n", err);
 		return (2);
 	}
-	p.timeout_ms = 10000;
+	p.timeout_ms = (int)timeout_ms;
 	mcn_net_tls tls = { p.cfg.ca, p.cfg.cert, p.cfg.key };
 	/* The client's own limit is raised so that it will send the
 	 * oversized message: the check under test is the node's. */

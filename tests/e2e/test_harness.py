@@ -9,7 +9,8 @@ hospitals' later columns (node/synth.h).
    columns of the default; pool patients share id, age and sex across
    sites; --opt-out 0 / 1; --truth lists the 12 true coefficients.
 2. The harness on a tiny scenario (3 sites x 2000 rows, 2 runs, all three
-   modes, 3 queries): every (query, mode, run) record with every field;
+   modes, 3 queries): every (query, mode, run) record with every field,
+   its revision git's HEAD in a git checkout, else "v" + `mcn version`;
    answers identical between modes and runs and equal to counts computed
    from the CSVs; the logistic fit near the true coefficients; report.md
    and well-formed SVGs; no `mcn serve` left running.
@@ -38,6 +39,11 @@ RUNS = 2
 SITES = 3
 ROWS = 2000
 SEED = 77
+# Time limits: no correct run reaches one, however loaded the machine, so
+# they only stop a hung run; MCN_TEST_TIME_SCALE=N multiplies them.
+TIME_SCALE = max(1.0, float(os.environ.get("MCN_TEST_TIME_SCALE") or 1))
+RUN_TIMEOUT_S = 600 * TIME_SCALE      # one mcn synth
+HARNESS_TIMEOUT_S = 1800 * TIME_SCALE  # one harness run
 
 QUERIES = [
     {"name": "e11_by_sex",
@@ -77,7 +83,7 @@ class T:
 
 def synth(mcn, *args):
     r = subprocess.run([mcn, "synth"] + [str(a) for a in args],
-                       capture_output=True, timeout=120)
+                       capture_output=True, timeout=RUN_TIMEOUT_S)
     if r.returncode != 0:
         raise Failed("mcn synth %s: %s" % (args, r.stderr.decode()))
     return r.stdout
@@ -191,7 +197,29 @@ def expected_counts(mcn, tmp):
     return n
 
 
-def harness(mcn, out, scenario, work, extra=(), timeout=600):
+def expected_revision(mcn):
+    """The revision the harness must record: with git installed and the
+    repository a git checkout, HEAD (+ "-dirty" with modified tracked
+    files); otherwise (a source tarball, a copy without .git, no git
+    program) "v" + the version `mcn version` prints."""
+    git = shutil.which("git")
+    if git and os.path.exists(os.path.join(REPO, ".git")):
+        head = subprocess.run([git, "-C", REPO, "rev-parse", "HEAD"],
+                              capture_output=True, text=True)
+        if head.returncode == 0 and head.stdout.strip():
+            dirty = subprocess.run([git, "-C", REPO, "status", "--porcelain",
+                                    "--untracked-files=no"],
+                                   capture_output=True, text=True)
+            return head.stdout.strip() + ("-dirty" if dirty.stdout.strip()
+                                          else "")
+    out = subprocess.run([mcn, "version"], capture_output=True,
+                         text=True).stdout.split()
+    if len(out) != 2 or out[0] != "mcn":
+        raise Failed("mcn version printed %r" % out)
+    return "v" + out[1]
+
+
+def harness(mcn, out, scenario, work, extra=()):
     return subprocess.Popen(
         [sys.executable, HARNESS, "--mcn", mcn, "--scenario", scenario,
          "--out", out, "--workdir", work, "--seed", str(SEED),
@@ -208,7 +236,7 @@ def harness_checks(t, mcn, tmp):
     os.makedirs(work)
     t0 = time.time()
     p = harness(mcn, out, scn, work)
-    log, _ = p.communicate(timeout=600)
+    log, _ = p.communicate(timeout=HARNESS_TIMEOUT_S)
     log = log.decode("utf-8", "replace")
     print("     harness: exit %d in %.1f s" % (p.returncode, time.time() - t0))
     if not t.check(p.returncode == 0, "harness exit %d:\n%s" % (
@@ -221,6 +249,7 @@ def harness_checks(t, mcn, tmp):
         recs = [json.loads(line) for line in f if line.strip()]
     meas = [r for r in recs if r.get("kind") == "measurement"]
     td = [r for r in recs if r.get("kind") == "teardown"]
+    rev = expected_revision(mcn)
     t.check(len(td) == 1 and td[0]["exit_codes"] == [0] * SITES and
             td[0]["ok"] is True, "nodes' exit codes: %r" % td)
     t.check(len(meas) == len(QUERIES) * len(MODES) * RUNS,
@@ -264,11 +293,11 @@ def harness_checks(t, mcn, tmp):
                 t.check(r["bytes"].get("querier_sent", 0) > 0 and
                         r["bytes"].get("querier_received", 0) > 0,
                         "querier bytes %r" % r.get("bytes"))
-                t.check(len(r.get("git", "")) >= 40 and
+                t.check(r.get("git") == rev and
                         r["machine"].get("cores", 0) >= 1 and
                         r["machine"].get("memory_mb", 0) > 0,
-                        "git/machine %r %r" % (r.get("git"),
-                                               r.get("machine")))
+                        "git/machine %r %r (expected revision %r)" % (
+                            r.get("git"), r.get("machine"), rev))
                 if run == 1:
                     t.check(isinstance(r.get("answer"), list),
                             "%s %s: no answer kept" % (q["name"], m))
@@ -336,7 +365,7 @@ def failure_checks(t, mcn, tmp):
     out, work = os.path.join(tmp, "out-bad"), os.path.join(tmp, "work-bad")
     os.makedirs(work)
     p = harness(mcn, out, scn, work, ["--bits", "1024"])
-    log, _ = p.communicate(timeout=300)
+    log, _ = p.communicate(timeout=HARNESS_TIMEOUT_S)
     t.check(p.returncode == 1, "harness with a bad query: exit %d\n%s" % (
         p.returncode, log.decode()[-2000:]))
     with open(os.path.join(out, "results.jsonl")) as f:
@@ -360,9 +389,9 @@ def failure_checks(t, mcn, tmp):
     out, work = os.path.join(tmp, "out-long"), os.path.join(tmp, "work-long")
     os.makedirs(work)
     p = harness(mcn, out, scn, work, ["--bits", "1024"])
-    deadline = time.time() + 120
+    deadline = time.time() + HARNESS_TIMEOUT_S
     res = os.path.join(out, "results.jsonl")
-    while time.time() < deadline:
+    while time.time() < deadline and p.poll() is None:
         if os.path.exists(res) and os.path.getsize(res) > 0 and \
                 len(serve_processes(work)) == 3:
             with open(res) as f:
@@ -373,7 +402,7 @@ def failure_checks(t, mcn, tmp):
             "started")
     p.send_signal(signal.SIGTERM)
     try:
-        p.communicate(timeout=60)
+        p.communicate(timeout=300 * TIME_SCALE)
     except subprocess.TimeoutExpired:
         p.kill()
         p.communicate()

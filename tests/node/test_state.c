@@ -577,7 +577,8 @@ test_cohort_speed(void)
 	    "check %.1f ms\n",
 	    nbits, MCN_STATE_MAX_COHORTS, rec * 1000 / MCN_STATE_MAX_COHORTS,
 	    chk * 1000);
-	CHECK(chk < 5.0); /* generous for sanitizer builds */
+	/* only a hang (test.h, "Time limits"): ~20 ms in Release */
+	CHECK(chk < 30.0 * mcnt_time_scale());
 out:
 	mcn_state_close(st);
 	mcn_rng_free(rng);

@@ -1119,8 +1119,8 @@ test_speed(void)
 	fprintf(stderr, "  imported %llu rows x 10 columns in %.3f s\n",
 	    (unsigned long long)rep.imported, secs);
 	CHECK_U64_EQ(rep.total, (uint64_t)rows);
-	/* generous: sanitizer and debug builds are several times slower */
-	CHECK(secs < 10.0);
+	/* only a hang (test.h, "Time limits"): ~0.1 s in Release */
+	CHECK(secs < 60.0 * mcnt_time_scale());
 	mcn_store_close(s);
 	mcn_dict_free(d);
 	rm_store(db);
