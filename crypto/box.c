@@ -2,12 +2,15 @@
  * crypto/box.c - node-to-node authenticated encryption (crypto/box.h).
  *
  * k = HKDF-SHA256(ikm = X25519(a, B), salt = "mcn-box-v1",
- *                 info = label || be32(from) || be32(to) || A || B)
+ *                 info = be32(|label|) || label || be32(from) || be32(to)
+ *                        || A || B)
  * box = N || ChaCha20-Poly1305_k(N, pt)     (RFC 7748, 5869, 8439)
  * with A, B the sender's and recipient's public keys. Both ends compute
  * the same k (X25519 is symmetric; the info orders the keys by direction),
  * and the direction is part of k, so a box from A to B never opens as one
- * from B to A.
+ * from B to A. Static-static: the recipient could forge a box "from" the
+ * sender to itself; this authenticates the sender to third parties (the
+ * relaying querier), not to the recipient.
  */
 #include "crypto/box.h"
 
@@ -36,23 +39,24 @@ box_key(uint8_t key[32], const mcn_x25519_keypair *me,
     const uint8_t *from_pub, const uint8_t *to_pub, const uint8_t *label,
     size_t label_len)
 {
-	uint8_t info[MCN_MASK_LABEL_MAX + 8 + 2 * MCN_X25519_BYTES];
+	uint8_t info[4 + MCN_MASK_LABEL_MAX + 8 + 2 * MCN_X25519_BYTES];
 	uint8_t dh[MCN_X25519_BYTES];
 	mcn_err rv;
 
 	if (from == to || label_len == 0 || label_len > MCN_MASK_LABEL_MAX) {
 		return MCN_EINVAL;
 	}
-	memcpy(info, label, label_len);
-	box_be32(info + label_len, from);
-	box_be32(info + label_len + 4, to);
-	memcpy(info + label_len + 8, from_pub, MCN_X25519_BYTES);
-	memcpy(info + label_len + 8 + MCN_X25519_BYTES, to_pub,
+	box_be32(info, (uint32_t)label_len); /* labels never run together */
+	memcpy(info + 4, label, label_len);
+	box_be32(info + 4 + label_len, from);
+	box_be32(info + 4 + label_len + 4, to);
+	memcpy(info + 4 + label_len + 8, from_pub, MCN_X25519_BYTES);
+	memcpy(info + 4 + label_len + 8 + MCN_X25519_BYTES, to_pub,
 	    MCN_X25519_BYTES);
 	if ((rv = mcn_x25519_shared(dh, me->priv, peer_pub)) == MCN_OK) {
 		rv = mcn_hkdf_sha256(key, 32, dh, sizeof(dh), box_salt,
 		    sizeof(box_salt), info,
-		    label_len + 8 + 2 * MCN_X25519_BYTES);
+		    4 + label_len + 8 + 2 * MCN_X25519_BYTES);
 	}
 	mcn_wipe(dh, sizeof(dh));
 	return rv;

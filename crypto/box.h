@@ -4,8 +4,9 @@
  *
  * Construction (static-static Diffie-Hellman + AEAD, as NaCl's crypto_box
  * but with standard IETF parts): key = HKDF-SHA256 (RFC 5869) of the
- * X25519 (RFC 7748) shared secret, salt "mcn-box-v1", info = label ||
- * be32(sender id) || be32(recipient id) || pub(sender) || pub(recipient);
+ * X25519 (RFC 7748) shared secret, salt "mcn-box-v1", info = be32(label
+ * length) || label || be32(sender id) || be32(recipient id) || pub(sender)
+ * || pub(recipient);
  * box = nonce (12 random bytes) || ChaCha20-Poly1305 (RFC 8439) of the
  * plaintext with that nonce and no additional data. The key depends on the
  * direction and the label, so a box cannot be replayed as one for another

@@ -764,10 +764,10 @@ out:
  * consortium nodes for label prefix || query id || SHA-256(text). */
 static mcn_err
 node_mask(mcn_agg_node *n, const char *prefix, const uint8_t *qid,
-    const char *text, const int64_t *v, size_t nvalues, uint64_t **out,
-    char *why, size_t whylen)
+    const char *text, const uint8_t *bind, const int64_t *v, size_t nvalues,
+    uint64_t **out, char *why, size_t whylen)
 {
-	uint8_t label[32 + MCN_QUERY_ID_BYTES + 32];
+	uint8_t label[32 + MCN_QUERY_ID_BYTES + 32 + 32];
 	size_t pl = strlen(prefix);
 	uint32_t ids[MCN_AGG_MAX_NODES];
 	uint8_t(*pubs)[MCN_X25519_BYTES] = NULL;
@@ -797,9 +797,12 @@ node_mask(mcn_agg_node *n, const char *prefix, const uint8_t *qid,
 		memcpy(pubs[np], n->cfg.peers[i].x25519, MCN_X25519_BYTES);
 		np++;
 	}
+	if (bind != NULL) {
+		memcpy(label + pl + MCN_QUERY_ID_BYTES + 32, bind, 32);
+	}
 	rv = mcn_mask_zero_sum(mask, nvalues, n->cfg.x25519, n->cfg.my_index,
 	    ids, (const uint8_t(*)[MCN_X25519_BYTES])pubs, np, label,
-	    pl + MCN_QUERY_ID_BYTES + 32);
+	    pl + MCN_QUERY_ID_BYTES + 32 + (bind != NULL ? 32 : 0));
 	if (rv != MCN_OK) {
 		agg_set(why, whylen, "mask derivation failed (peer mask key?)");
 		goto out;
@@ -829,6 +832,39 @@ agg_box_label(uint8_t *label, const char *prefix, const uint8_t *qid)
 #define AGG_BOX_CTL "mcn-agg-box-ctl-v1"   /* masked control */
 #define AGG_BOX_PART "mcn-agg-box-part-v1" /* paillier control partials */
 #define AGG_CTL_LABEL "mcn-agg-ctl-v1"     /* masks of the control */
+#define AGG_VAL_LABEL "mcn-agg-val-v1"     /* masks of released values */
+
+/* SHA-256 over "mcn/agg/decision/v1" || be64 nunits || release bits ||
+ * be64 ndec || be64 per decision entry. */
+static void
+agg_decision_digest(uint8_t out[32], const uint8_t *release, size_t nunits,
+    const int64_t *dec, size_t ndec)
+{
+	static const char tag[] = "mcn/agg/decision/v1";
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t b[8];
+	unsigned int n = 32;
+	int ok;
+
+	MCN_MUST(ctx != NULL);
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, tag, sizeof(tag) - 1);
+	agg_be64(b, nunits);
+	ok = ok && EVP_DigestUpdate(ctx, b, 8);
+	for (size_t u = 0; ok && u < nunits; u++) {
+		uint8_t r = release[u] != 0;
+		ok = EVP_DigestUpdate(ctx, &r, 1);
+	}
+	agg_be64(b, ndec);
+	ok = ok && EVP_DigestUpdate(ctx, b, 8);
+	for (size_t i = 0; ok && i < ndec; i++) {
+		agg_be64(b, (uint64_t)dec[i]);
+		ok = EVP_DigestUpdate(ctx, b, 8);
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, out, &n);
+	EVP_MD_CTX_free(ctx);
+	MCN_MUST(ok);
+}
 
 static void
 agg_be64_put(uint8_t *p, uint64_t v)
@@ -1185,7 +1221,7 @@ node_query(mcn_agg_node *n, const mcn_message *rq, uint64_t now_ms, uint8_t **re
 	case MCN_MSG_MODE_MASKED:
 		if (L.ncontrol == 0) {
 			rv = node_mask(n, AGG_MASK_LABEL, rq->h.query_id,
-			    q->text, values, L.nvalues,
+			    q->text, NULL, values, L.nvalues,
 			    &m.u.contribution.masked, why, whylen);
 			m.u.contribution.nmasked = L.nvalues;
 			break;
@@ -1193,7 +1229,7 @@ node_query(mcn_agg_node *n, const mcn_message *rq, uint64_t now_ms, uint8_t **re
 		/* the masked control, sealed to every other node; the values
 		 * wait for the decision (round 2) */
 		rv = node_mask(n, AGG_CTL_LABEL, rq->h.query_id, q->text,
-		    values + L.nvalues, L.ncontrol, &slot->mctl, why, whylen);
+		    NULL, values + L.nvalues, L.ncontrol, &slot->mctl, why, whylen);
 		if (rv == MCN_OK) {
 			uint8_t *buf = mcn_alloc(8 * L.ncontrol);
 			unsigned char all[MCN_AGG_MAX_NODES];
@@ -1932,8 +1968,14 @@ node_release_masked(mcn_agg_node *n, const mcn_message *rq,
 			f += st->L.units[u];
 		}
 	}
+	/* The value masks are bound to the decision: they cancel only if
+	 * every node decided the same, so nodes that disagree (another rule,
+	 * another threshold) release noise, never a partial sum of the nodes
+	 * that released a unit. */
+	uint8_t bind[32];
+	agg_decision_digest(bind, release, st->L.nunits, dec, ndec);
 	if (st->L.nvalues != 0 &&
-	    (rv = node_mask(n, AGG_MASK_LABEL, st->qid, st->text, vals,
+	    (rv = node_mask(n, AGG_VAL_LABEL, st->qid, st->text, bind, vals,
 	         st->L.nvalues, &masked, why, whylen)) != MCN_OK) {
 		goto out;
 	}
@@ -2016,6 +2058,14 @@ mcn_agg_node_handle(mcn_agg_node *n, const uint8_t *req, size_t reqlen,
 	MCN_MUST(n != NULL && reply != NULL && replylen != NULL);
 	*reply = NULL;
 	*replylen = 0;
+	/* Expired queries give their memory (and wiped secrets) back now,
+	 * not when their slot is reused. */
+	for (size_t i = 0; i < MCN_AGG_MAX_ACTIVE; i++) {
+		if (n->active[i].expires_ms != 0 &&
+		    n->active[i].expires_ms <= now_ms) {
+			node_slot_release(&n->active[i]);
+		}
+	}
 	n->st.requests++;
 	n->st.bytes_in += reqlen;
 	memset(&o, 0, sizeof(o));
@@ -2620,8 +2670,9 @@ coord_send_decrypt(mcn_agg_coord *c, uint64_t now_ms, mcn_agg_outbox *ob)
 	}
 	/* Release control: the deciding set D is fixed now (each member
 	 * seals its control partials to the others of D). */
-	unsigned want = mcn_tpaillier_threshold(c->cfg.tpub) +
-	    c->cfg.decrypt_spare;
+	/* Exactly t: every decider learns the pooled control, so no more
+	 * nodes than needed see it (decrypt_spare does not apply). */
+	unsigned want = mcn_tpaillier_threshold(c->cfg.tpub);
 	for (unsigned k = 0; k < want; k++) {
 		size_t best = SIZE_MAX;
 		for (size_t i = 0; i < c->cfg.npeers; i++) {

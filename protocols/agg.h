@@ -63,8 +63,11 @@
  *             other node: CONTRIBUTION{boxes}. round 2: DECRYPT{the boxes
  *             addressed to the node}; every node sums all n masked
  *             controls (the masks cancel), calls decide, and masks its
- *             values with withheld units zeroed: RELEASE{decision,
- *             released, masked values}. All n decisions must be equal.
+ *             values with withheld units zeroed under masks whose label
+ *             ("mcn-agg-val-v1") binds a digest of the decision, so they
+ *             cancel only if every node decided the same: RELEASE{
+ *             decision, released, masked values}. All n decisions must be
+ *             equal.
  *   plain     the control travels after the values; the coordinator calls
  *             its own decide callback (no protection: the baseline).
  * The decision depends only on the pooled control and the query text, so

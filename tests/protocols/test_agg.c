@@ -152,13 +152,14 @@ plan(void *ctx, const mcn_agg_request *rq, mcn_agg_layout *L,
  * reaches ctl_k; the decision is (count 0, count 1 if released else -1,
  * sites with rows, ncontrib). */
 static int64_t ctl_k = 10;
+static int64_t *ctl_node0_k; /* site1's own threshold (NULL: ctl_k) */
 static unsigned decide_calls;
 static mcn_err
 decide(void *ctx, const mcn_agg_request *rq, const int64_t *control,
     size_t ncontrol, unsigned ncontrib, uint8_t *release, size_t nunits,
     int64_t **decision, size_t *ndecision, char *why, size_t whylen)
 {
-	(void)ctx;
+	const int64_t k = ctx != NULL ? *(const int64_t *)ctx : ctl_k;
 	(void)why;
 	(void)whylen;
 	decide_calls++;
@@ -169,8 +170,8 @@ decide(void *ctx, const mcn_agg_request *rq, const int64_t *control,
 	if (d == NULL) {
 		return MCN_ENOMEM;
 	}
-	release[0] = control[0] >= ctl_k;
-	release[1] = control[1] >= ctl_k;
+	release[0] = control[0] >= k;
+	release[1] = control[1] >= k;
 	d[0] = control[0];
 	d[1] = release[1] ? control[1] : -1;
 	d[2] = control[2];
@@ -281,6 +282,7 @@ world_init(struct world *w, mcn_agg_mode mode, int allow_plain)
 		c->rngs = w->pool;
 		c->dict_fingerprint = w->dict_fp;
 		c->decide = decide;
+		c->decide_ctx = i == 0 ? ctl_node0_k : NULL;
 		if ((rv = mcn_agg_node_new(&w->node[i], c)) != MCN_OK) {
 			return rv;
 		}
@@ -342,6 +344,12 @@ struct reply {
 	int lost;
 };
 
+/* A querier that ignores the protocol: world_run adds up the masked
+ * values of every RELEASE it sees when capture_release is set. */
+static int capture_release;
+static uint64_t captured[NV];
+static unsigned ncaptured;
+
 /* Runs the query to completion: each round's requests go to the nodes (in
  * shuffled order if asked), replies come back (shuffled, maybe twice),
  * then the silent nodes time out. */
@@ -389,6 +397,26 @@ world_run(struct world *w)
 			struct reply t = rep[i - 1];
 			rep[i - 1] = rep[j];
 			rep[j] = t;
+		}
+		for (size_t i = 0; capture_release && i < nrep; i++) {
+			mcn_open_opts o;
+			mcn_message m;
+			memset(&o, 0, sizeof(o));
+			o.max_len = 1 << 22;
+			o.verifier = &mcnt_verifier;
+			o.role = MCN_ROLE_NODE;
+			o.tpub = fx_pub;
+			o.max_skew_ms = UINT64_MAX;
+			if (mcn_msg_open(&m, rep[i].b, rep[i].len, &o, NULL, 0) ==
+			        MCN_OK &&
+			    m.h.type == MCN_MSG_RELEASE &&
+			    m.u.release.nmasked == NV) {
+				for (size_t k = 0; k < NV; k++) {
+					captured[k] += m.u.release.masked[k];
+				}
+				ncaptured++;
+			}
+			mcn_msg_clear(&m);
 		}
 		for (size_t i = 0; i < nrep; i++) {
 			if (!rep[i].lost) {
@@ -1313,13 +1341,14 @@ test_node_refuses_bad_decrypt(void)
 	mcn_free(b, len);
 	r.qid[0] ^= 1;
 	/* A DECRYPT made long ago is stale; after the query's time to
-	 * live, the state is gone. */
+	 * live, the state is gone (node 3 here: time only moves forward, and
+	 * an expired query's state is released at the next request). */
 	seal_decrypt(&b, &len, &r, &w.alice, envs, NN, NULL, w.rng);
-	EXPECT(&w, 0, b, len, NOW + 600000, MCN_ESTALE, NULL);
+	EXPECT(&w, 3, b, len, NOW + 600000, MCN_ESTALE, NULL);
 	mcn_free(b, len);
 	r.ts = NOW + 600000;
 	seal_decrypt(&b, &len, &r, &w.alice, envs, NN, NULL, w.rng);
-	EXPECT(&w, 0, b, len, NOW + 600000, MCN_EROUND,
+	EXPECT(&w, 3, b, len, NOW + 600000, MCN_EROUND,
 	    "unknown or expired query");
 	mcn_free(b, len);
 	r.ts = NOW + 10;
@@ -1770,9 +1799,10 @@ run_control(mcn_agg_mode mode, const int *down)
 	CHECK_U64_EQ(rounds, mode == MCN_AGG_PAILLIER ? 3 :
 	                     mode == MCN_AGG_MASKED   ? 2 :
 	                                                1);
-	/* paillier: t + spare deciders; masked: every node; plain: the
+	/* paillier: exactly t deciders (decrypt_spare does not apply: each
+	 * decider sees the pooled control); masked: every node; plain: the
 	 * querier itself */
-	CHECK(decide_calls == (mode == MCN_AGG_PAILLIER ? n :
+	CHECK(decide_calls == (mode == MCN_AGG_PAILLIER ? T :
 	                       mode == MCN_AGG_MASKED   ? NN :
 	                                                  1));
 	world_free(&w);
@@ -1898,6 +1928,51 @@ test_control_attacks(void)
 	ctl_on = 0;
 }
 
+/* Masked mode with nodes whose rules differ: site1 would release unit 1
+ * (its own threshold is 1), the others withhold it. The query fails, and
+ * a querier that adds up every RELEASE anyway gets no sum of unit 1: the
+ * value masks are bound to the decision, so they cancel only when every
+ * node decided the same (before that binding, the querier got site1's own
+ * values of unit 1 here). */
+static void
+test_control_masked_disagree(void)
+{
+	struct world w;
+	static int64_t lax = 1;
+
+	ctl_on = 1;
+	ctl_node0_k = &lax;
+	REQUIRE_OK(world_init(&w, MCN_AGG_MASKED, 0));
+	ctl_node0_k = NULL;
+	memset(captured, 0, sizeof(captured));
+	ncaptured = 0;
+	capture_release = 1;
+	world_run(&w);
+	capture_release = 0;
+	CHECK_U64_EQ(mcn_agg_coord_phase(w.coord), MCN_AGG_FAILED);
+	const char *msg = "";
+	CHECK_ERR(mcn_agg_coord_error(w.coord, &msg), MCN_EREFUSED);
+	CHECK(strstr(msg, "disagree") != NULL);
+	CHECK_U64_EQ(ncaptured, NN);
+	/* unit 1 = slots 5.. : site1's values would be the whole sum */
+	int leaked = 0;
+	for (size_t k = 5; k < NV; k++) {
+		int64_t lo = layout_fields[k < 9 ? 2 : k < 29 ? 3 : 4].lo;
+		uint64_t want = (uint64_t)val(0, k) + 3 * (uint64_t)lo;
+		leaked += captured[k] == want;
+	}
+	CHECK(leaked == 0);
+	/* unit 0 too: with the masks bound to different decisions nothing
+	 * adds up */
+	uint64_t s0 = 0;
+	for (unsigned i = 0; i < NN; i++) {
+		s0 += (uint64_t)val(i, 0);
+	}
+	CHECK(captured[0] != s0);
+	world_free(&w);
+	ctl_on = 0;
+}
+
 MCNT_MAIN(
     { "masked_id_reuse_after_restart", test_masked_id_reuse_after_restart },
     { "decrypt_asks_t", test_decrypt_asks_t },
@@ -1923,4 +1998,5 @@ MCNT_MAIN(
     { "control_masked", test_control_masked },
     { "control_plain", test_control_plain },
     { "control_attacks", test_control_attacks },
+    { "control_masked_disagree", test_control_masked_disagree },
     { "cleanup", test_cleanup })
