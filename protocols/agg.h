@@ -46,7 +46,7 @@
  * public output) is.
  *   paillier  round 1 as above, the contribution's first ciphertexts hold
  *             the control. round 2: DECRYPT (with the list D of deciding
- *             nodes, t + decrypt_spare earliest contributors) to D; each
+ *             nodes: exactly the t earliest contributors) to D; each
  *             checks it as above, partially decrypts only the control
  *             ciphertexts and seals the partials (with proofs) to every
  *             other member of D (crypto/box.h; the querier relays but
