@@ -159,16 +159,16 @@ def mean(xs):
 
 
 def count_suppressed(obj):
-    """Sum of the "suppressed" counts (site-blocks and cells withheld by
-    the nodes' small-cell rule) anywhere in an answer."""
+    """Pooled cells withheld by the release rule anywhere in an answer: a
+    withheld group output ("withheld": reason) counts 1, a histogram or
+    table counts its withheld cells ("withheld_cells")."""
     n = 0
     if isinstance(obj, dict):
         for k, v in obj.items():
-            if k in ("suppressed", "cell_suppressed") and \
-                    isinstance(v, int) and not isinstance(v, bool):
-                n += v
-            elif k == "cell_suppressed" and isinstance(v, list):
-                n += sum(x for x in v if isinstance(x, int))
+            if k == "withheld" and isinstance(v, str):
+                n += 1
+            elif k == "withheld_cells" and isinstance(v, list):
+                n += sum(1 for x in v if x is not None)
             else:
                 n += count_suppressed(v)
     elif isinstance(obj, list):
@@ -885,7 +885,7 @@ class Bench:
             if rec["suppressed"]:
                 rec.setdefault("warnings", []).append(
                     "answer partly withheld by the nodes' small-cell rule "
-                    "(%d site-blocks/cells suppressed)" % rec["suppressed"])
+                    "(%d pooled cells withheld)" % rec["suppressed"])
             if run_i == 1 or a.keep_answers:
                 rec["answer"] = res
             if doc is not None and q.get("check") == "logistic" and tr:

@@ -61,6 +61,18 @@ query_has_word(const char *text, const char *word)
 	return (0);
 }
 
+/* plain mode: the querier's copy of the release rule (the baseline has
+ * no protection; the nodes decide in the secure modes). */
+static mcn_err
+query_decide(void *ctx, const mcn_agg_request *rq, const int64_t *control,
+    size_t ncontrol, unsigned ncontrib, uint8_t *release, size_t nunits,
+    int64_t **decision, size_t *ndecision, char *why, size_t whylen)
+{
+	(void)rq;
+	return (mcn_query_decide(ctx, control, ncontrol, ncontrib, release,
+	    nunits, decision, ndecision, why, whylen));
+}
+
 static const char *
 query_status_name(mcn_agg_site_status s)
 {
@@ -302,12 +314,14 @@ cmd_query_main(int argc, const char *argv[])
 			.npeers = np,
 			.tpub = tpub,
 			.min_sites = cfg.min_sites,
-			.layout = mcn_query_layout(aq),
+			.layout = mcn_query_release_layout(aq),
 			.signer = mcn_pki_signer(pki),
 			.verifier = mcn_pki_verifier(pki),
 			.max_message = cfg.max_message,
 			.rng = mcn_rng_system(),
 			.decrypt_spare = cfg.decrypt_spare,
+			.decide = query_decide, /* plain mode: the rule applied here */
+			.decide_ctx = (void *)aq,
 		};
 		mcn_agg_coord_free(co);
 		co = NULL;
@@ -354,15 +368,18 @@ cmd_query_main(int argc, const char *argv[])
 				goto fail;
 			}
 		}
-		size_t nvalues = 0;
+		size_t nvalues = 0, ndec = 0;
 		const mpz_t *sums = mcn_agg_coord_sums(co, &nvalues);
+		const int64_t *dec = mcn_agg_coord_decision(co, &ndec);
 		ncontrib = mcn_agg_coord_ncontributors(co);
 		uint64_t t_s0 = mcn_mono_ms();
 		if (fit == NULL) {
-			rv = mcn_query_result(&res, q, sums, nvalues, ncontrib);
+			rv = mcn_query_result_release(&res, q, sums, nvalues, dec, ndec,
+			    ncontrib);
 		} else {
 			int done = 0;
-			rv = mcn_query_fit_update(fit, sq, sums, nvalues, ncontrib, &done);
+			rv = mcn_query_fit_update_release(fit, sq, sums, nvalues, dec,
+			    ndec, ncontrib, &done);
 			if (rv == MCN_OK && done)
 				rv = mcn_query_fit_result(&res, fit);
 		}

@@ -180,22 +180,21 @@ serve_plan(void *ctx, const mcn_agg_request *rq, mcn_agg_layout *layout,
 	int pop_known = s->pop_valid && s->pop_gen == gen && s->pop_key == ckey;
 	mcn_query_gov gov = { consent, nconsent, pr->min_cell, s->secret, label,
 		labellen, pr->min_difference > 0, pop_known,
-		pop_known ? s->pop : 0 };
+		pop_known ? s->pop : 0, cfg->min_sites, pr->site_min_cell, NULL };
 
-	const mcn_agg_layout *L = mcn_query_layout(q);
-	layout->fields = mcn_alloc(L->nfields * sizeof(*L->fields));
-	int64_t *v = mcn_zalloc(L->nvalues * sizeof(*v) + 1);
-	if (layout->fields == NULL || v == NULL) {
+	/* the protocol vector: value units, then the release control (the
+	 * nodes decide on the pooled cells: serve_decide) */
+	const mcn_agg_layout *L = mcn_query_release_layout(q);
+	const size_t nall = L->nvalues + L->ncontrol;
+	int64_t *v = mcn_zalloc(nall * sizeof(*v));
+	if (v == NULL || mcn_query_release_layout_copy(layout, q) != MCN_OK) {
 		rv = MCN_ENOMEM;
 		mcn_msg(why, whylen, "out of memory");
 		goto out_v;
 	}
-	memcpy(layout->fields, L->fields, L->nfields * sizeof(*L->fields));
-	layout->nfields = L->nfields;
-	layout->nvalues = L->nvalues;
 	uint64_t t0 = mcn_mono_ms();
-	if ((rv = mcn_query_local_gov(q, mcn_store_db(s->store), &gov, v, &rep,
-	         why, whylen)) != MCN_OK)
+	if ((rv = mcn_query_local_release(q, mcn_store_db(s->store), &gov, v,
+	         &rep, why, whylen)) != MCN_OK)
 		goto out_v;
 	if (gov.want_cohort &&
 	    (rv = mcn_state_cohort_check(s->state, rq->querier, role, gen,
@@ -227,20 +226,44 @@ serve_plan(void *ctx, const mcn_agg_request *rq, mcn_agg_layout *layout,
 	s->pop_gen = gen;
 	s->pop_key = ckey;
 	s->pop = rep.population;
-	mcn_log(MCN_LOG_INFO, "query", "%s query from %s (role %s): %zu values, "
-	    "local scan %llu ms%s", mcn_agg_mode_name(rq->mode), rq->querier, role,
-	    L->nvalues, (unsigned long long)(mcn_mono_ms() - t0),
-	    rep.suppressed > 0 ? ", small cells withheld" : "");
+	mcn_log(MCN_LOG_INFO, "query", "%s query from %s (role %s): %zu values "
+	    "and %zu release-control values, local scan %llu ms",
+	    mcn_agg_mode_name(rq->mode), rq->querier, role, L->nvalues,
+	    L->ncontrol, (unsigned long long)(mcn_mono_ms() - t0));
 	*values = v;
 	v = NULL;
 out_v:
 	if (v != NULL)
-		mcn_free(v, L->nvalues * sizeof(*v) + 1);
+		mcn_free(v, nall * sizeof(*v));
 out:
 	mcn_query_gov_report_clear(&rep);
 	mcn_wipe(label, sizeof(label));
 	if (rv != MCN_OK)
 		mcn_agg_layout_clear(layout);
+	mcn_query_free(q);
+	return (rv);
+}
+
+/* The release rule on the pooled control (protocols/agg.h): the query
+ * engine's, on the query as every node compiles it. */
+static mcn_err
+serve_decide(void *ctx, const mcn_agg_request *rq, const int64_t *control,
+    size_t ncontrol, unsigned ncontrib, uint8_t *release, size_t nunits,
+    int64_t **decision, size_t *ndecision, char *why, size_t whylen)
+{
+	serve_ctx *s = ctx;
+	const mcn_config *cfg = s->cfg;
+	mcn_query *q = NULL;
+	mcn_query_limits lim = { cfg->consortium.max_rows_per_site,
+		(unsigned)cfg->consortium.nnodes,
+		MCN_CONSORTIUM_NOISE_SHARES(&cfg->consortium) };
+	mcn_err rv;
+
+	if ((rv = mcn_query_compile(&q, rq->text, s->dict, &lim, why, whylen)) !=
+	    MCN_OK)
+		return (rv);
+	rv = mcn_query_decide(q, control, ncontrol, ncontrib, release, nunits,
+	    decision, ndecision, why, whylen);
 	mcn_query_free(q);
 	return (rv);
 }
@@ -461,6 +484,8 @@ cmd_serve_main(int argc, const char *argv[])
 		.dict_fingerprint = dict->fingerprint,
 		.plan = serve_plan,
 		.plan_ctx = sctx,
+		.decide = serve_decide,
+		.decide_ctx = sctx,
 		.rngs = rngs,
 		.commit = serve_commit,
 		.commit_ctx = sctx,

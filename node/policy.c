@@ -367,8 +367,8 @@ static mcn_err
 pol_role(pol_ctx *c, const char *name, json_t *o, mcn_policy_role *r)
 {
 	static const char *const keys[] = { "analyses", "columns",
-		"max_sensitivity", "grant", "min_cell", "min_difference", "dp",
-		"rate_limit", "purpose", NULL };
+		"max_sensitivity", "grant", "min_cell", "site_min_cell",
+		"min_difference", "dp", "rate_limit", "purpose", NULL };
 	static const char *const ckeys[] = { "where", "aggregate", "group_by",
 		NULL };
 	uint64_t v;
@@ -413,6 +413,8 @@ pol_role(pol_ctx *c, const char *name, json_t *o, mcn_policy_role *r)
 	         &r->grant)) != MCN_OK ||
 	    (rv = pol_uint(c, o, "min_cell", "", 1, 1000000, 10, 0,
 	         &r->min_cell)) != MCN_OK ||
+	    (rv = pol_uint(c, o, "site_min_cell", "", 0, 1000000, 0, 0,
+	         &r->site_min_cell)) != MCN_OK ||
 	    (rv = pol_uint(c, o, "min_difference", "", 0, 1000000, r->min_cell,
 	         0, &r->min_difference)) != MCN_OK ||
 	    (rv = pol_dp(c, json_object_get(o, "dp"), r)) != MCN_OK ||

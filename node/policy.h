@@ -54,7 +54,15 @@
  *    escape the sensitivity ceiling. A grant does not list a column in any
  *    position; it must still be allowed by "columns" (a "*" list does).
  *    Absent = none.
- *  - "min_cell": integer 1..1000000, default 10: the minimum cell size k.
+ *  - "min_cell": integer 1..1000000, default 10: the minimum cell size k,
+ *    applied to the POOLED cell (node/query.h, release control): a cell,
+ *    bin, group or curve point is released only with a pooled count of at
+ *    least k from at least min_sites sites; the strictest k of the
+ *    contributing hospitals applies.
+ *  - "site_min_cell": integer 0..1000000, default 0 (off): the explicit
+ *    per-site rule, as a veto: a pooled cell in which this hospital has
+ *    between 1 and site_min_cell - 1 patients is withheld for everyone
+ *    (never zeroed in the sum).
  *  - "min_difference": integer 0..1000000, default min_cell: a cohort that
  *    differs from one of the querier's earlier cohorts by fewer than this
  *    many patients, but not zero, is refused (0 disables the rule).
@@ -107,6 +115,7 @@ typedef struct mcn_policy_role {
 	const char *name;
 	int max_sensitivity;     /* 1..5 */
 	uint64_t min_cell;       /* k */
+	uint64_t site_min_cell;  /* per-site veto rule; 0: off */
 	uint64_t min_difference; /* 0: no differencing rule */
 	double dp_epsilon;       /* per query; 0: no noise */
 	double dp_budget;        /* per querier and role; 0 when no noise */

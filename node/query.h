@@ -304,6 +304,16 @@ typedef struct mcn_query_gov {
 	 * data generation and consent set); else it is counted */
 	int population_known;
 	uint64_t population;
+	/* mcn_query_local_release: the site's release parameters, sent in
+	 * the control vector (the pooled rule takes the strictest over the
+	 * contributors): min_cell (k, above), min_sites (>= 2), and
+	 * site_min_cell (0: off): the explicit per-site rule, a veto that
+	 * withholds a pooled cell where this site's own count is between 1
+	 * and site_min_cell - 1. */
+	unsigned min_sites;
+	uint64_t site_min_cell;
+	/* internal: receives the exact local vector before noise */
+	int64_t *exact;
 } mcn_query_gov;
 typedef struct mcn_query_gov_report {
 	uint64_t population, cohort, suppressed;
@@ -315,7 +325,81 @@ mcn_err mcn_query_local_gov(const mcn_query *q, sqlite3 *db,
     char *err, size_t errlen) MCN_WUR;
 void mcn_query_gov_report_clear(mcn_query_gov_report *rep);
 
+struct mcn_query_result;
+
+/* ---- release control: the rule on the pooled release ----
+ *
+ * With secure aggregation nobody sees a site's cell, so disclosure
+ * control applies to what is released, and the nodes enforce it
+ * (protocols/agg.h, release control). The protocol vector of a query
+ * (mcn_query_release_layout) is:
+ *   values   one unit per group and block that has sums (the S1/S2 limbs
+ *            of mean/var/sd/sum, the cross products of linear/cor, the
+ *            logistic sums): released only with its cell
+ *   control  params: per k of the ladder mcnq k_ladder "this site's k is
+ *            at least it", per m = 2..nsites "this site's min_sites is
+ *            at least m" (the pooled rule takes the strictest of the
+ *            contributors); then per group, block and cell: its count
+ *            and has + 256 veto (has: this site has rows in the cell;
+ *            veto: the site's own rule, site_min_cell); survival per
+ *            grid point: events, censored, at risk here (0/1).
+ * The decision (mcn_query_decide, taken by the nodes from the pooled
+ * control): a cell is released when its pooled count is 0 (no site has
+ * rows), or at least k from at least min_sites sites with no veto;
+ * withheld otherwise, for everyone. In a histogram or table with a
+ * withheld cell, the smallest released non-zero cell is withheld too
+ * (the block total would give the withheld part away otherwise; then it
+ * holds at least k patients of at least min_sites sites). A mean,
+ * variance, sum, regression or correlation is released with its cell
+ * (n). A Kaplan-Meier curve is released point by point from the start
+ * while the pooled number at risk is at least k at that point and after
+ * it (or 0 after it) from at least min_sites sites; the group's N with
+ * the same rule; the log-rank test is computed by the nodes on the
+ * complete pooled data and released when every group with rows is. A
+ * chi-square is computed only on a table with no withheld cell.
+ * Decision entries: k, m, then per group, block and cell (status, count,
+ * sites) - survival: (status, N, sites) per group, then (status, events,
+ * censored, sites) per grid point - then per survival block (status,
+ * statistic as IEEE bits, df). */
+const mcn_agg_layout *mcn_query_release_layout(const mcn_query *q);
+/* A copy for the protocol (free with mcn_agg_layout_clear). MCN_ENOMEM. */
+mcn_err mcn_query_release_layout_copy(mcn_agg_layout *out,
+    const mcn_query *q) MCN_WUR;
+/* Node side: out[nvalues + ncontrol of the release layout] (secret), from
+ * one scan with the hospital's rules of mcn_query_local_gov (consent,
+ * complement, differencing cohort, noise) and its release parameters
+ * (gov min_cell, min_sites, site_min_cell). Errors as
+ * mcn_query_local_gov. */
+mcn_err mcn_query_local_release(const mcn_query *q, sqlite3 *db,
+    const mcn_query_gov *gov, int64_t *out, mcn_query_gov_report *rep,
+    char *err, size_t errlen) MCN_WUR;
+/* The release rule (the body of an mcn_agg_decide_fn for q). MCN_EINVAL
+ * if ncontrol or nunits are not q's, MCN_ENOMEM. Deterministic. */
+mcn_err mcn_query_decide(const mcn_query *q, const int64_t *control,
+    size_t ncontrol, unsigned ncontrib, uint8_t *release, size_t nunits,
+    int64_t **decision, size_t *ndecision, char *why, size_t whylen) MCN_WUR;
+/* Querier side: the result from the released value sums (vsums[nv],
+ * withheld units 0) and the decision. Withheld cells have no value and
+ * say why. Errors as mcn_query_result, MCN_ERANGE for a decision that
+ * does not fit q. */
+mcn_err mcn_query_result_release(struct mcn_query_result **out,
+    const mcn_query *q, const mpz_t *vsums, size_t nv, const int64_t *dec,
+    size_t ndec, unsigned nsites) MCN_WUR;
+
 /* ---- results (querier side) ---- */
+
+/* Why a cell is withheld (mcn_query_cell suppressed, cell_suppressed; 0:
+ * released). */
+enum {
+	MCNQ_REL_OK = 0,
+	MCNQ_REL_BELOW_K,    /* pooled count below k */
+	MCNQ_REL_FEW_SITES,  /* fewer than min_sites sites */
+	MCNQ_REL_VETO,       /* a site's own rule */
+	MCNQ_REL_SECONDARY,  /* would make another withheld cell derivable */
+	MCNQ_REL_AT_RISK,    /* survival: too few at risk from here on */
+	MCNQ_REL_NOT_TESTED, /* a test on data with withheld parts */
+	MCNQ_REL_MAX
+};
 
 /* One group of one output. */
 typedef struct mcn_query_cell {
@@ -361,12 +445,16 @@ typedef struct mcn_query_cell {
 	 * model (NaN if unknown), iterations (aggregations run) */
 	double deviance, null_deviance;
 	unsigned iterations;
-	/* disclosure control: sites that withheld this output in this group
-	 * (its count was below their minimum cell size), and for histograms
-	 * and tables per cell (same order as counts; NULL otherwise) the
-	 * sites that withheld that cell */
+	/* disclosure control: 0 when released, else why this output is
+	 * withheld in this group (MCNQ_REL_*; reason: its text); for
+	 * histograms and tables per cell (same order as counts; NULL
+	 * otherwise); sites: how many sites the released cell covers (0 if
+	 * unknown), cell_sites per cell */
 	int64_t suppressed;
 	int64_t *cell_suppressed;
+	const char *reason;
+	int64_t sites;
+	int64_t *cell_sites;
 	/* quantile (n: non-missing values in round 1; iterations: the
 	 * aggregations run; null with problem when there is no answer):
 	 * value = the quantile when exact, else lower; the quantile lies in
@@ -414,7 +502,8 @@ struct mcn_query_result {
 	char **notes; /* plain-text remarks (missing values, ...) */
 	size_t nnotes;
 	double epsilon; /* WITH EPSILON: every count and sum is noisy; else 0 */
-	uint64_t suppressions; /* blocks + cells withheld, summed over sites */
+	uint64_t suppressions; /* cells withheld */
+	int64_t rel_k, rel_m;  /* the release rule applied (0: not known) */
 	struct mcnq_arena *arena_; /* private */
 };
 
@@ -504,6 +593,13 @@ const char *mcn_query_fit_text(const mcn_query_fit *f);
  * next step text leaves the fit usable only for mcn_query_fit_free. */
 mcn_err mcn_query_fit_update(mcn_query_fit *f, const mcn_query *step,
     const mpz_t *sums, size_t nvalues, unsigned nsites, int *done) MCN_WUR;
+
+/* As mcn_query_fit_update, from the released value sums and the
+ * decision of a query with release control (mcn_query_result_release);
+ * a withheld fit ends with the reason. */
+mcn_err mcn_query_fit_update_release(mcn_query_fit *f, const mcn_query *step,
+    const mpz_t *vsums, size_t nv, const int64_t *dec, size_t ndec,
+    unsigned nsites, int *done) MCN_WUR;
 
 /* Aggregations fed so far. */
 unsigned mcn_query_fit_iterations(const mcn_query_fit *f);
@@ -631,10 +727,6 @@ typedef struct mcnq_block {
 	/* survival: grid tmin + k step, k < npts */
 	int64_t tmin, step;
 	size_t npts;
-	/* disclosure control: the block's suppression flag slot within a
-	 * group, and (histogram, table) the first of its nslots per-cell
-	 * flags */
-	size_t flag, cflag;
 	/* WITH EPSILON: noise scale and per-site share bound of the count
 	 * slots (0), of S1 (1) and of S2 (2) */
 	double dp_scale[3];
@@ -679,8 +771,54 @@ struct mcn_query {
 	int has_epsilon;   /* WITH EPSILON */
 	double epsilon;
 	const char *norm;  /* mcn_query_normalized */
-	size_t flag_off;   /* first suppression flag slot within a group */
+	/* release control (query_release.c): the protocol layout - the
+	 * value units, then the control (params, then per group, block and
+	 * cell its control slots) - and the size of the decision */
+	mcn_agg_layout rel;
+	size_t nrelparams, ncells, ndec;
 };
+
+/* Release control (query_release.c). Builds q->rel from the per-slot
+ * ranges plo/phi (q->per_group entries) of the local vector. */
+mcn_err mcnq_release_plan(mcn_query *q, const int64_t *plo,
+    const int64_t *phi, char *err, size_t errlen);
+
+const char *mcnq_rel_reason(int st, int64_t k, int64_t m, char *buf,
+    size_t len);
+
+/* The release as the querier sees it, in the local vector's terms. */
+typedef struct mcnq_status {
+	int64_t k, m;     /* the rule applied */
+	uint8_t *slot;    /* per slot of the local vector: status */
+	int64_t *sites;   /* per slot: sites the released cell covers */
+	int64_t *survN;   /* per group x block: survival rows N */
+	uint8_t *survst;  /* per group x block: status of N */
+	double *lr;       /* per block: log-rank statistic (survival) */
+	unsigned *lrdf;
+	uint8_t *lrst;
+	size_t nslots, ngb, nb;
+} mcnq_status;
+void mcnq_status_free(mcnq_status *st);
+/* The pooled local-vector sums (*full, q->layout.nvalues, mcn_alloc'd
+ * mpz array) and status from the released value sums and the decision.
+ * MCN_EINVAL (sizes), MCN_ERANGE (a decision entry out of range),
+ * MCN_ENOMEM. */
+mcn_err mcnq_release_unpack(const mcn_query *q, const mpz_t *vsums,
+    size_t nv, const int64_t *dec, size_t ndec, unsigned nsites,
+    mpz_t **full, mcnq_status *st);
+void mcnq_full_free(const mcn_query *q, mpz_t *full);
+/* The result builder shared by mcn_query_result (st NULL: everything
+ * released) and mcn_query_result_release. */
+mcn_err mcnq_result_build(struct mcn_query_result **out, const mcn_query *q,
+    const mpz_t *sums, size_t nvalues, unsigned nsites,
+    const mcnq_status *st);
+/* The log-rank statistic over G groups of np grid points (events ev[g *
+ * np + j], censored ce[g * np + j], rows N[g]): 0 and *stat, *df, and
+ * the observed and expected events per group (may be NULL); -1 when
+ * there is no test (fewer than 2 groups, degenerate variance). */
+int mcnq_logrank(const int64_t *ev, const int64_t *ce, const int64_t *N,
+    size_t G, size_t np, double *stat, unsigned *df, double *obs,
+    double *ex);
 
 /* Builds blocks, bounds, limbs, the layout and the scan SQL of a checked
  * query (query_plan.c). MCN_EQUERY (too many values, range too large),

@@ -713,17 +713,6 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 		}
 		q->per_group += b->nslots;
 	}
-	/* suppression flags after the blocks: one per block, plus one per
-	 * cell of histograms and tables */
-	q->flag_off = q->per_group;
-	for (size_t i = 0; i < q->nblocks; i++) {
-		mcnq_block *b = &q->blocks[i];
-		b->flag = q->per_group++;
-		if (b->kind == MCNQ_B_HIST || b->kind == MCNQ_B_TABLE) {
-			b->cflag = q->per_group;
-			q->per_group += b->nslots;
-		}
-	}
 	if ((uint64_t)q->per_group * q->ngroups > MCN_AGG_MAX_VALUES) {
 		mcnq_msg(err, errlen,
 		    "query needs %llu values, more than the "
@@ -752,15 +741,6 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 			    (b->kind == MCNQ_B_MOMENTS && s == 0);
 			plo[k + s] = cnt ? -w : 0;
 			phi[k + s] = (int64_t)R + (cnt ? w : 0);
-		}
-		plo[b->flag] = 0;
-		phi[b->flag] = 1;
-		for (size_t s = 0; (b->kind == MCNQ_B_HIST ||
-		                       b->kind == MCNQ_B_TABLE) &&
-		     s < b->nslots;
-		     s++) {
-			plo[b->cflag + s] = 0;
-			phi[b->cflag + s] = 1;
 		}
 		if (b->kind == MCNQ_B_MOMENTS && b->need_s1) {
 			const mcnq_qty *qs[2] = { &b->s1, &b->s2 };
@@ -827,6 +807,9 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 		}
 	}
 	q->layout.nvalues = q->per_group * q->ngroups;
+	if ((rv = mcnq_release_plan(q, plo, phi, err, errlen)) != MCN_OK) {
+		goto out;
+	}
 
 	/* the scan */
 	q->count_only = q->ngcols == 0;
@@ -1570,22 +1553,6 @@ out:
 }
 
 /* The denominator of block b in group values v (see mcn_query_local_gov). */
-static uint64_t
-block_n(const mcnq_block *b, const int64_t *v)
-{
-	uint64_t n = 0;
-	switch (b->kind) {
-	case MCNQ_B_HIST:
-	case MCNQ_B_TABLE:
-	case MCNQ_B_SURV:
-		for (size_t s = 0; s < b->nslots; s++) {
-			n += (uint64_t)v[b->off + s];
-		}
-		return n;
-	default: return (uint64_t)v[b->off];
-	}
-}
-
 /* Disclosure control on a computed vector, before any limb is written
  * (see mcn_query_local_gov): the complement rule, the cohort bitmap,
  * small-cell suppression (on the slots and the accumulators behind
@@ -1597,9 +1564,13 @@ gov_apply(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
     size_t errlen)
 {
 	const uint64_t k = gov->min_cell;
-	uint64_t pop = 0, nsupp = 0;
+	uint64_t pop = 0;
 	mcn_err rv;
 
+	(void)s1;
+	(void)s2;
+	(void)xa;
+	(void)la;
 	if (gov->population_known) {
 		pop = gov->population;
 	} else if ((rv = gov_count(q, db, "SELECT count(*) FROM ", gov, 0,
@@ -1622,51 +1593,11 @@ gov_apply(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
 		    q->dict->table);
 		return rv;
 	}
-	for (size_t g = 0; k > 1 && g < q->ngroups; g++) {
-		int64_t *v = values + g * q->per_group;
-		for (size_t i = 0; i < q->nblocks; i++) {
-			const mcnq_block *b = &q->blocks[i];
-			uint64_t n = block_n(b, v);
-			int whole = n >= 1 && n < k;
-			for (size_t c = 0; !whole && b->kind == MCNQ_B_SURV &&
-			     c < b->nslots;
-			     c++) {
-				/* a Kaplan-Meier curve is all or nothing */
-				whole = v[b->off + c] >= 1 &&
-				    (uint64_t)v[b->off + c] < k;
-			}
-			if (whole) {
-				memset(v + b->off, 0, b->nslots * sizeof(*v));
-				v[b->flag] = 1;
-				nsupp++;
-				if (b->kind == MCNQ_B_MOMENTS && b->need_s1) {
-					size_t m = g * q->nmoments + b->moment;
-					s1[m] = 0;
-					memset(&s2[m], 0, sizeof(s2[m]));
-				}
-				for (size_t x = 0;
-				     b->kind == MCNQ_B_CROSS && x < b->nxq; x++) {
-					memset(&xa[g * q->nxacc + b->acc + x], 0,
-					    sizeof(*xa));
-				}
-				for (size_t x = 0;
-				     b->kind == MCNQ_B_LOGIT && x < b->nxq; x++) {
-					la[x] = 0;
-				}
-				continue;
-			}
-			if (b->kind != MCNQ_B_HIST && b->kind != MCNQ_B_TABLE) {
-				continue;
-			}
-			for (size_t c = 0; c < b->nslots; c++) {
-				if (v[b->off + c] >= 1 &&
-				    (uint64_t)v[b->off + c] < k) {
-					v[b->off + c] = 0;
-					v[b->cflag + c] = 1;
-					nsupp++;
-				}
-			}
-		}
+	/* No per-site suppression: a site's small cell is no disclosure
+	 * under secure aggregation; the release rule applies to the pooled
+	 * cell (query_release.c), from the exact counts kept here. */
+	if (gov->exact != NULL) {
+		memcpy(gov->exact, values, q->layout.nvalues * sizeof(*values));
 	}
 	if (q->has_epsilon) {
 		unsigned m = q->lim.noise_shares != 0 ? q->lim.noise_shares :
@@ -1714,7 +1645,7 @@ gov_apply(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
 	if (rep != NULL) {
 		rep->population = pop;
 		rep->cohort = cohort;
-		rep->suppressed = nsupp;
+		rep->suppressed = 0;
 	}
 	return MCN_OK;
 noise_failed:

@@ -531,41 +531,31 @@ fill_survival(struct mcn_query_result *r, const mcnq_block *b,
  * the observed counts is V_gh = D (N - D) / (N - 1) * n_g / N *
  * (delta_gh - n_h / N). Statistic (O - E)' V^-1 (O - E) over all groups
  * but the last, df = groups - 1. */
-static mcn_err
-logrank(mcn_query_output *o, size_t ngroups)
+int
+mcnq_logrank(const int64_t *ev, const int64_t *ce, const int64_t *N0,
+    size_t G, size_t np, double *stat, unsigned *df, double *obs, double *exv)
 {
-	size_t gi[LOGRANK_MAX_GROUPS], G = 0, m, vsz;
 	int64_t at[LOGRANK_MAX_GROUPS];
-	long double *V = NULL, z[LOGRANK_MAX_GROUPS], x;
-	const size_t np = o->npts;
+	long double *V = NULL, z[LOGRANK_MAX_GROUPS], x, ex[LOGRANK_MAX_GROUPS];
+	size_t m, vsz;
+	int rc = -1;
 
-	for (size_t g = 0; g < ngroups; g++) {
-		if (o->cells[g].n > 0) {
-			if (G == LOGRANK_MAX_GROUPS) {
-				return MCN_OK; /* not computed */
-			}
-			gi[G] = g;
-			at[G++] = o->cells[g].n;
-		}
-	}
-	if (G < 2) {
-		return MCN_OK;
+	if (G < 2 || G > LOGRANK_MAX_GROUPS) {
+		return -1;
 	}
 	m = G - 1;
 	vsz = m * m * sizeof(*V);
 	if ((V = mcn_zalloc(vsz)) == NULL) {
-		return MCN_ENOMEM;
+		return -1;
 	}
 	for (size_t g = 0; g < G; g++) {
-		o->cells[gi[g]].lr_obs = (double)o->cells[gi[g]].nevents;
-		o->cells[gi[g]].lr_exp = 0;
-		z[g] = 0;
+		at[g] = N0[g];
+		ex[g] = 0;
 	}
-	long double ex[LOGRANK_MAX_GROUPS] = { 0 };
 	for (size_t j = 0; j < np; j++) {
 		int64_t D = 0, N = 0;
 		for (size_t g = 0; g < G; g++) {
-			D += o->cells[gi[g]].counts[j];
+			D += ev[g * np + j];
 			N += at[g];
 		}
 		if (D > 0) {
@@ -583,33 +573,93 @@ logrank(mcn_query_output *o, size_t ngroups)
 			}
 		}
 		for (size_t g = 0; g < G; g++) {
-			const mcn_query_cell *c = &o->cells[gi[g]];
-			at[g] -= c->counts[j] + c->counts[np + j];
+			at[g] -= ev[g * np + j] + ce[g * np + j];
 		}
 	}
 	for (size_t g = 0; g < G; g++) {
-		o->cells[gi[g]].lr_exp = (double)ex[g];
-		z[g] = (long double)o->cells[gi[g]].lr_obs - ex[g];
-	}
-	if (!cholesky(V, m)) {
-		goto out; /* degenerate: no test */
-	}
-	/* x = z' V^-1 z = |L^-1 z|^2 */
-	x = 0;
-	for (size_t i = 0; i < m; i++) {
-		long double t = z[i];
-		for (size_t k = 0; k < i; k++) {
-			t -= V[i * m + k] * z[k];
+		long double o = 0;
+		for (size_t j = 0; j < np; j++) {
+			o += (long double)ev[g * np + j];
 		}
-		z[i] = t / V[i * m + i];
-		x += z[i] * z[i];
+		if (obs != NULL) {
+			obs[g] = (double)o;
+		}
+		if (exv != NULL) {
+			exv[g] = (double)ex[g];
+		}
+		z[g] = o - ex[g];
 	}
-	o->has_logrank = 1;
-	o->logrank = (double)x;
-	o->logrank_df = (unsigned)m;
-	o->logrank_p = mcn_stats_chi2_sf(o->logrank, (double)m);
-out:
+	if (cholesky(V, m)) {
+		/* x = z' V^-1 z = |L^-1 z|^2 */
+		x = 0;
+		for (size_t i = 0; i < m; i++) {
+			long double t = z[i];
+			for (size_t k = 0; k < i; k++) {
+				t -= V[i * m + k] * z[k];
+			}
+			z[i] = t / V[i * m + i];
+			x += z[i] * z[i];
+		}
+		*stat = (double)x;
+		*df = (unsigned)m;
+		rc = 0;
+	}
 	mcn_free(V, vsz);
+	return rc;
+}
+
+/* The log-rank test (Mantel 1966; Peto and Peto 1972) across the groups
+ * of a survival output that have rows: at each grid point with D events
+ * among N at risk, group g expects D n_g / N events, and the covariance of
+ * the observed counts is V_gh = D (N - D) / (N - 1) * n_g / N *
+ * (delta_gh - n_h / N). Statistic (O - E)' V^-1 (O - E) over all groups
+ * but the last, df = groups - 1 (mcnq_logrank). */
+static mcn_err
+logrank(mcn_query_output *o, size_t ngroups)
+{
+	size_t gi[LOGRANK_MAX_GROUPS], G = 0;
+	const size_t np = o->npts;
+	int64_t N[LOGRANK_MAX_GROUPS], *ev, *ce;
+	double obs[LOGRANK_MAX_GROUPS], ex[LOGRANK_MAX_GROUPS], stat = 0;
+	unsigned df = 0;
+
+	for (size_t g = 0; g < ngroups; g++) {
+		if (o->cells[g].n > 0) {
+			if (G == LOGRANK_MAX_GROUPS) {
+				return MCN_OK; /* not computed */
+			}
+			gi[G] = g;
+			N[G++] = o->cells[g].n;
+		}
+	}
+	if (G < 2) {
+		return MCN_OK;
+	}
+	ev = mcn_alloc(G * np * sizeof(*ev));
+	ce = mcn_alloc(G * np * sizeof(*ce));
+	if (ev == NULL || ce == NULL) {
+		mcn_free(ev, G * np * sizeof(*ev));
+		mcn_free(ce, G * np * sizeof(*ce));
+		return MCN_ENOMEM;
+	}
+	for (size_t g = 0; g < G; g++) {
+		const mcn_query_cell *c = &o->cells[gi[g]];
+		memcpy(ev + g * np, c->counts, np * sizeof(*ev));
+		memcpy(ce + g * np, c->counts + np, np * sizeof(*ce));
+	}
+	int rc = mcnq_logrank(ev, ce, N, G, np, &stat, &df, obs, ex);
+	for (size_t g = 0; g < G; g++) {
+		o->cells[gi[g]].lr_obs = obs[g];
+		o->cells[gi[g]].lr_exp = ex[g];
+	}
+	if (rc == 0) {
+		o->has_logrank = 1;
+		o->logrank = stat;
+		o->logrank_df = df;
+		o->logrank_p = mcn_stats_chi2_sf(stat, (double)df);
+	}
+	mcn_free(ev, G * np * sizeof(*ev));
+	mcn_free(ce, G * np * sizeof(*ce));
 	return MCN_OK;
 }
 
@@ -854,12 +904,72 @@ mcn_err
 mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
     const mpz_t *sums, size_t nvalues, unsigned nsites)
 {
+	return mcnq_result_build(out, q, sums, nvalues, nsites, NULL);
+}
+
+/* A survival cell under release control: the group's N and the released
+ * points (from the start; withheld points are 0 in s). */
+static mcn_err
+fill_survival_rel(struct mcn_query_result *r, const mcnq_block *b,
+    const mcn_query_output *o, mcn_query_cell *c, const mpz_t *s, int64_t N,
+    const uint8_t *ss)
+{
+	const size_t np = b->npts;
+	int64_t at = N;
+	long double S = 1, V = 0;
+
+	c->counts = mcnq_alloc(&r->arena_, 2 * np * sizeof(*c->counts));
+	c->surv = dvec(&r->arena_, np);
+	c->surv_se = dvec(&r->arena_, np);
+	c->cell_suppressed = mcnq_alloc(&r->arena_, np * sizeof(int64_t));
+	if (c->counts == NULL || c->surv == NULL || c->surv_se == NULL ||
+	    c->cell_suppressed == NULL) {
+		return MCN_ENOMEM;
+	}
+	c->n = N;
+	c->value = (double)N;
+	for (size_t j = 0; j < np; j++) {
+		int64_t d = mpz_get_si(s[j]), cz = mpz_get_si(s[np + j]);
+		c->counts[j] = d;
+		c->counts[np + j] = cz;
+		c->cell_suppressed[j] = ss[j];
+		if (ss[j] != MCNQ_REL_OK) {
+			c->surv[j] = NAN;
+			c->surv_se[j] = NAN;
+			continue;
+		}
+		c->nevents += d;
+		if (d > 0) {
+			S *= 1.0L - (long double)d / (long double)at;
+			if (at > d) {
+				V += (long double)d /
+				    ((long double)at * (long double)(at - d));
+			} else {
+				V = INFINITY;
+			}
+		}
+		c->surv[j] = (double)S;
+		c->surv_se[j] = S > 0 ? (double)(S * sqrtl(V)) : NAN;
+		if (!c->has_median && d > 0 && S <= 0.5L) {
+			c->has_median = 1;
+			c->median = o->grid[j];
+		}
+		at -= d + cz;
+	}
+	return MCN_OK;
+}
+
+mcn_err
+mcnq_result_build(struct mcn_query_result **out, const mcn_query *q,
+    const mpz_t *sums, size_t nvalues, unsigned nsites,
+    const mcnq_status *st)
+{
 	mcnq_arena *arena = NULL;
 	struct mcn_query_result *r = NULL;
 	const mcn_dict *d;
 	mcn_err rv = MCN_ENOMEM;
 	mpz_t t1, t2, t3;
-	char note[256];
+	char note[512];
 	int has_stat = 0, has_var = 0, has_hist = 0, has_chi = 0;
 	int has_lin = 0, has_cor = 0, has_surv = 0, has_logit = 0;
 	int has_quant = 0;
@@ -929,29 +1039,97 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 		for (size_t g = 0; g < q->ngroups; g++) {
 			const mpz_t *gs = sums + g * q->per_group;
 			mcn_query_cell *c = &o->cells[g];
-			rv = fill_cell(r, q, a, o, c, gs + b->off, t1, t2, t3);
+			char why[160];
+			if (st == NULL) {
+				rv = fill_cell(r, q, a, o, c, gs + b->off, t1, t2,
+				    t3);
+				if (rv != MCN_OK) {
+					goto out;
+				}
+				continue;
+			}
+			const uint8_t *ss =
+			    st->slot + g * q->per_group + b->off;
+			const int64_t *sw =
+			    st->sites + g * q->per_group + b->off;
+			size_t gb = g * q->nblocks + a->block;
+			uint8_t s0 = b->kind == MCNQ_B_SURV ? st->survst[gb] :
+			    b->kind == MCNQ_B_HIST || b->kind == MCNQ_B_TABLE ?
+			                                      MCNQ_REL_OK :
+			                                      ss[0];
+			if (s0 != MCNQ_REL_OK) {
+				/* withheld for everyone: no value */
+				c->suppressed = s0;
+				c->null = 1;
+				c->value = NAN;
+				c->reason = c->problem = dup(&r->arena_,
+				    mcnq_rel_reason(s0, st->k, st->m, why,
+				        sizeof(why)));
+				if (c->reason == NULL) {
+					goto out;
+				}
+				r->suppressions++;
+				continue;
+			}
+			if (b->kind == MCNQ_B_SURV) {
+				rv = fill_survival_rel(r, b, o, c, gs + b->off,
+				    st->survN[gb], ss);
+				for (size_t j = 0; rv == MCN_OK && j < b->npts;
+				     j++) {
+					r->suppressions += ss[j] != 0;
+				}
+				c->sites = sw[0];
+			} else {
+				rv = fill_cell(r, q, a, o, c, gs + b->off, t1,
+				    t2, t3);
+				c->sites = sw[0];
+			}
 			if (rv != MCN_OK) {
 				goto out;
 			}
-			c->suppressed = mpz_get_si(gs[b->flag]);
-			r->suppressions += (uint64_t)c->suppressed;
 			if (b->kind == MCNQ_B_HIST || b->kind == MCNQ_B_TABLE) {
+				int any = 0;
 				c->cell_suppressed = mcnq_alloc(&r->arena_,
 				    b->nslots * sizeof(int64_t));
-				if (c->cell_suppressed == NULL) {
+				c->cell_sites = mcnq_alloc(&r->arena_,
+				    b->nslots * sizeof(int64_t));
+				if (c->cell_suppressed == NULL ||
+				    c->cell_sites == NULL) {
 					goto out;
 				}
 				for (size_t k = 0; k < b->nslots; k++) {
-					c->cell_suppressed[k] =
-					    mpz_get_si(gs[b->cflag + k]);
-					r->suppressions +=
-					    (uint64_t)c->cell_suppressed[k];
+					c->cell_suppressed[k] = ss[k];
+					c->cell_sites[k] = sw[k];
+					any |= ss[k] != 0;
+					r->suppressions += ss[k] != 0;
+				}
+				if (any) {
+					/* exact or absent: no total, no test on
+					 * a table with withheld parts */
+					c->has_chi2 = 0;
+					c->sites = 0;
+					if (a->kind == MCN_QUERY_TABLE &&
+					    a->col2 >= 0) {
+						c->reason = dup(&r->arena_,
+						    mcnq_rel_reason(
+						        MCNQ_REL_NOT_TESTED,
+						        st->k, st->m, why,
+						        sizeof(why)));
+					}
 				}
 			}
 		}
-		if (a->kind == MCN_QUERY_SURVIVAL &&
+		if (a->kind == MCN_QUERY_SURVIVAL && st == NULL &&
 		    (rv = logrank(o, q->ngroups)) != MCN_OK) {
 			goto out;
+		}
+		if (a->kind == MCN_QUERY_SURVIVAL && st != NULL &&
+		    st->lrst[a->block] == MCNQ_REL_OK) {
+			o->has_logrank = 1;
+			o->logrank = st->lr[a->block];
+			o->logrank_df = st->lrdf[a->block];
+			o->logrank_p =
+			    mcn_stats_chi2_sf(o->logrank, (double)o->logrank_df);
 		}
 		has_lin |= a->kind == MCN_QUERY_LINEAR;
 		has_cor |= a->kind == MCN_QUERY_COR;
@@ -985,14 +1163,22 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 			goto out;
 		}
 	}
+	if (st != NULL) {
+		r->rel_k = st->k;
+		r->rel_m = st->m;
+	}
 	if (r->suppressions > 0) {
 		snprintf(note, sizeof(note),
-		    "disclosure control: sites withheld %llu result "
-		    "value%s whose local count was below their minimum cell "
-		    "size (see 'suppressed' per group); the results cover the "
-		    "rest",
+		    "disclosure control: %llu pooled cell%s withheld for "
+		    "everyone (a released cell has a pooled count of at least "
+		    "%lld from at least %lld sites; 'withheld <k': pooled count "
+		    "below k, '<m sites': from fewer sites, 'veto': a site's "
+		    "own rule, '2nd': withheld with a small cell so that the "
+		    "total does not reveal it); statistics are computed only "
+		    "where nothing is withheld",
 		    (unsigned long long)r->suppressions,
-		    r->suppressions == 1 ? "" : "s");
+		    r->suppressions == 1 ? " is" : "s are", (long long)r->rel_k,
+		    (long long)r->rel_m);
 		if (!add_note(r, ncap, note)) {
 			goto out;
 		}
@@ -1052,7 +1238,7 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 	        "quantile: the lower empirical quantile (the smallest value "
 	        "with at least ceil(p n) values at or below it; median: the "
 	        "lower middle value), found by rounds of histograms; exact "
-	        "unless sites withheld histogram cells, else the interval "
+	        "unless pooled histogram cells were withheld, else the interval "
 	        "[lower, upper) that holds it")) {
 		goto out;
 	}
@@ -1147,12 +1333,27 @@ static void
 fmt_count(char *buf, const struct mcn_query_result *r, int64_t v,
     int64_t withheld)
 {
-	if (r->epsilon > 0 && v < MCN_QUERY_RELEASE_MIN) {
-		snprintf(buf, CELL_MAX, "<%d%s", MCN_QUERY_RELEASE_MIN,
-		    withheld > 0 ? "*" : "");
+	if (withheld > 0) {
+		/* short forms of the reasons (the notes explain them) */
+		switch (withheld) {
+		case MCNQ_REL_BELOW_K:
+			snprintf(buf, CELL_MAX, "withheld <%lld",
+			    (long long)r->rel_k);
+			break;
+		case MCNQ_REL_FEW_SITES:
+			snprintf(buf, CELL_MAX, "withheld <%lld sites",
+			    (long long)r->rel_m);
+			break;
+		case MCNQ_REL_VETO: snprintf(buf, CELL_MAX, "withheld veto"); break;
+		case MCNQ_REL_SECONDARY:
+			snprintf(buf, CELL_MAX, "withheld 2nd");
+			break;
+		default: snprintf(buf, CELL_MAX, "withheld"); break;
+		}
+	} else if (r->epsilon > 0 && v < MCN_QUERY_RELEASE_MIN) {
+		snprintf(buf, CELL_MAX, "<%d", MCN_QUERY_RELEASE_MIN);
 	} else {
-		snprintf(buf, CELL_MAX, "%" PRId64 "%s", v,
-		    withheld > 0 ? "*" : "");
+		snprintf(buf, CELL_MAX, "%" PRId64, v);
 	}
 }
 
@@ -1555,20 +1756,6 @@ jpush(json_t *a, json_t *v, int *bad)
 }
 
 static json_t *
-jcounts(const int64_t *v, size_t n, int *bad)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++) {
-		jpush(a, json_integer((json_int_t)v[i]), bad);
-	}
-	if (a == NULL) {
-		*bad = 1;
-	}
-	return a;
-}
-
-static json_t *
 jstrings(char *const *s, size_t n, int *bad)
 {
 	json_t *a = json_array();
@@ -1709,23 +1896,68 @@ jsurvival(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 		at -= d + cz;
 	}
 	jset(v, "points", pts, bad);
-	jset(v, "events", json_integer((json_int_t)c->nevents), bad);
-	jset(v, "censored", json_integer((json_int_t)(c->n - c->nevents)), bad);
+	if (c->cell_suppressed != NULL) {
+		/* release control: the curve is released up to a point */
+		int64_t cens = 0, last = -1;
+		for (size_t j = 0; j < np; j++) {
+			if (c->cell_suppressed[j] != 0) {
+				break;
+			}
+			cens += c->counts[np + j];
+			last = (int64_t)j;
+		}
+		jset(v, "events", json_integer((json_int_t)c->nevents), bad);
+		jset(v, "censored", json_integer((json_int_t)cens), bad);
+		jset(v, "released_until",
+		    last >= 0 ? json_integer((json_int_t)o->grid[last]) :
+		                json_null(),
+		    bad);
+		jset(v, "withheld_after",
+		    (size_t)(last + 1) < np ?
+		        json_integer((json_int_t)(c->n - c->nevents - cens)) :
+		        json_integer(0),
+		    bad);
+	} else {
+		jset(v, "events", json_integer((json_int_t)c->nevents), bad);
+		jset(v, "censored",
+		    json_integer((json_int_t)(c->n - c->nevents)), bad);
+	}
 	jset(v, "median",
 	    c->has_median ? json_integer((json_int_t)c->median) : json_null(),
 	    bad);
-	if (o->has_logrank) {
+	if (o->has_logrank && c->cell_suppressed == NULL) {
 		jset(v, "observed", jnum(c->lr_obs), bad);
 		jset(v, "expected", jnum(c->lr_exp), bad);
 	}
 	return v;
 }
 
+/* counts with null where withheld (w NULL: none withheld) */
+static json_t *
+jcounts_w(const int64_t *v, const int64_t *w, size_t n, int *bad)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		jpush(a, w != NULL && w[i] ? json_null() :
+		                             json_integer((json_int_t)v[i]),
+		    bad);
+	}
+	if (a == NULL) {
+		*bad = 1;
+	}
+	return a;
+}
+
 static json_t *
 jvalue(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 {
 	json_t *v;
+	const int64_t *w = o->kind == MCN_QUERY_SURVIVAL ? NULL :
+	                                                   c->cell_suppressed;
 
+	if (c->suppressed > 0) {
+		return json_null(); /* withheld: see "withheld" */
+	}
 	switch (o->kind) {
 	case MCN_QUERY_COUNT:
 	case MCN_QUERY_COUNT_X: return json_integer((json_int_t)c->n);
@@ -1751,17 +1983,24 @@ jvalue(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 			jpush(edges, json_real(o->edges[i]), bad);
 		}
 		jset(v, "edges", edges, bad);
-		jset(v, "counts", jcounts(c->counts, o->bins, bad), bad);
-		jset(v, "below", json_integer(c->counts[o->bins]), bad);
-		jset(v, "above", json_integer(c->counts[o->bins + 1]), bad);
+		jset(v, "counts", jcounts_w(c->counts, w, o->bins, bad), bad);
+		jset(v, "below",
+		    w != NULL && w[o->bins] ? json_null() :
+		                              json_integer(c->counts[o->bins]),
+		    bad);
+		jset(v, "above",
+		    w != NULL && w[o->bins + 1] ?
+		        json_null() :
+		        json_integer(c->counts[o->bins + 1]),
+		    bad);
 		return v;
 	}
 	case MCN_QUERY_TABLE:
 		v = json_object();
 		if (o->cols == NULL) {
 			jset(v, "rows", jstrings(o->rows, o->nrows, bad), bad);
-			jset(v, "counts", jcounts(c->counts, o->nrows, bad),
-			    bad);
+			jset(v, "counts",
+			    jcounts_w(c->counts, w, o->nrows, bad), bad);
 			return v;
 		}
 		jset(v, "rows", jstrings(o->rows, o->nrows, bad), bad);
@@ -1769,7 +2008,9 @@ jvalue(const mcn_query_output *o, const mcn_query_cell *c, int *bad)
 		json_t *m = json_array();
 		for (size_t i = 0; i < o->nrows; i++) {
 			jpush(m,
-			    jcounts(c->counts + i * o->ncols, o->ncols, bad),
+			    jcounts_w(c->counts + i * o->ncols,
+			        w != NULL ? w + i * o->ncols : NULL, o->ncols,
+			        bad),
 			    bad);
 		}
 		jset(v, "counts", m, bad);
@@ -1825,28 +2066,50 @@ mcn_query_result_json(const struct mcn_query_result *r)
 			}
 			jset(jg, "group", key, &bad);
 			jset(jg, "value", jvalue(o, &o->cells[g], &bad), &bad);
-			jset(jg, "n", json_integer(o->cells[g].n), &bad);
-			if (o->cells[g].suppressed > 0) {
-				jset(jg, "suppressed",
-				    json_integer(o->cells[g].suppressed), &bad);
+			const mcn_query_cell *cc = &o->cells[g];
+			int hist_any = 0;
+			size_t nk = o->kind == MCN_QUERY_HISTOGRAM ||
+			        o->kind == MCN_QUERY_QUANTILE ?
+			    (size_t)o->bins + 2 :
+			    o->nrows * o->ncols;
+			for (size_t k = 0; cc->cell_suppressed != NULL &&
+			     o->kind != MCN_QUERY_SURVIVAL && k < nk;
+			     k++) {
+				hist_any |= cc->cell_suppressed[k] != 0;
 			}
-			if (o->cells[g].cell_suppressed != NULL) {
-				const mcn_query_cell *cc = &o->cells[g];
-				size_t nk = o->kind == MCN_QUERY_HISTOGRAM ?
-				    (size_t)o->bins + 2 :
-				    o->nrows * o->ncols;
-				int any = 0;
+			jset(jg, "n",
+			    cc->suppressed > 0 || hist_any ? json_null() :
+			                                     json_integer(cc->n),
+			    &bad);
+			if (cc->suppressed > 0) {
+				jset(jg, "withheld", json_string(cc->reason),
+				    &bad);
+			}
+			if (cc->sites > 0) {
+				jset(jg, "sites", json_integer(cc->sites), &bad);
+			}
+			if (cc->cell_suppressed != NULL &&
+			    o->kind != MCN_QUERY_SURVIVAL) {
+				char why[160];
+				json_t *arr = json_array(), *sarr = json_array();
 				for (size_t k = 0; k < nk; k++) {
-					any |= cc->cell_suppressed[k] != 0;
+					int64_t w = cc->cell_suppressed[k];
+					jpush(arr, w == 0 ? json_null() :
+					    json_string(mcnq_rel_reason((int)w,
+					        r->rel_k, r->rel_m, why,
+					        sizeof(why))),
+					    &bad);
+					jpush(sarr, json_integer(
+					    cc->cell_sites != NULL ?
+					        cc->cell_sites[k] : 0),
+					    &bad);
 				}
-				if (any) {
-					json_t *arr = json_array();
-					for (size_t k = 0; k < nk; k++) {
-						jpush(arr, json_integer(
-						    cc->cell_suppressed[k]), &bad);
-					}
-					jset(jg, "suppressed_cells", arr, &bad);
+				if (hist_any) {
+					jset(jg, "withheld_cells", arr, &bad);
+				} else {
+					json_decref(arr);
 				}
+				jset(jg, "cell_sites", sarr, &bad);
 			}
 			if (o->cells[g].problem != NULL) {
 				jset(jg, "error",
@@ -2050,10 +2313,10 @@ quant_finish(mcn_query_fit *f, int64_t lo, int64_t hi, const char *problem)
 	c->value = c->lower;
 	if (f->qt.suppressions > 0) {
 		snprintf(note, sizeof(note),
-		    "disclosure control: over the %u rounds sites withheld "
-		    "%llu histogram cell%s",
+		    "disclosure control: over the %u rounds %llu pooled "
+		    "histogram cell%s withheld",
 		    f->iter, (unsigned long long)f->qt.suppressions,
-		    f->qt.suppressions == 1 ? "" : "s");
+		    f->qt.suppressions == 1 ? " was" : "s were");
 		(void)add_note(f->res, NOTES_CAP, note); /* best effort */
 	}
 }
@@ -2063,7 +2326,7 @@ quant_finish(mcn_query_fit *f, int64_t lo, int64_t hi, const char *problem)
  * sets the next round. */
 static mcn_err
 quant_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
-    size_t nvalues, unsigned nsites, int *done)
+    size_t nvalues, unsigned nsites, const mcnq_status *st, int *done)
 {
 	fit_quant *t = &f->qt;
 	const mcnq_agg *sa = &step->aggs[step->naggs > 1 ? 1 : 0],
@@ -2094,7 +2357,7 @@ quant_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
 	        strcmp(step->where_text, f->q->where_text) != 0)) {
 		return MCN_EINVAL;
 	}
-	if ((rv = mcn_query_result(&r, step, sums, nvalues, nsites)) !=
+	if ((rv = mcnq_result_build(&r, step, sums, nvalues, nsites, st)) !=
 	    MCN_OK) {
 		return rv;
 	}
@@ -2145,7 +2408,7 @@ quant_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
 		ca[j] = a;
 		cb[j] = b;
 		cnt[j] = c->counts[slot];
-		lb[j] = c->cell_suppressed[slot];
+		lb[j] = c->cell_suppressed != NULL && c->cell_suppressed[slot] != 0;
 		hid[j] = lb[j] > 0 || c->suppressed > 0;
 		any_hid |= hid[j];
 		n_rel += cnt[j];
@@ -2269,9 +2532,45 @@ out:
 	return rv;
 }
 
+static mcn_err fit_update_st(mcn_query_fit *f, const mcn_query *step,
+    const mpz_t *sums, size_t nvalues, unsigned nsites,
+    const mcnq_status *st, int *done);
+
 mcn_err
 mcn_query_fit_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
     size_t nvalues, unsigned nsites, int *done)
+{
+	return fit_update_st(f, step, sums, nvalues, nsites, NULL, done);
+}
+
+mcn_err
+mcn_query_fit_update_release(mcn_query_fit *f, const mcn_query *step,
+    const mpz_t *vsums, size_t nv, const int64_t *dec, size_t ndec,
+    unsigned nsites, int *done)
+{
+	mcnq_status st;
+	mpz_t *F = NULL;
+	mcn_err rv;
+
+	MCN_MUST(f != NULL && step != NULL && done != NULL);
+	*done = f->done;
+	if (f->done) {
+		return MCN_EINVAL;
+	}
+	if ((rv = mcnq_release_unpack(step, vsums, nv, dec, ndec, nsites, &F,
+	         &st)) != MCN_OK) {
+		return rv;
+	}
+	rv = fit_update_st(f, step, (const mpz_t *)F, step->layout.nvalues,
+	    nsites, &st, done);
+	mcnq_full_free(step, F);
+	mcnq_status_free(&st);
+	return rv;
+}
+
+static mcn_err
+fit_update_st(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
+    size_t nvalues, unsigned nsites, const mcnq_status *st, int *done)
 {
 	const mcnq_agg *sa;
 	const mcnq_block *b;
@@ -2289,7 +2588,7 @@ mcn_query_fit_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
 		return MCN_EINVAL;
 	}
 	if (f->quantile) {
-		return quant_update(f, step, sums, nvalues, nsites, done);
+		return quant_update(f, step, sums, nvalues, nsites, st, done);
 	}
 	if (step->naggs != 1) {
 		return MCN_EINVAL;
@@ -2306,7 +2605,7 @@ mcn_query_fit_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
 	if ((H = mcn_alloc(asz)) == NULL) {
 		return MCN_ENOMEM;
 	}
-	if ((rv = mcn_query_result(&r, step, sums, nvalues, nsites)) !=
+	if ((rv = mcnq_result_build(&r, step, sums, nvalues, nsites, st)) !=
 	    MCN_OK) {
 		mcn_free(H, asz);
 		return rv;
@@ -2329,6 +2628,10 @@ mcn_query_fit_update(mcn_query_fit *f, const mcn_query *step, const mpz_t *sums,
 		f->null_dev = -2 * t;
 	}
 	mcn_query_cell *c = &r->outputs[0].cells[0];
+	if (c->suppressed > 0) {
+		fit_finish(f, c->reason); /* withheld: no estimates */
+		goto out;
+	}
 	if (c->problem != NULL) {
 		fit_finish(f,
 		    f->iter == 1 ? NULL :

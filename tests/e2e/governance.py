@@ -341,37 +341,58 @@ def scenario(t):
 
     # ---- small cells -----------------------------------------------------
     def tiny_where():
+        # the rule is on the pooled cell: the planted patient's cell (1
+        # patient, 1 site) is withheld for everyone, values included
         d = t.answer("querier", "SELECT count(), mean(sbp) FROM patients "
                      "WHERE age = 100 AND admitted = '%s'" % PLANT_DAY)
         g = group(d)
-        expect(value(d) == 0, "tiny cohort released: %r" % value(d))
-        expect(g.get("suppressed") == 1, "want 1 site suppressed: %r" % g)
-        expect(group(d, 1)["value"] is None, "mean released: %r" %
-               group(d, 1))
-        expect(d["suppressions"] >= 2, d["suppressions"])
-    t.check("tiny WHERE: the planted patient's cell is withheld (count 0, "
-            "1 site suppressed, mean NA)", tiny_where)
+        expect(g["value"] is None and g.get("n") is None,
+               "tiny cohort released: %r" % g)
+        expect(g.get("withheld") == "pooled count below %d" % K_RESEARCH,
+               "want the reason: %r" % g)
+        g1 = group(d, 1)
+        expect(g1["value"] is None and g1.get("withheld") ==
+               "pooled count below %d" % K_RESEARCH, "mean released: %r" % g1)
+        expect(d["suppressions"] == 2, d["suppressions"])
+    t.check("tiny WHERE: the planted patient's pooled cell is withheld for "
+            "everyone (count and mean NA, with the reason)", tiny_where)
 
     def rare_group():
+        # each pooled cell: released when its pooled count is 0, or >= k
+        # from >= 2 sites; the sites' own small cells count in it
         d = t.answer("querier", "SELECT count() FROM patients WHERE age >= "
                      "97 GROUP BY smoker, sex")
         lv = [(s, x) for s in ("never", "former", "current")
               for x in ("F", "M")]
+        seen = set()
         for gi, (s, x) in enumerate(lv):
-            want, supp = 0, 0
-            for k in rows:
-                n = n_where(lambda r: age(r) >= 97 and r["smoker"] == s and
-                            r["sex"] == x, k)
-                if 0 < n < K_RESEARCH:
-                    supp += 1
-                else:
-                    want += n
+            per = [n_where(lambda r: age(r) >= 97 and r["smoker"] == s and
+                           r["sex"] == x, k) for k in rows]
+            want, nsites = sum(per), sum(1 for n in per if n > 0)
             g = group(d, 0, gi)
-            expect(g["value"] == want and g.get("suppressed", 0) == supp,
-                   "%s/%s: got %r (suppressed %r), want %d (%d)" % (
-                       s, x, g["value"], g.get("suppressed"), want, supp))
-    t.check("GROUP BY on rare cells: every per-site cell below k withheld, "
-            "flags count the sites", rare_group)
+            if want == 0:
+                ok = g["value"] == 0 and "withheld" not in g
+                seen.add("zero")
+            elif want < K_RESEARCH:
+                ok = g["value"] is None and g.get("withheld") == \
+                    "pooled count below %d" % K_RESEARCH
+                seen.add("small")
+            elif nsites < 2:
+                ok = g["value"] is None and g.get("withheld") == \
+                    "fewer than 2 sites"
+                seen.add("one site")
+            else:
+                ok = g["value"] == want and g.get("sites") == nsites and \
+                    "withheld" not in g
+                if any(0 < n < K_RESEARCH for n in per):
+                    seen.add("released with small site cells")
+            expect(ok, "%s/%s: got %r, want %d from %d sites (per site %r)" %
+                   (s, x, g, want, nsites, per))
+        expect("small" in seen or "released with small site cells" in seen,
+               "the data should exercise small cells: %r" % seen)
+    t.check("GROUP BY on rare cells: the rule on each pooled cell (small "
+            "site cells count in a released one; small pooled cells "
+            "withheld with the reason)", rare_group)
 
     # ---- complement and differencing -------------------------------------
     def complement():

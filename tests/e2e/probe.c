@@ -54,6 +54,7 @@ typedef struct probe {
 	mcn_tpaillier_pub *tpub;
 	mcn_net_client *cl[2];
 	int timeout_ms;
+	mcn_party_id deciders[2]; /* nodes 1 and 2 */
 } probe;
 
 /* One request to node i; *reply is the opened answer (type in m->h.type),
@@ -179,6 +180,9 @@ probe_decrypt(probe *p, const uint8_t *qid, mcn_blob *raw, size_t nraw, mpz_t *p
 	m.u.decrypt.ncontributions = nraw;
 	m.u.decrypt.products = prod;
 	m.u.decrypt.nproducts = ncts;
+	/* the deciding nodes of the release control: both contributors */
+	m.u.decrypt.decrypters = p->deciders;
+	m.u.decrypt.ndecrypters = 2;
 	return (mcn_msg_seal(out, outlen, &m, mcn_pki_signer(p->pki), p->tpub, mcn_rng_system()));
 }
 
@@ -223,6 +227,9 @@ main(int argc, char **argv)
 	mcn_agg_peer *peers = calloc(np, sizeof(*peers));
 	for (size_t i = 0; i < np; i++) {
 		memcpy(peers[i].id, p.cfg.consortium.nodes[i].id, sizeof(peers[i].id));
+		if (i < 2)
+			memcpy(p.deciders[i], p.cfg.consortium.nodes[i].id,
+			    sizeof(p.deciders[i]));
 		memcpy(peers[i].x25519, p.cfg.consortium.nodes[i].mask_public, MCN_X25519_BYTES);
 	}
 	const char *text = "SELECT count() FROM patients";
@@ -234,7 +241,7 @@ main(int argc, char **argv)
 	}
 	mcn_agg_coord *co = NULL;
 	mcn_agg_outbox ob = { 0 };
-	if (probe_queries(&p, dict, mcn_query_layout(q), &co, &ob, peers, text) != MCN_OK) {
+	if (probe_queries(&p, dict, mcn_query_release_layout(q), &co, &ob, peers, text) != MCN_OK) {
 		fprintf(stderr, "probe: cannot build queries\n");
 		return (2);
 	}
@@ -349,7 +356,7 @@ main(int argc, char **argv)
 		p.cl[1] = NULL;
 		if (mcn_net_client_open(&p.cl[1], p.cfg.consortium.nodes[1].url, &tls,
 		        p.cfg.max_message, err, sizeof(err)) != MCN_OK ||
-		    probe_queries(&p, dict, mcn_query_layout(q), &co2, &ob2, peers, text) != MCN_OK) {
+		    probe_queries(&p, dict, mcn_query_release_layout(q), &co2, &ob2, peers, text) != MCN_OK) {
 			report("alive", 0, "cannot build the query");
 		} else {
 			size_t l = 0;

@@ -1031,9 +1031,9 @@ test_layout(void)
 	CHECK(la->nfields > 0 &&
 	    memcmp(la->fields, lb->fields, la->nfields * sizeof(*la->fields)) ==
 	        0);
-	/* per group: 1 + (n, S1) + (n, S1, S2) + 12 + 6 + (n, S1), then a
-	 * flag per block (6) and per histogram and table cell (12 + 6) */
-	CHECK(la->nvalues == 4 * (1 + 2 + 3 + 12 + 6 + 2 + 6 + 12 + 6));
+	/* per group: 1 + (n, S1) + (n, S1, S2) + 12 + 6 + (n, S1) (no
+	 * suppression flags: disclosure control is on the pooled release) */
+	CHECK(la->nvalues == 4 * (1 + 2 + 3 + 12 + 6 + 2));
 	size_t tot = 0;
 	for (size_t i = 0; i < la->nfields; i++) {
 		tot += la->fields[i].count;
@@ -1074,14 +1074,13 @@ test_layout(void)
 	REQUIRE_OK(mcn_query_compile(&a, "SELECT count() FROM patients", g_dict,
 	    &LIM, err, sizeof(err)));
 	la = mcn_query_layout(a);
-	CHECK(la->nfields == 2 && la->nvalues == 2 &&
+	CHECK(la->nfields == 1 && la->nvalues == 1 &&
 	    la->fields[0].count == 1 && la->fields[0].lo == 0 &&
-	    la->fields[0].hi == (int64_t)R_LIMIT && la->fields[1].lo == 0 &&
-	    la->fields[1].hi == 1);
+	    la->fields[0].hi == (int64_t)R_LIMIT);
 	int64_t vv[2] = { -1, -1 };
 	CHECK_OK(mcn_query_local(a, g_site[0], vv, err, sizeof(err)));
 	int64_t v = vv[0];
-	CHECK(vv[1] == 0);
+	CHECK(vv[1] == -1);
 	CHECK_U64_EQ(v, g_site_rows[0]);
 	mcn_query_free(a);
 }
@@ -1105,11 +1104,9 @@ test_limbs(void)
 	    "patients",
 	    g_dict, &LIM, err, sizeof(err)));
 	const mcn_agg_layout *L = mcn_query_layout(q);
-	CHECK(L->nvalues == 7); /* and the block's suppression flag */
-	CHECK(L->nfields == 6);
-	if (L->nfields == 6) {
-		CHECK(L->fields[5].count == 1 && L->fields[5].lo == 0 &&
-		    L->fields[5].hi == 1);
+	CHECK(L->nvalues == 6);
+	CHECK(L->nfields == 5);
+	if (L->nfields == 5) {
 		CHECK(L->fields[0].count == 1 && L->fields[0].lo == 0 &&
 		    L->fields[0].hi == R);
 		CHECK(L->fields[1].count == 1 && L->fields[1].lo == 0 &&
@@ -1152,8 +1149,7 @@ test_limbs(void)
 	REQUIRE_OK(mcn_query_compile(&q, "SELECT sum(age) FROM patients",
 	    g_dict, &small, err, sizeof(err)));
 	L = mcn_query_layout(q);
-	CHECK(L->nvalues == 3 && L->nfields == 3 && L->fields[1].hi == 120000 &&
-	    L->fields[2].lo == 0 && L->fields[2].hi == 1);
+	CHECK(L->nvalues == 2 && L->nfields == 2 && L->fields[1].hi == 120000);
 	mcn_query_free(q);
 }
 
@@ -1215,9 +1211,8 @@ test_local_errors(void)
 	          "'abc'",
 	          NULL, NULL, NULL) == SQLITE_OK);
 	CHECK_OK(mcn_query_local(q, db, v, err, sizeof(err)));
-	/* groups F, M: n, S1, flag each */
-	CHECK(v[0] == 1 && v[1] == 30 && v[2] == 0 && v[3] == 1 &&
-	    v[4] == 40 && v[5] == 0);
+	/* groups F, M: n, S1 each */
+	CHECK(v[0] == 1 && v[1] == 30 && v[2] == 1 && v[3] == 40);
 	sqlite3_close(db);
 
 	/* no such table / column */
@@ -1417,11 +1412,11 @@ static const struct {
 	    "table needs two different columns (position 19)" },
 	{ "SELECT table(ward, region) FROM patients GROUP BY ward, smoker",
 	    MCN_EQUERY,
-	    "query needs 24003000 values, more than the limit of "
+	    "query needs 12000000 values, more than the limit of "
 	    "1048576" },
 	{ "SELECT histogram(age, 0, 1, 1000), histogram(bmi, 10, 11, 1000), "
 	  "histogram(lab, 0, 1, 1000) FROM patients GROUP BY ward",
-	    MCN_EQUERY, "query needs 6015000 values" },
+	    MCN_EQUERY, "query needs 3006000 values" },
 };
 
 static void
@@ -1562,23 +1557,23 @@ test_result_errors(void)
 	    "SELECT count(), mean(age) FROM "
 	    "patients",
 	    g_dict, &LIM, err, sizeof(err)));
-	/* count, then n and S1 of age, then the two blocks' flags */
-	CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 5);
+	/* count, then n and S1 of age */
+	CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 3);
 	for (int i = 0; i < 5; i++)
 		mpz_init_set_ui(s[i], i < 3 ? 5 : 0);
-	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 4, 3), MCN_EINVAL);
-	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 5, 0), MCN_EINVAL);
-	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 5, 4), MCN_EINVAL);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 2, 3), MCN_EINVAL);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 0), MCN_EINVAL);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 4), MCN_EINVAL);
 	mpz_set_si(s[0], -1);
-	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 5, 3), MCN_ERANGE);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 3), MCN_ERANGE);
 	mpz_set_ui(s[0], 3 * (unsigned long)R_LIMIT + 1);
-	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 5, 3), MCN_ERANGE);
+	CHECK_ERR(mcn_query_result(&r, q, (const mpz_t *)s, 3, 3), MCN_ERANGE);
 	CHECK(r == NULL);
 	/* n = 0: mean is null */
 	mpz_set_ui(s[0], 7);
 	mpz_set_ui(s[1], 0);
 	mpz_set_ui(s[2], 0);
-	REQUIRE_OK(mcn_query_result(&r, q, (const mpz_t *)s, 5, 2));
+	REQUIRE_OK(mcn_query_result(&r, q, (const mpz_t *)s, 3, 2));
 	CHECK(r->nsites == 2);
 	CHECK(r->outputs[0].cells[0].n == 7);
 	CHECK(
@@ -2342,9 +2337,8 @@ test_analyses(void)
 		static const char *const cols2[] = { "big", "age" };
 		r = run3("SELECT cor(big, age) FROM patients", &LIM, &q);
 		REQUIRE(r != NULL);
-		/* n, S_big (2 limbs), S_age, S_bb (3), S_ba (2), S_aa, and
-		 * the block's suppression flag */
-		CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 11);
+		/* n, S_big (2 limbs), S_age, S_bb (3), S_ba (2), S_aa */
+		CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 10);
 		int64_t n;
 		CHECK_REL(r->outputs[0].cells[0].cor[1],
 		    ref_cor(cols2, 2, 0, 1, &n), 0, 1e-9);
@@ -2362,9 +2356,9 @@ test_analyses(void)
 		const mcn_query_output *o = &r->outputs[0];
 		CHECK(strcmp(o->name, "survival(fu,dead)") == 0);
 		CHECK_U64_EQ(o->npts, 401);
-		/* per group: events, censored, then the flag slot */
-		CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 2 * (2 * 401 + 1));
-		CHECK_U64_EQ(mcn_query_layout(q)->nfields, 4);
+		/* per group: events, censored */
+		CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 2 * 2 * 401);
+		CHECK_U64_EQ(mcn_query_layout(q)->nfields, 1);
 		mcn_query_free(q);
 		q = NULL;
 		int64_t *at[2], *ev[2];
@@ -3080,7 +3074,7 @@ test_logistic(void)
 	REQUIRE_OK(
 	    mcn_query_compile(&q, "SELECT logistic(dead ~ age) FROM patients",
 	        g_dict, &LIM, err, sizeof(err)));
-	CHECK(mcn_query_layout(q)->nvalues == 10); /* 9 + the flag */
+	CHECK(mcn_query_layout(q)->nvalues == 9);
 	CHECK(mcn_query_layout(q)->fields[0].lo == 0 &&
 	    mcn_query_layout(q)->fields[0].hi == (int64_t)R_LIMIT);
 	mcn_query_free(q);
@@ -3094,6 +3088,12 @@ test_logistic(void)
 /* Runs the iterative query text over the sites dbs (with disclosure
  * control gov, may be NULL) and returns the result; *rounds gets the
  * aggregations and first (may be NULL, 256 bytes) the text of round 1. */
+static int release_pool(const mcn_query *q, sqlite3 *const *dbs,
+    unsigned nd, const mcn_query_gov *gov, mpz_t **vs, int64_t **dec,
+    size_t *ndec, uint8_t *rel_out);
+static void release_free(const mcn_query *q, mpz_t *s, int64_t *dec,
+    size_t ndec);
+
 static struct mcn_query_result *
 fit_gov(const char *text, const mcn_dict *d, const mcn_query_limits *lim,
     sqlite3 *const *dbs, unsigned nd, const mcn_query_gov *gov,
@@ -3131,38 +3131,35 @@ fit_gov(const char *text, const mcn_dict *d, const mcn_query_limits *lim,
 		CHECK(!mcn_query_is_iterative(sq));
 		CHECK(mcn_query_agg(sq, 0, NULL) == MCN_QUERY_COUNT_X &&
 		    mcn_query_agg(sq, 1, NULL) == MCN_QUERY_HISTOGRAM);
-		const mcn_agg_layout *L = mcn_query_layout(sq);
-		int64_t *v = calloc(L->nvalues, sizeof(*v));
-		mpz_t *sums = calloc(L->nvalues, sizeof(*sums));
-		for (size_t i = 0; i < L->nvalues; i++)
-			mpz_init(sums[i]);
-		for (unsigned s = 0; s < nd; s++) {
-			CHECK_OK(mcn_query_local_gov(sq, dbs[s], gov, v, NULL,
-			    err, sizeof(err)));
-			for (size_t i = 0; i < L->nvalues; i++) {
-				if (v[i] >= 0)
-					mpz_add_ui(sums[i], sums[i],
-					    (unsigned long)v[i]);
-				else
-					mpz_sub_ui(sums[i], sums[i],
-					    (unsigned long)-v[i]);
+		/* each round under the release rule (gov NULL: none) */
+		mcn_query_gov gs[8];
+		for (unsigned s = 0; s < nd && s < 8; s++) {
+			if (gov != NULL) {
+				gs[s] = *gov;
+			} else {
+				memset(&gs[s], 0, sizeof(gs[s]));
 			}
 		}
-		mcn_err rv = mcn_query_fit_update(f, sq, (const mpz_t *)sums,
-		    L->nvalues, nd, &done);
+		mpz_t *sums = NULL;
+		int64_t *dec = NULL;
+		size_t ndec = 0;
+		const size_t nv = mcn_query_release_layout(sq)->nvalues;
+		mcn_err rv = MCN_EINVAL;
+		if (release_pool(sq, dbs, nd, gs, &sums, &dec, &ndec, NULL)) {
+			rv = mcn_query_fit_update_release(f, sq,
+			    (const mpz_t *)sums, nv, dec, ndec, nd, &done);
+		}
 		CHECK_OK(rv);
 		if (rv == MCN_OK && !done) {
 			/* the old round is no longer the current one */
 			int d2 = 0;
-			CHECK_ERR(mcn_query_fit_update(f, sq,
-			              (const mpz_t *)sums, L->nvalues, nd, &d2),
+			CHECK_ERR(mcn_query_fit_update_release(f, sq,
+			              (const mpz_t *)sums, nv, dec, ndec, nd, &d2),
 			    MCN_EINVAL);
 		}
 		(*rounds)++;
-		for (size_t i = 0; i < L->nvalues; i++)
-			mpz_clear(sums[i]);
-		free(sums);
-		free(v);
+		if (sums != NULL)
+			release_free(sq, sums, dec, ndec);
 		mcn_query_free(sq);
 		if (rv != MCN_OK)
 			break;
@@ -3528,10 +3525,13 @@ test_quantile(void)
 		mcn_query_free(q);
 	}
 
-	/* disclosure control: min_cell 5 passes round 1 (bins of 10 hold 0,
-	 * 12 or 20 per site) and withholds every cell of round 2 (1 or 2
-	 * per site): the median (rank 78 of 156: 504) is only known to lie
-	 * in [503, 506) */
+	/* disclosure control on the pooled histograms (3 identical sites of
+	 * 52: 20 at 100, 500..509 once each plus 500 and 509 again, 20 at
+	 * 900). min_cell 5: round 1 (bins of 10: 60, 36, 60 pooled) passes;
+	 * round 2 in [500, 510) has 6 at 500 and 509 and 3 at 501..508: the
+	 * 3s are withheld and so is the smallest released cell (500, so the
+	 * withheld part of the total cannot be read off); the median (rank
+	 * 78 of 156: 504) is known to lie in [500, 509) */
 	{
 		mcn_dict *d = NULL;
 		sqlite3 *db[3];
@@ -3561,10 +3561,10 @@ test_quantile(void)
 		const mcn_query_cell *c = &r->outputs[0].cells[0];
 		CHECK(rounds == 2);
 		CHECK(c->is_exact == 0 && c->null == 0 && c->problem == NULL);
-		CHECK(c->lower == 503 && c->upper == 506 && c->value == 503);
+		CHECK(c->lower == 500 && c->upper == 509 && c->value == 500);
 		CHECK(c->lower <= 504 && 504 < c->upper);
 		CHECK(c->n == 156);
-		CHECK(r->suppressions == 30); /* 10 cells x 3 sites */
+		CHECK(r->suppressions == 9); /* pooled cells 500..508 */
 		char *buf = NULL;
 		size_t blen = 0;
 		FILE *mf = open_memstream(&buf, &blen);
@@ -3572,7 +3572,8 @@ test_quantile(void)
 		fclose(mf);
 		CHECK(strstr(buf, "withheld cells: the quantile lies in "
 		                  "[lower, upper); 2 aggregations") != NULL);
-		CHECK(strstr(buf, "withheld 30 histogram cells") != NULL);
+		CHECK(strstr(buf, "9 pooled histogram cells were withheld") !=
+		    NULL);
 		free(buf);
 		json_t *js = mcn_query_result_json(r);
 		json_t *v = json_object_get(
@@ -3583,8 +3584,8 @@ test_quantile(void)
 		        0),
 		    "value");
 		CHECK(json_is_false(json_object_get(v, "exact")));
-		CHECK(json_integer_value(json_object_get(v, "lower")) == 503);
-		CHECK(json_integer_value(json_object_get(v, "upper")) == 506);
+		CHECK(json_integer_value(json_object_get(v, "lower")) == 500);
+		CHECK(json_integer_value(json_object_get(v, "upper")) == 509);
 		json_decref(js);
 		mcn_query_result_free(r);
 
@@ -3597,13 +3598,15 @@ test_quantile(void)
 		CHECK(rounds == 2 && c->is_exact == 1 && c->value == 100);
 		mcn_query_result_free(r);
 
-		/* min_cell 13 withholds [500, 510) already in round 1 */
+		/* min_cell 13: round 1 passes (36 >= 13); round 2 withholds
+		 * every bin of [500, 510) (6 and 3) and the smaller tail:
+		 * [500, 510) */
 		gov.min_cell = 13;
 		r = fit_gov("SELECT median(x) FROM patients", d, &lim, db, 3,
 		    &gov, &rounds, NULL);
 		REQUIRE(r != NULL);
 		c = &r->outputs[0].cells[0];
-		CHECK(rounds == 1 && c->is_exact == 0);
+		CHECK(rounds == 2 && c->is_exact == 0);
 		CHECK(c->lower == 500 && c->upper == 510);
 		CHECK(c->n == 156); /* count(x): exact although cells are
 		                       withheld */
@@ -3619,14 +3622,16 @@ test_quantile(void)
 		    c->n == 156);
 		mcn_query_result_free(r);
 
-		/* min_cell 21 withholds every non-empty cell of round 1 */
-		gov.min_cell = 21;
+		/* min_cell 40 withholds [500, 510) (36) in round 1, and
+		 * [100, 110) (60, the smallest released) with it: the median
+		 * lies in [100, 510) */
+		gov.min_cell = 40;
 		r = fit_gov("SELECT median(x) FROM patients", d, &lim, db, 3,
 		    &gov, &rounds, NULL);
 		REQUIRE(r != NULL);
 		c = &r->outputs[0].cells[0];
 		CHECK(rounds == 1 && c->is_exact == 0);
-		CHECK(c->lower == 100 && c->upper == 910);
+		CHECK(c->lower == 100 && c->upper == 510);
 		mcn_query_result_free(r);
 		for (int i = 0; i < 3; i++)
 			sqlite3_close(db[i]);
@@ -3789,6 +3794,541 @@ test_teardown(void)
 /* ---------------------------------------------------------------- */
 /* disclosure control on the node side (mcn_query_local_gov) */
 
+/* ---- release control: the rule on the pooled release ---- */
+
+/* The release path as plain mode runs it (and as the nodes do in the
+ * secure modes): every site's protocol vector, pooled; the rule decides
+ * on the pooled control; withheld units are zero. gov[s] per site. */
+static int
+release_pool(const mcn_query *q, sqlite3 *const *dbs, unsigned nd,
+    const mcn_query_gov *gov, mpz_t **vs, int64_t **dec, size_t *ndec,
+    uint8_t *rel_out)
+{
+	const mcn_agg_layout *L = mcn_query_release_layout(q);
+	size_t nall = L->nvalues + L->ncontrol;
+	int64_t *v = calloc(nall + 1, sizeof(*v));
+	int64_t *ctl = calloc(L->ncontrol + 1, sizeof(*ctl));
+	uint8_t *rel = calloc(L->nunits + 1, 1);
+	mpz_t *s = calloc(L->nvalues + 1, sizeof(*s));
+	char err[512];
+	int ok = 1;
+
+	for (size_t i = 0; i < L->nvalues; i++) {
+		mpz_init(s[i]);
+	}
+	for (unsigned j = 0; j < nd && ok; j++) {
+		mcn_err rv = mcn_query_local_release(q, dbs[j], &gov[j], v, NULL,
+		    err, sizeof(err));
+		CHECK_OK(rv);
+		if (rv != MCN_OK) {
+			fprintf(stderr, "  local_release: %s\n", err);
+			ok = 0;
+			break;
+		}
+		/* every entry inside its declared range */
+		size_t k = 0;
+		for (int part = 0; part < 2; part++) {
+			const mcn_pack_field *F = part ? L->cfields : L->fields;
+			size_t nf = part ? L->ncfields : L->nfields;
+			for (size_t f = 0; f < nf; f++) {
+				for (size_t c = 0; c < F[f].count; c++, k++) {
+					if (v[k] < F[f].lo || v[k] > F[f].hi) {
+						MCNT_FAIL("entry %zu out of range",
+						    k);
+						ok = 0;
+					}
+				}
+			}
+		}
+		for (size_t i = 0; i < L->nvalues; i++) {
+			if (v[i] >= 0)
+				mpz_add_ui(s[i], s[i], (unsigned long)v[i]);
+			else
+				mpz_sub_ui(s[i], s[i], (unsigned long)-v[i]);
+		}
+		for (size_t i = 0; i < L->ncontrol; i++) {
+			ctl[i] += v[L->nvalues + i];
+		}
+	}
+	*dec = NULL;
+	*ndec = 0;
+	if (ok) {
+		char why[256] = "";
+		CHECK_OK(mcn_query_decide(q, ctl, L->ncontrol, nd, rel,
+		    L->nunits, dec, ndec, why, sizeof(why)));
+		/* withheld units reach the querier as zeros */
+		size_t f = 0, vi = 0;
+		for (size_t u = 0; u < L->nunits; u++) {
+			size_t cnt = 0;
+			for (size_t j = 0; j < L->units[u]; j++) {
+				cnt += L->fields[f + j].count;
+			}
+			for (size_t j = 0; !rel[u] && j < cnt; j++) {
+				mpz_set_ui(s[vi + j], 0);
+			}
+			vi += cnt;
+			f += L->units[u];
+		}
+		if (rel_out != NULL) {
+			memcpy(rel_out, rel, L->nunits);
+		}
+	}
+	free(v);
+	free(ctl);
+	free(rel);
+	*vs = s;
+	return ok && *dec != NULL;
+}
+
+static void
+release_free(const mcn_query *q, mpz_t *s, int64_t *dec, size_t ndec)
+{
+	for (size_t i = 0; i < mcn_query_release_layout(q)->nvalues; i++) {
+		mpz_clear(s[i]);
+	}
+	free(s);
+	mcn_free(dec, ndec * sizeof(*dec));
+}
+
+/* The result of text over the sites under the release rule. */
+static struct mcn_query_result *
+release_run(const char *text, const mcn_dict *d, const mcn_query_limits *lim,
+    sqlite3 *const *dbs, unsigned nd, const mcn_query_gov *gov,
+    mcn_query **qout)
+{
+	mcn_query *q = NULL;
+	struct mcn_query_result *r = NULL;
+	mpz_t *s = NULL;
+	int64_t *dec = NULL;
+	size_t ndec = 0;
+	char err[512];
+
+	if (mcn_query_compile(&q, text, d, lim, err, sizeof(err)) != MCN_OK) {
+		MCNT_FAIL("compile %s: %s", text, err);
+		return NULL;
+	}
+	if (release_pool(q, dbs, nd, gov, &s, &dec, &ndec, NULL)) {
+		CHECK_OK(mcn_query_result_release(&r, q, (const mpz_t *)s,
+		    mcn_query_release_layout(q)->nvalues, dec, ndec, nd));
+	}
+	if (s != NULL) {
+		release_free(q, s, dec, ndec);
+	}
+	if (qout != NULL) {
+		*qout = q;
+	} else {
+		mcn_query_free(q);
+	}
+	return r;
+}
+
+static const char REL_DICT[] =
+    "{\"name\": \"rel\", \"version\": 1, \"table\": \"patients\", "
+    "\"columns\": ["
+    "{\"name\": \"grp\", \"type\": \"categorical\", \"levels\": [\"a\", "
+    "\"b\", \"c\"], \"sensitivity\": 2},"
+    "{\"name\": \"arm\", \"type\": \"categorical\", \"levels\": [\"x\", "
+    "\"y\"], \"sensitivity\": 2},"
+    "{\"name\": \"stage\", \"type\": \"categorical\", \"levels\": [\"s1\", "
+    "\"s2\", \"s3\"], \"sensitivity\": 2},"
+    "{\"name\": \"age\", \"type\": \"integer\", \"min\": 0, \"max\": 120, "
+    "\"sensitivity\": 2},"
+    "{\"name\": \"t\", \"type\": \"integer\", \"min\": 0, \"max\": 400, "
+    "\"sensitivity\": 2},"
+    "{\"name\": \"ev\", \"type\": \"integer\", \"min\": 0, \"max\": 1, "
+    "\"sensitivity\": 2}]}";
+
+/* A site's table from rows "grp arm stage age t ev". */
+static sqlite3 *
+rel_db(const char *const *rows, size_t n)
+{
+	sqlite3 *db = NULL;
+	char sql[256], g[8], a[8], st[8];
+	int age, t, ev;
+
+	CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db,
+	          "CREATE TABLE patients (grp TEXT, arm TEXT, stage TEXT, age "
+	          "INTEGER, t INTEGER, ev INTEGER); BEGIN",
+	          NULL, NULL, NULL) == SQLITE_OK);
+	for (size_t i = 0; i < n; i++) {
+		if (sscanf(rows[i], "%7s %7s %7s %d %d %d", g, a, st, &age, &t,
+		        &ev) != 6) {
+			MCNT_FAIL("bad row %s", rows[i]);
+			continue;
+		}
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO patients VALUES ('%s', '%s', '%s', %d, %d, %d)",
+		    g, a, st, age, t, ev);
+		CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	}
+	CHECK(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+	return db;
+}
+
+/* n generated rows: grp g, arms alternating, stage i % 3, age 40 + i %
+ * 30, t = t0 + 3 i, ev = (i / 2) % 2 (every other patient of each arm
+ * has the event). */
+static sqlite3 *
+rel_gen(const char *g, int n, int t0, int extra_age)
+{
+	char **rows = calloc((size_t)n + 1, sizeof(*rows));
+	for (int i = 0; i < n; i++) {
+		rows[i] = malloc(64);
+		snprintf(rows[i], 64, "%s %s s%d %d %d %d", g,
+		    i % 2 ? "y" : "x", i % 3 + 1, 40 + i % 30 + extra_age,
+		    t0 + 3 * i, (i / 2) % 2);
+	}
+	sqlite3 *db = rel_db((const char *const *)rows, (size_t)n);
+	for (int i = 0; i < n; i++)
+		free(rows[i]);
+	free(rows);
+	return db;
+}
+
+static void
+test_release(void)
+{
+	char err[512];
+	mcn_dict *d = NULL;
+	mcn_query *q = NULL;
+	const mcn_query_limits lim = { 100000, 3, 0 };
+	mcn_query_gov gov[3];
+	sqlite3 *db[3];
+	struct mcn_query_result *r;
+
+	REQUIRE_OK(mcn_dict_parse(&d, REL_DICT, strlen(REL_DICT), err,
+	    sizeof(err)));
+	memset(gov, 0, sizeof(gov));
+	for (int i = 0; i < 3; i++) {
+		gov[i].min_cell = 5;
+		gov[i].min_sites = 2;
+	}
+
+	/* R1, never one site: site1 has 20 patients in group b and 30 in
+	 * group c; site2 one in b; site3 none. Group b (21 from 2 sites) is
+	 * released exactly, pooled; group c (30 from 1 site) is withheld for
+	 * everyone, values included: no figure equals site1's own. */
+	{
+		const char *s2rows[] = { "b x s1 70 10 1", "a y s2 50 20 0",
+			"a x s1 51 30 1", "a x s2 52 31 0", "a y s3 53 32 1",
+			"a x s1 54 33 0" };
+		const char *s3rows[] = { "a y s2 60 40 1", "a x s3 61 41 0",
+			"a y s1 62 42 1" };
+		sqlite3 *b1 = rel_gen("b", 20, 0, 0), *c1 = NULL;
+		(void)c1;
+		/* site1: group b 20 rows + group c 30 rows */
+		db[0] = rel_gen("b", 20, 0, 0);
+		sqlite3_close(b1);
+		CHECK(sqlite3_exec(db[0],
+		          "INSERT INTO patients SELECT 'c', arm, stage, age + 1, "
+		          "t, ev FROM patients; INSERT INTO patients SELECT 'c', "
+		          "arm, stage, age + 2, t, ev FROM patients WHERE grp = "
+		          "'b' LIMIT 10",
+		          NULL, NULL, NULL) == SQLITE_OK);
+		db[1] = rel_db(s2rows, 6);
+		db[2] = rel_db(s3rows, 3);
+		r = release_run("SELECT count(), mean(age) FROM patients GROUP "
+		                "BY grp",
+		    d, &lim, db, 3, gov, NULL);
+		REQUIRE(r != NULL);
+		const mcn_query_output *cnt = &r->outputs[0], *mean =
+		    &r->outputs[1];
+		/* a: 5 + 3 = 8 from 2 sites */
+		CHECK(cnt->cells[0].suppressed == 0 && cnt->cells[0].n == 8 &&
+		    cnt->cells[0].sites == 2);
+		CHECK_REL(mean->cells[0].value,
+		    (50 + 51 + 52 + 53 + 54 + 60 + 61 + 62) / 8.0, 0, 1e-12);
+		/* b: 20 + 1 = 21 from 2 sites; mean of all 21 */
+		CHECK(cnt->cells[1].suppressed == 0 && cnt->cells[1].n == 21 &&
+		    cnt->cells[1].sites == 2);
+		double sb = 70;
+		for (int i = 0; i < 20; i++)
+			sb += 40 + i % 30;
+		CHECK_REL(mean->cells[1].value, sb / 21, 0, 1e-12);
+		/* c: site1's alone: withheld, no value */
+		CHECK(cnt->cells[2].suppressed == MCNQ_REL_FEW_SITES &&
+		    cnt->cells[2].null == 1 && cnt->cells[2].n == 0);
+		CHECK(mean->cells[2].suppressed == MCNQ_REL_FEW_SITES &&
+		    mean->cells[2].null == 1 && isnan(mean->cells[2].value));
+		CHECK(strcmp(cnt->cells[2].reason, "fewer than 2 sites") == 0);
+		CHECK(r->rel_k == 5 && r->rel_m == 2 && r->suppressions == 2);
+		/* JSON: null value and n, the reason, the sites */
+		json_t *j = mcn_query_result_json(r);
+		json_t *g2 = json_array_get(json_object_get(json_array_get(
+		    json_object_get(j, "results"), 1), "groups"), 2);
+		CHECK(json_is_null(json_object_get(g2, "value")) &&
+		    json_is_null(json_object_get(g2, "n")));
+		CHECK(strcmp(json_string_value(json_object_get(g2,
+		          "withheld")), "fewer than 2 sites") == 0);
+		json_t *g1 = json_array_get(json_object_get(json_array_get(
+		    json_object_get(j, "results"), 0), "groups"), 1);
+		CHECK(json_integer_value(json_object_get(g1, "sites")) == 2 &&
+		    json_integer_value(json_object_get(g1, "n")) == 21);
+		json_decref(j);
+		char *txt = NULL;
+		size_t tl = 0;
+		FILE *f = open_memstream(&txt, &tl);
+		mcn_query_result_print(r, f);
+		fclose(f);
+		CHECK(strstr(txt, "withheld") != NULL &&
+		    strstr(txt, "2 pooled cells are withheld") != NULL);
+		free(txt);
+		mcn_query_result_free(r);
+
+		/* the strictest k of the contributors applies: site3 asks 9
+		 * (rounded up to the ladder: 9): group a (8) is withheld */
+		gov[2].min_cell = 9;
+		r = release_run("SELECT count() FROM patients GROUP BY grp", d,
+		    &lim, db, 3, gov, NULL);
+		REQUIRE(r != NULL);
+		CHECK(r->rel_k == 9);
+		CHECK(r->outputs[0].cells[0].suppressed == MCNQ_REL_BELOW_K);
+		CHECK(strcmp(r->outputs[0].cells[0].reason,
+		          "pooled count below 9") == 0);
+		CHECK(r->outputs[0].cells[1].n == 21);
+		mcn_query_result_free(r);
+		gov[2].min_cell = 5;
+
+		/* the explicit per-site rule is a veto, never a zeroed
+		 * contribution: site2 (1 patient in b) withholds b */
+		gov[1].site_min_cell = 3;
+		r = release_run("SELECT count() FROM patients GROUP BY grp", d,
+		    &lim, db, 3, gov, NULL);
+		REQUIRE(r != NULL);
+		CHECK(r->outputs[0].cells[1].suppressed == MCNQ_REL_VETO);
+		CHECK(strcmp(r->outputs[0].cells[1].reason, "site veto") == 0);
+		CHECK(r->outputs[0].cells[0].n == 8); /* a: 5 and 3, >= 3 */
+		mcn_query_result_free(r);
+		gov[1].site_min_cell = 0;
+
+		/* the site's vector keeps its small cell (1 row in b): no
+		 * per-site zeroing */
+		REQUIRE_OK(mcn_query_compile(&q,
+		    "SELECT count() FROM patients GROUP BY grp", d, &lim, err,
+		    sizeof(err)));
+		int64_t v[16];
+		CHECK_OK(mcn_query_local_gov(q, db[1], &gov[1], v, NULL, err,
+		    sizeof(err)));
+		CHECK(v[0] == 5 && v[1] == 1 && v[2] == 0);
+		mcn_query_free(q);
+		q = NULL;
+		for (int i = 0; i < 3; i++)
+			sqlite3_close(db[i]);
+	}
+
+	/* R2, R3: a table some sites hold only a few patients of: every
+	 * pooled cell >= k, so the exact pooled chi-square; and with a small
+	 * pooled cell, that cell and the smallest other are withheld and no
+	 * test is computed */
+	{
+		db[0] = rel_gen("a", 12, 0, 0);
+		db[1] = rel_gen("a", 13, 100, 0);
+		db[2] = rel_gen("a", 14, 200, 0);
+		r = release_run("SELECT table(arm, stage) FROM patients", d,
+		    &lim, db, 3, gov, NULL);
+		REQUIRE(r != NULL);
+		const mcn_query_cell *c = &r->outputs[0].cells[0];
+		/* pooled: arm x (i odd) by stage i % 3 over i < 12, 13, 14 */
+		int64_t want[6] = { 0 };
+		int ns[3] = { 12, 13, 14 };
+		for (int s = 0; s < 3; s++)
+			for (int i = 0; i < ns[s]; i++)
+				want[(i % 2) * 3 + i % 3]++;
+		int pool_ok = 1;
+		for (int k = 0; k < 6; k++) {
+			pool_ok &= c->counts[k] == want[k] &&
+			    c->cell_suppressed[k] == 0 && c->cell_sites[k] == 3;
+		}
+		CHECK(pool_ok);
+		double chi2, p;
+		unsigned df;
+		CHECK(mcn_stats_chi2_indep(want, 2, 3, &chi2, &df, &p));
+		CHECK(c->has_chi2 && c->chi2_df == df);
+		CHECK_REL(c->chi2, chi2, 0, 1e-12);
+		CHECK_REL(c->chi2_p, p, 0, 1e-12);
+		mcn_query_result_free(r);
+		/* site1's first 3 patients and all of sites 2 and 3: pooled
+		 * (x, y) x (s1, s2, s3) = 7 4 5 / 4 6 4; the three 4s are below
+		 * k = 5, and the smallest released cell (5) is withheld with
+		 * them, so the withheld part of the total holds >= k patients
+		 * of >= 2 sites; no test on such a table */
+		r = release_run("SELECT table(arm, stage) FROM patients WHERE "
+		                "t < 9 OR t >= 100",
+		    d, &lim, db, 3, gov, NULL);
+		REQUIRE(r != NULL);
+		c = &r->outputs[0].cells[0];
+		static const int64_t wst[6] = { MCNQ_REL_OK, MCNQ_REL_BELOW_K,
+			MCNQ_REL_SECONDARY, MCNQ_REL_BELOW_K, MCNQ_REL_OK,
+			MCNQ_REL_BELOW_K };
+		static const int64_t wcnt[6] = { 7, 0, 0, 0, 6, 0 };
+		int t_ok = 1;
+		for (int k = 0; k < 6; k++) {
+			t_ok &= c->cell_suppressed[k] == wst[k] &&
+			    c->counts[k] == wcnt[k];
+		}
+		CHECK(t_ok);
+		CHECK(c->cell_sites[0] == 3 && c->cell_sites[4] == 3);
+		CHECK(c->has_chi2 == 0 && c->reason != NULL &&
+		    strstr(c->reason, "withheld parts") != NULL);
+		json_t *jt = mcn_query_result_json(r);
+		json_t *jg = json_array_get(json_object_get(json_array_get(
+		    json_object_get(jt, "results"), 0), "groups"), 0);
+		json_t *wc = json_object_get(jg, "withheld_cells");
+		CHECK(json_array_size(wc) == 6 &&
+		    json_is_null(json_array_get(wc, 0)) &&
+		    strcmp(json_string_value(json_array_get(wc, 1)),
+		        "pooled count below 5") == 0);
+		CHECK(json_is_null(json_object_get(jg, "n")));
+		json_decref(jt);
+		mcn_query_result_free(r);
+		for (int i = 0; i < 3; i++)
+			sqlite3_close(db[i]);
+	}
+
+	/* R4: Kaplan-Meier as papers publish it. Three sites of 40, about
+	 * one event per distinct time; k = 3: every site has cells of 1,
+	 * yet the pooled curves by arm are released while 3 or more are at
+	 * risk, equal to the pooled computation, and the log-rank test is
+	 * the one on all the data (nodes compute it) */
+	{
+		db[0] = rel_gen("a", 40, 0, 0);
+		db[1] = rel_gen("a", 40, 1, 0);
+		db[2] = rel_gen("a", 40, 2, 0);
+		for (int i = 0; i < 3; i++)
+			gov[i].min_cell = 3;
+		mcn_query *qf = NULL;
+		r = release_run("SELECT survival(t, ev) FROM patients GROUP BY "
+		                "arm",
+		    d, &lim, db, 3, gov, &q);
+		REQUIRE(r != NULL);
+		/* the same data with everything released (the pooled truth) */
+		struct mcn_query_result *full = NULL;
+		{
+			const mcn_agg_layout *L = mcn_query_layout(q);
+			int64_t *v = calloc(L->nvalues, sizeof(*v));
+			mpz_t *s = calloc(L->nvalues, sizeof(*s));
+			for (size_t i = 0; i < L->nvalues; i++)
+				mpz_init(s[i]);
+			for (int j = 0; j < 3; j++) {
+				CHECK_OK(mcn_query_local(q, db[j], v, err,
+				    sizeof(err)));
+				for (size_t i = 0; i < L->nvalues; i++)
+					mpz_add_ui(s[i], s[i],
+					    (unsigned long)v[i]);
+			}
+			CHECK_OK(mcn_query_result(&full, q, (const mpz_t *)s,
+			    L->nvalues, 3));
+			for (size_t i = 0; i < L->nvalues; i++)
+				mpz_clear(s[i]);
+			free(s);
+			free(v);
+		}
+		REQUIRE(full != NULL);
+		const mcn_query_output *o = &r->outputs[0], *fo =
+		    &full->outputs[0];
+		for (int g = 0; g < 2; g++) {
+			const mcn_query_cell *c = &o->cells[g],
+					     *fc = &fo->cells[g];
+			CHECK(c->suppressed == 0 && c->n == 60 && fc->n == 60);
+			int64_t at = 60;
+			size_t last = 0;
+			int same = 1, rule = 1;
+			for (size_t j = 0; j < o->npts; j++) {
+				int64_t e = fc->counts[j],
+					z = fc->counts[o->npts + j];
+				if (c->cell_suppressed[j] == 0) {
+					same &= c->surv[j] == fc->surv[j] &&
+					    c->counts[j] == e;
+					rule &= at >= 3 &&
+					    (at - e - z == 0 || at - e - z >= 3);
+					last = j;
+				}
+				at -= e + z;
+			}
+			CHECK(same && rule);
+			/* released until 3 remain at risk after the point */
+			int64_t after = 60;
+			for (size_t j = 0; j <= last; j++)
+				after -= fc->counts[j] + fc->counts[o->npts + j];
+			CHECK(after >= 3 && after <= 5);
+			/* events of 1 at a time are released */
+			int ones = 0;
+			for (size_t j = 0; j <= last; j++)
+				ones += c->counts[j] == 1;
+			CHECK(ones > 10);
+		}
+		CHECK(o->has_logrank && fo->has_logrank);
+		CHECK_REL(o->logrank, fo->logrank, 0, 1e-12);
+		CHECK(o->logrank_df == fo->logrank_df);
+		CHECK_REL(o->logrank_p, fo->logrank_p, 0, 1e-12);
+		json_t *j = mcn_query_result_json(r);
+		json_t *v0 = json_object_get(json_array_get(json_object_get(
+		    json_array_get(json_object_get(j, "results"), 0), "groups"),
+		    0), "value");
+		CHECK(json_is_integer(json_object_get(v0, "released_until")));
+		json_decref(j);
+		mcn_query_result_free(full);
+		mcn_query_result_free(r);
+		mcn_query_free(q);
+		q = NULL;
+		(void)qf;
+		/* a curve of one site only: withheld whole, and no test */
+		r = release_run("SELECT survival(t, ev) FROM patients GROUP BY "
+		                "arm",
+		    d, &lim, db, 1, gov, NULL);
+		REQUIRE(r != NULL);
+		CHECK(r->outputs[0].cells[0].suppressed == MCNQ_REL_FEW_SITES &&
+		    r->outputs[0].cells[1].suppressed == MCNQ_REL_FEW_SITES);
+		CHECK(!r->outputs[0].has_logrank);
+		mcn_query_result_free(r);
+		for (int i = 0; i < 3; i++)
+			sqlite3_close(db[i]);
+	}
+
+	/* the decision depends on the pooled control only, and a unit is
+	 * released only with its cell */
+	{
+		db[0] = rel_gen("a", 10, 0, 0);
+		db[1] = rel_gen("b", 10, 0, 0);
+		db[2] = rel_gen("a", 2, 0, 0);
+		for (int i = 0; i < 3; i++)
+			gov[i].min_cell = 5;
+		REQUIRE_OK(mcn_query_compile(&q,
+		    "SELECT mean(age) FROM patients GROUP BY grp", d, &lim, err,
+		    sizeof(err)));
+		mpz_t *s = NULL;
+		int64_t *dec = NULL, *dec2 = NULL;
+		size_t ndec = 0, ndec2 = 0;
+		uint8_t rel[3], rel2[3];
+		REQUIRE(release_pool(q, db, 3, gov, &s, &dec, &ndec, rel));
+		/* a: 12 of 2 sites; b: 10 of 1 site; c: nobody (0 released) */
+		CHECK(rel[0] == 1 && rel[1] == 0 && rel[2] == 1);
+		/* same data, same decision (deterministic) */
+		mpz_t *s2 = NULL;
+		REQUIRE(release_pool(q, db, 3, gov, &s2, &dec2, &ndec2, rel2));
+		CHECK(ndec == ndec2 &&
+		    memcmp(dec, dec2, ndec * sizeof(*dec)) == 0 &&
+		    memcmp(rel, rel2, 3) == 0);
+		/* a decision of another size is refused by the querier */
+		CHECK_ERR(mcn_query_result_release(&r, q, (const mpz_t *)s,
+		              mcn_query_release_layout(q)->nvalues, dec, ndec - 1,
+		              3),
+		    MCN_EINVAL);
+		dec[0] = 0; /* k out of range */
+		CHECK_ERR(mcn_query_result_release(&r, q, (const mpz_t *)s,
+		              mcn_query_release_layout(q)->nvalues, dec, ndec, 3),
+		    MCN_ERANGE);
+		release_free(q, s, dec, ndec);
+		release_free(q, s2, dec2, ndec2);
+		mcn_query_free(q);
+		q = NULL;
+		for (int i = 0; i < 3; i++)
+			sqlite3_close(db[i]);
+	}
+	mcn_dict_free(d);
+}
+
 static const char GOV_DICT[] =
     "{\"name\": \"gov\", \"version\": 1, \"table\": \"patients\", "
     "\"columns\": ["
@@ -3890,10 +4430,10 @@ test_governance(void)
 			s2 += i % 100;
 		}
 	}
-	mcn_query_gov gov = { consent1, 1, 0, NULL, NULL, 0, 0, 0, 0 };
+	mcn_query_gov gov = { .consent_cols = consent1, .nconsent = 1 };
 	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
-	/* count, n, S1, flags */
-	CHECK(v[0] == n1 && v[1] == n1 && v[2] == s1 && v[3] == 0 && v[4] == 0);
+	/* count, n, S1 */
+	CHECK(v[0] == n1 && v[1] == n1 && v[2] == s1);
 	CHECK(rep.population == (uint64_t)n1 && rep.cohort == (uint64_t)n1);
 	gov.consent_cols = consent2;
 	gov.nconsent = 2;
@@ -3904,8 +4444,10 @@ test_governance(void)
 	mcn_query_free(q);
 	q = NULL;
 
-	/* small cells: group 'b' (3 rows, 2 consenting) is withheld with its
-	 * flag set; group 'a' is not */
+	/* small cells are NOT withheld by the site (that would bias the
+	 * pooled sum and flag one site's figures): group 'b' (3 rows, 2
+	 * consenting) goes into the vector as it is; the rule applies to the
+	 * pooled cell (test_release) */
 	REQUIRE_OK(mcn_query_compile(&q,
 	    "SELECT count(), mean(age) FROM patients GROUP BY rare", d, &lim,
 	    err, sizeof(err)));
@@ -3913,8 +4455,8 @@ test_governance(void)
 	gov.nconsent = 1;
 	gov.min_cell = 10;
 	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
-	/* per group: count, n, S1, flag(count), flag(moments) */
-	CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 10);
+	/* per group: count, n, S1 */
+	CHECK_U64_EQ(mcn_query_layout(q)->nvalues, 6);
 	int64_t na = 0, sa = 0;
 	for (int i = 3; i < GOV_ROWS; i++) {
 		if (gov_consents(i, 0)) {
@@ -3922,24 +4464,18 @@ test_governance(void)
 			sa += i % 100;
 		}
 	}
-	CHECK(v[0] == na && v[1] == na && v[2] == sa && v[3] == 0 &&
-	    v[4] == 0);
-	CHECK(v[5] == 0 && v[6] == 0 && v[7] == 0 && v[8] == 1 && v[9] == 1);
-	CHECK_U64_EQ(rep.suppressed, 2);
-	/* k = 2: group b's 2 consenting rows are enough */
-	gov.min_cell = 2;
-	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
-	CHECK(v[5] == 2 && v[6] == 2 && v[7] == 2 && v[8] == 0 && v[9] == 0);
+	CHECK(v[0] == na && v[1] == na && v[2] == sa);
+	CHECK(v[3] == 2 && v[4] == 2 && v[5] == 0 + 2); /* rows 0 and 2 */
+	CHECK_U64_EQ(rep.suppressed, 0);
 	mcn_query_free(q);
 	q = NULL;
 
-	/* per cell: table(rare) withholds cell b only */
+	/* per cell likewise: table(rare) keeps cell b's 2 */
 	REQUIRE_OK(mcn_query_compile(&q, "SELECT table(rare) FROM patients", d,
 	    &lim, err, sizeof(err)));
 	gov.min_cell = 10;
 	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
-	/* cells a, b; block flag; cell flags a, b */
-	CHECK(v[0] == na && v[1] == 0 && v[2] == 0 && v[3] == 0 && v[4] == 1);
+	CHECK(v[0] == na && v[1] == 2);
 	mcn_query_free(q);
 	q = NULL;
 
@@ -3957,20 +4493,18 @@ test_governance(void)
 	mcn_query_free(q);
 	q = NULL;
 
-	/* survival: a curve with a cell below k is withheld whole */
+	/* survival: the site's curve is never withheld by the site (a
+	 * curve was withheld whole for any cell below k) */
 	REQUIRE_OK(mcn_query_compile(&q,
 	    "SELECT survival(t, ev) FROM patients", d, &lim, err,
 	    sizeof(err)));
-	gov.min_cell = 10; /* cells hold ~13 events and ~27 censored */
-	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
-	CHECK(v[20] == 0);
-	gov.min_cell = 14;
+	gov.min_cell = 14; /* cells hold ~13 events and ~27 censored */
 	CHECK_OK(mcn_query_local_gov(q, db, &gov, v, &rep, err, sizeof(err)));
 	int64_t tot = 0;
 	for (int i = 0; i < 20; i++) {
 		tot += v[i];
 	}
-	CHECK(tot == 0 && v[20] == 1);
+	CHECK(tot == n1 && v[1] > 0 && v[1] < 14); /* a cell below k, kept */
 	mcn_query_free(q);
 	q = NULL;
 
@@ -4033,7 +4567,7 @@ test_governance(void)
 	int64_t w[8], w2[8];
 	CHECK_OK(mcn_query_local_gov(q, db, &gov, w, &rep, err, sizeof(err)));
 	CHECK_OK(mcn_query_local_gov(q, db, &gov, w2, &rep, err, sizeof(err)));
-	CHECK(memcmp(w, w2, 5 * sizeof(*w)) == 0);
+	CHECK(memcmp(w, w2, 3 * sizeof(*w)) == 0);
 	CHECK(llabs(w[0] - n1) <= b6 && llabs(w[1] - n1) <= b6 &&
 	    llabs(w[2] - s1) <= b720);
 	CHECK(w[0] != n1 || w[1] != n1 || w[2] != s1); /* noise was added */
@@ -4050,53 +4584,78 @@ test_governance(void)
 	mcn_query_free(q);
 	q = NULL;
 
-	/* querier side: flags are reported per group; noisy counts print
-	 * as <10 */
+	/* querier side: noisy counts print as <10 */
 	REQUIRE_OK(mcn_query_compile(&q,
 	    "SELECT count() FROM patients GROUP BY rare WITH EPSILON 1", d,
 	    &lim, err, sizeof(err)));
-	mpz_t sums[4];
-	for (int i = 0; i < 4; i++) {
-		mpz_init(sums[i]);
-	}
-	/* groups a, b: count, flag */
-	mpz_set_si(sums[0], 500);
-	mpz_set_si(sums[1], 0);
-	mpz_set_si(sums[2], 3);
-	mpz_set_si(sums[3], 2);
+	mpz_t sums[2];
+	mpz_init_set_si(sums[0], 500);
+	mpz_init_set_si(sums[1], 3);
 	struct mcn_query_result *r = NULL;
-	REQUIRE_OK(mcn_query_result(&r, q, (const mpz_t *)sums, 4, 3));
-	CHECK(r->outputs[0].cells[0].n == 500 &&
-	    r->outputs[0].cells[0].suppressed == 0);
-	CHECK(r->outputs[0].cells[1].n == 3 &&
-	    r->outputs[0].cells[1].suppressed == 2);
-	CHECK(r->epsilon == 1 && r->suppressions == 2);
+	REQUIRE_OK(mcn_query_result(&r, q, (const mpz_t *)sums, 2, 3));
+	CHECK(r->outputs[0].cells[0].n == 500 && r->outputs[0].cells[1].n == 3);
+	CHECK(r->epsilon == 1 && r->suppressions == 0);
 	char *txt = NULL;
 	size_t tlen = 0;
 	FILE *f = open_memstream(&txt, &tlen);
 	REQUIRE(f != NULL);
 	mcn_query_result_print(r, f);
 	fclose(f);
-	CHECK(strstr(txt, "<10*") != NULL && strstr(txt, "500") != NULL);
-	CHECK(strstr(txt, "sites withheld 2 result values") != NULL);
+	CHECK(strstr(txt, "<10") != NULL && strstr(txt, "500") != NULL);
 	free(txt);
-	json_t *j = mcn_query_result_json(r);
-	json_t *g1 = json_array_get(json_object_get(json_array_get(
-	                                json_object_get(j, "results"), 0),
-	                                "groups"),
-	    1);
-	CHECK(json_integer_value(json_object_get(g1, "suppressed")) == 2);
-	json_decref(j);
 	mcn_query_result_free(r);
-	for (int i = 0; i < 4; i++) {
-		mpz_clear(sums[i]);
+	mpz_clear(sums[0]);
+	mpz_clear(sums[1]);
+
+	/* R6: WITH EPSILON under the release rule: the nodes decide on the
+	 * noisy pooled counts (post-processing of the noisy release), the
+	 * released count is the noisy pooled one; contributor counts are
+	 * exact */
+	{
+		sqlite3 *dbs[3] = { db, db, db };
+		mcn_query_gov g3[3];
+		const char *labs[3] = { "s1", "s2", "s3" };
+		for (int i = 0; i < 3; i++) {
+			g3[i] = gov;
+			g3[i].min_cell = 10;
+			g3[i].min_sites = 2;
+			g3[i].noise_key = key;
+			g3[i].noise_label = (const uint8_t *)labs[i];
+			g3[i].noise_labellen = 2;
+		}
+		const mcn_agg_layout *RL = mcn_query_release_layout(q);
+		int64_t pooled[2] = { 0, 0 }, *pv = calloc(RL->nvalues +
+		    RL->ncontrol, sizeof(*pv));
+		/* params: 31 rungs of k, m = 2..3; then per group (count,
+		 * has) */
+		const size_t c0 = RL->ncontrol - 4;
+		for (int i = 0; i < 3; i++) {
+			CHECK_OK(mcn_query_local_release(q, db, &g3[i], pv, NULL,
+			    err, sizeof(err)));
+			pooled[0] += pv[RL->nvalues + c0];
+			pooled[1] += pv[RL->nvalues + c0 + 2];
+			CHECK(pv[RL->nvalues + c0 + 1] == 1 &&
+			    pv[RL->nvalues + c0 + 3] == 1);
+		}
+		free(pv);
+		mpz_t *vs = NULL;
+		int64_t *dec = NULL;
+		size_t ndec = 0;
+		REQUIRE(release_pool(q, dbs, 3, g3, &vs, &dec, &ndec, NULL));
+		CHECK(ndec == 8 && dec[0] == 10 && dec[1] == 2);
+		CHECK(dec[2] == MCNQ_REL_OK && dec[3] == pooled[0] &&
+		    dec[4] == 3);
+		CHECK(dec[5] == (pooled[1] >= 10 ? MCNQ_REL_OK :
+		                                   MCNQ_REL_BELOW_K));
+		CHECK(pooled[0] != 3 * na || pooled[1] != 6); /* noisy */
+		release_free(q, vs, dec, ndec);
 	}
 	mcn_query_free(q);
 	sqlite3_close(db);
 	mcn_dict_free(d);
 }
 
-MCNT_MAIN({ "stats", test_stats }, { "queries", test_queries },
+MCNT_MAIN({ "stats", test_stats }, { "release", test_release }, { "queries", test_queries },
     { "names_groups", test_names_groups }, { "print_json", test_print_json },
     { "layout", test_layout }, { "limbs", test_limbs },
     { "local_errors", test_local_errors }, { "errors", test_errors },

@@ -1,0 +1,736 @@
+/*
+ * node/query_release.c - release control: the rule on the pooled release
+ * (query.h, "release control"), from the protocol layout to the decision
+ * and back to the querier's result.
+ *
+ * The local vector (query_plan.c: per group, per block its slots) is cut
+ * into the protocol's parts: the count-like slots become control cells,
+ * the sums become value units. The nodes pool the control, decide, and
+ * release only the units of released cells (protocols/agg.h); the
+ * decision carries the released counts. Everything here depends only on
+ * the query, so querier and nodes agree on every index.
+ */
+#define _POSIX_C_SOURCE 200809L
+#define MCN_QUERY_INTERNAL
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto/mem.h"
+#include "node/query.h"
+
+/* The k ladder: a site's k is rounded up to the next rung (stricter),
+ * and the pooled rule takes the highest rung any contributor asks for. */
+static const int64_t k_ladder[] = { 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15,
+	20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000,
+	10000, 50000, 100000, 500000, 1000000 };
+#define NKL (sizeof(k_ladder) / sizeof(k_ladder[0]))
+
+#define FLAG_VETO 256 /* control "has + 256 veto" */
+
+/* Does block b have a value unit (slots after its count)? */
+static int
+has_unit(const mcnq_block *b)
+{
+	return (b->kind == MCNQ_B_MOMENTS && b->need_s1) ||
+	    b->kind == MCNQ_B_CROSS || b->kind == MCNQ_B_LOGIT;
+}
+
+/* Count cells of block b (survival: grid points). */
+static size_t
+ncells(const mcnq_block *b)
+{
+	switch (b->kind) {
+	case MCNQ_B_HIST:
+	case MCNQ_B_TABLE: return b->nslots;
+	case MCNQ_B_SURV: return b->npts;
+	default: return 1;
+	}
+}
+
+/* Decision entries of block b in one group. */
+static size_t
+ndec_block(const mcnq_block *b)
+{
+	return b->kind == MCNQ_B_SURV ? 3 + 4 * b->npts : 3 * ncells(b);
+}
+
+static size_t
+nms(const mcn_query *q)
+{
+	return q->lim.nsites > 1 ? q->lim.nsites - 1 : 0;
+}
+
+const char *
+mcnq_rel_reason(int st, int64_t k, int64_t m, char *buf, size_t len)
+{
+	switch (st) {
+	case MCNQ_REL_OK: snprintf(buf, len, "released"); break;
+	case MCNQ_REL_BELOW_K:
+		snprintf(buf, len, "pooled count below %lld", (long long)k);
+		break;
+	case MCNQ_REL_FEW_SITES:
+		snprintf(buf, len, "fewer than %lld sites", (long long)m);
+		break;
+	case MCNQ_REL_VETO: snprintf(buf, len, "site veto"); break;
+	case MCNQ_REL_SECONDARY:
+		snprintf(buf, len,
+		    "withheld with a small cell (the total would reveal it)");
+		break;
+	case MCNQ_REL_AT_RISK:
+		snprintf(buf, len,
+		    "fewer than %lld at risk (or fewer than %lld sites)",
+		    (long long)k, (long long)m);
+		break;
+	case MCNQ_REL_NOT_TESTED:
+		snprintf(buf, len, "not computed: the data has withheld parts");
+		break;
+	default: snprintf(buf, len, "withheld"); break;
+	}
+	return buf;
+}
+
+/* ---- plan ---- */
+
+/* The two passes of building the fields (count, then fill) share this
+ * walk: units first (vf, units), then the control (cf). */
+static void
+release_walk(const mcn_query *q, const int64_t *plo, const int64_t *phi,
+    mcn_pack_field *vf, size_t *nvf, size_t *units, size_t *nunits,
+    mcn_pack_field *cf, size_t *ncf, size_t *nvalues, size_t *ncontrol)
+{
+	/* field runs: to count exactly in pass 0, keep the last range */
+	int64_t vlo = 0, vhi = -1, clo = 0, chi = -1;
+	int vopen = 0, copen = 0;
+	size_t nv = 0, nc = 0, nu = 0;
+
+#define VADD(cnt, lo_, hi_)                                              \
+	do {                                                             \
+		if (vopen && vlo == (lo_) && vhi == (hi_)) {             \
+			if (vf != NULL) {                                \
+				vf[*nvf - 1].count += (cnt);             \
+			}                                                \
+		} else {                                                 \
+			if (vf != NULL) {                                \
+				vf[*nvf].count = (cnt);                  \
+				vf[*nvf].lo = (lo_);                     \
+				vf[*nvf].hi = (hi_);                     \
+			}                                                \
+			(*nvf)++;                                        \
+			ufields++;                                       \
+			vopen = 1;                                       \
+			vlo = (lo_);                                     \
+			vhi = (hi_);                                     \
+		}                                                        \
+		nv += (cnt);                                             \
+	} while (0)
+#define CADD(cnt, lo_, hi_)                                              \
+	do {                                                             \
+		if (copen && clo == (lo_) && chi == (hi_)) {             \
+			if (cf != NULL) {                                \
+				cf[*ncf - 1].count += (cnt);             \
+			}                                                \
+		} else {                                                 \
+			if (cf != NULL) {                                \
+				cf[*ncf].count = (cnt);                  \
+				cf[*ncf].lo = (lo_);                     \
+				cf[*ncf].hi = (hi_);                     \
+			}                                                \
+			(*ncf)++;                                        \
+			copen = 1;                                       \
+			clo = (lo_);                                     \
+			chi = (hi_);                                     \
+		}                                                        \
+		nc += (cnt);                                             \
+	} while (0)
+
+	*nvf = *ncf = 0;
+	/* value units: per group, per block with sums; a unit never shares
+	 * a field with the next one */
+	for (size_t g = 0; g < q->ngroups; g++) {
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *b = &q->blocks[i];
+			size_t ufields = 0;
+			if (!has_unit(b)) {
+				continue;
+			}
+			vopen = 0;
+			for (size_t s = 1; s < b->nslots; s++) {
+				VADD(1, plo[b->off + s], phi[b->off + s]);
+			}
+			if (units != NULL) {
+				units[nu] = ufields;
+			}
+			nu++;
+		}
+	}
+	/* control: params, then cells */
+	CADD(NKL + nms(q), 0, 1);
+	for (size_t g = 0; g < q->ngroups; g++) {
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *b = &q->blocks[i];
+			if (b->kind == MCNQ_B_SURV) {
+				for (size_t j = 0; j < b->npts; j++) {
+					CADD(1, plo[b->off + j], phi[b->off + j]);
+					CADD(1, plo[b->off + b->npts + j],
+					    phi[b->off + b->npts + j]);
+					CADD(1, 0, 1);
+				}
+				continue;
+			}
+			for (size_t c = 0; c < ncells(b); c++) {
+				CADD(1, plo[b->off + c], phi[b->off + c]);
+				CADD(1, 0, 1 + FLAG_VETO);
+			}
+		}
+	}
+	*nunits = nu;
+	*nvalues = nv;
+	*ncontrol = nc;
+#undef VADD
+#undef CADD
+}
+
+mcn_err
+mcnq_release_plan(mcn_query *q, const int64_t *plo, const int64_t *phi,
+    char *err, size_t errlen)
+{
+	mcn_agg_layout *L = &q->rel;
+	size_t nvf, ncf, nu, nv, nc;
+
+	release_walk(q, plo, phi, NULL, &nvf, NULL, &nu, NULL, &ncf, &nv, &nc);
+	if (nc > MCN_AGG_MAX_VALUES || nv > MCN_AGG_MAX_VALUES) {
+		mcnq_msg(err, errlen,
+		    "query needs %zu values and %zu release-control values, "
+		    "more than the limit of %u",
+		    nv, nc, (unsigned)MCN_AGG_MAX_VALUES);
+		return MCN_EQUERY;
+	}
+	L->fields = nvf ? mcnq_alloc(&q->arena, nvf * sizeof(*L->fields)) :
+	                  NULL;
+	L->cfields = mcnq_alloc(&q->arena, ncf * sizeof(*L->cfields));
+	L->units = nu ? mcnq_alloc(&q->arena, nu * sizeof(*L->units)) : NULL;
+	if ((nvf && L->fields == NULL) || L->cfields == NULL ||
+	    (nu && L->units == NULL)) {
+		return MCN_ENOMEM;
+	}
+	release_walk(q, plo, phi, L->fields, &L->nfields, L->units, &L->nunits,
+	    L->cfields, &L->ncfields, &L->nvalues, &L->ncontrol);
+	q->nrelparams = NKL + nms(q);
+	q->ncells = 0;
+	q->ndec = 2;
+	for (size_t i = 0; i < q->nblocks; i++) {
+		q->ncells += ncells(&q->blocks[i]);
+		q->ndec += q->ngroups * ndec_block(&q->blocks[i]) +
+		    (q->blocks[i].kind == MCNQ_B_SURV ? 3 : 0);
+	}
+	q->ncells *= q->ngroups;
+	return MCN_OK;
+}
+
+const mcn_agg_layout *
+mcn_query_release_layout(const mcn_query *q)
+{
+	return &q->rel;
+}
+
+mcn_err
+mcn_query_release_layout_copy(mcn_agg_layout *out, const mcn_query *q)
+{
+	return mcn_agg_layout_copy(out, &q->rel);
+}
+
+/* ---- node side: the protocol vector ---- */
+
+mcn_err
+mcn_query_local_release(const mcn_query *q, sqlite3 *db,
+    const mcn_query_gov *gov, int64_t *out, mcn_query_gov_report *rep,
+    char *err, size_t errlen)
+{
+	const size_t nf = q->layout.nvalues;
+	const mcn_agg_layout *L = &q->rel;
+	int64_t *v = NULL, *x = NULL;
+	mcn_query_gov g2;
+	size_t o = 0, c = L->nvalues;
+	mcn_err rv = MCN_ENOMEM;
+
+	MCN_MUST(gov != NULL && out != NULL);
+	memset(out, 0, (L->nvalues + L->ncontrol) * sizeof(*out));
+	if ((v = mcn_zalloc(nf * sizeof(*v))) == NULL ||
+	    (x = mcn_zalloc(nf * sizeof(*x))) == NULL) {
+		goto out;
+	}
+	g2 = *gov;
+	g2.exact = x;
+	if ((rv = mcn_query_local_gov(q, db, &g2, v, rep, err, errlen)) !=
+	    MCN_OK) {
+		goto out;
+	}
+	/* values: the units */
+	for (size_t g = 0; g < q->ngroups; g++) {
+		const int64_t *gv = v + g * q->per_group;
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *b = &q->blocks[i];
+			if (!has_unit(b)) {
+				continue;
+			}
+			for (size_t s = 1; s < b->nslots; s++) {
+				out[o++] = gv[b->off + s];
+			}
+		}
+	}
+	/* control: the site's k on the ladder, its min_sites, then cells */
+	{
+		int64_t k = (int64_t)gov->min_cell, K = 0;
+		for (size_t j = 0; j < NKL && k > 1; j++) {
+			if (k_ladder[j] >= k) {
+				K = k_ladder[j];
+				break;
+			}
+		}
+		if (k > 1 && K == 0) {
+			K = k_ladder[NKL - 1];
+		}
+		for (size_t j = 0; j < NKL; j++) {
+			out[c++] = K != 0 && k_ladder[j] <= K;
+		}
+		for (size_t m = 2; m < 2 + nms(q); m++) {
+			out[c++] = gov->min_sites >= m;
+		}
+	}
+	for (size_t g = 0; g < q->ngroups; g++) {
+		const int64_t *gv = v + g * q->per_group;
+		const int64_t *gx = x + g * q->per_group;
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *b = &q->blocks[i];
+			if (b->kind == MCNQ_B_SURV) {
+				/* at risk at point j: rows with time >= t_j */
+				int64_t at = 0;
+				for (size_t j = 0; j < b->npts; j++) {
+					at += gx[b->off + j] +
+					    gx[b->off + b->npts + j];
+				}
+				for (size_t j = 0; j < b->npts; j++) {
+					out[c++] = gv[b->off + j];
+					out[c++] = gv[b->off + b->npts + j];
+					out[c++] = at > 0;
+					at -= gx[b->off + j] +
+					    gx[b->off + b->npts + j];
+				}
+				continue;
+			}
+			for (size_t k = 0; k < ncells(b); k++) {
+				int64_t n = gx[b->off + k];
+				out[c++] = gv[b->off + k];
+				out[c++] = (n > 0) +
+				    (gov->site_min_cell > 1 && n >= 1 &&
+				                (uint64_t)n < gov->site_min_cell ?
+				            FLAG_VETO :
+				            0);
+			}
+		}
+	}
+	MCN_MUST(o == L->nvalues && c == L->nvalues + L->ncontrol);
+	rv = MCN_OK;
+out:
+	if (v != NULL) {
+		mcn_free(v, nf * sizeof(*v)); /* wipes */
+	}
+	if (x != NULL) {
+		mcn_free(x, nf * sizeof(*x));
+	}
+	if (rv != MCN_OK) {
+		mcn_wipe(out, (L->nvalues + L->ncontrol) * sizeof(*out));
+	}
+	return rv;
+}
+
+/* ---- the decision ---- */
+
+/* Status of an ordinary cell from its pooled count, has and veto. */
+static int
+cell_status(int64_t n, int64_t flags, int64_t k, int64_t m)
+{
+	int64_t has = flags % FLAG_VETO, veto = flags / FLAG_VETO;
+
+	if (n == 0 && has == 0) {
+		return MCNQ_REL_OK; /* nobody has rows here */
+	}
+	if (n < k) {
+		return MCNQ_REL_BELOW_K;
+	}
+	if (has < m) {
+		return MCNQ_REL_FEW_SITES;
+	}
+	return veto > 0 ? MCNQ_REL_VETO : MCNQ_REL_OK;
+}
+
+static uint64_t
+dbits(double d)
+{
+	uint64_t u;
+	memcpy(&u, &d, sizeof(u));
+	return u;
+}
+
+static double
+bitsd(uint64_t u)
+{
+	double d;
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
+mcn_err
+mcn_query_decide(const mcn_query *q, const int64_t *control,
+    size_t ncontrol, unsigned ncontrib, uint8_t *release, size_t nunits,
+    int64_t **decision, size_t *ndecision, char *why, size_t whylen)
+{
+	const mcn_agg_layout *L = &q->rel;
+	int64_t k = 1, m = 1, *d;
+	size_t c = 0, o = 2, u = 0;
+	/* survival: per block the pooled events/censored/N of every group
+	 * and the groups' N status, for the log-rank test */
+	int64_t *sev = NULL, *sce = NULL, *sN = NULL;
+	uint8_t *sok = NULL;
+	size_t smax = 0;
+	mcn_err rv = MCN_ENOMEM;
+
+	(void)ncontrib;
+	*decision = NULL;
+	*ndecision = 0;
+	if (ncontrol != L->ncontrol || nunits != L->nunits) {
+		mcnq_msg(why, whylen, "the control does not fit the query");
+		return MCN_EINVAL;
+	}
+	for (size_t j = 0; j < NKL; j++) {
+		if (control[j] > 0) {
+			k = k_ladder[j];
+		}
+	}
+	for (size_t j = 0; j < nms(q); j++) {
+		if (control[NKL + j] > 0) {
+			m = (int64_t)j + 2;
+		}
+	}
+	c = q->nrelparams;
+	for (size_t i = 0; i < q->nblocks; i++) {
+		if (q->blocks[i].kind == MCNQ_B_SURV &&
+		    q->blocks[i].npts * q->ngroups > smax) {
+			smax = q->blocks[i].npts * q->ngroups;
+		}
+	}
+	if ((d = mcn_zalloc(q->ndec * sizeof(*d))) == NULL) {
+		return MCN_ENOMEM;
+	}
+	if (smax > 0 &&
+	    ((sev = mcn_zalloc(smax * sizeof(*sev))) == NULL ||
+	        (sce = mcn_zalloc(smax * sizeof(*sce))) == NULL ||
+	        (sN = mcn_zalloc(q->ngroups * sizeof(*sN))) == NULL ||
+	        (sok = mcn_zalloc(q->ngroups * q->nblocks)) == NULL)) {
+		goto out;
+	}
+	d[0] = k;
+	d[1] = m;
+	/* per group, block: cells (control order) */
+	size_t *cstart = mcn_zalloc((q->ngroups * q->nblocks + 1) *
+	    sizeof(*cstart));
+	if (cstart == NULL) {
+		goto out;
+	}
+	for (size_t g = 0; g < q->ngroups; g++) {
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *b = &q->blocks[i];
+			cstart[g * q->nblocks + i] = c;
+			if (b->kind == MCNQ_B_SURV) {
+				const int64_t *p = control + c;
+				int64_t N = 0, h0 = b->npts ? p[2] : 0;
+				for (size_t j = 0; j < b->npts; j++) {
+					N += p[3 * j] + p[3 * j + 1];
+				}
+				int st = N == 0 && h0 == 0 ? MCNQ_REL_OK :
+				    N < k                  ? MCNQ_REL_BELOW_K :
+				    h0 < m                 ? MCNQ_REL_FEW_SITES :
+				                             MCNQ_REL_OK;
+				sok[g * q->nblocks + i] = (uint8_t)st;
+				d[o++] = st;
+				d[o++] = st == MCNQ_REL_OK ? N : 0;
+				d[o++] = st == MCNQ_REL_OK ? h0 : 0;
+				int64_t at = N;
+				int open = st == MCNQ_REL_OK;
+				for (size_t j = 0; j < b->npts; j++) {
+					int64_t e = p[3 * j], z = p[3 * j + 1],
+						h = p[3 * j + 2];
+					int64_t after = at - e - z;
+					int64_t ha = j + 1 < b->npts ?
+					    p[3 * (j + 1) + 2] :
+					    0;
+					if (open &&
+					    !(at >= k && h >= m &&
+					        (after == 0 ||
+					            (after >= k && ha >= m)))) {
+						open = 0;
+					}
+					d[o++] = open ? MCNQ_REL_OK :
+					                (st == MCNQ_REL_OK ?
+					                        MCNQ_REL_AT_RISK :
+					                        st);
+					d[o++] = open ? e : 0;
+					d[o++] = open ? z : 0;
+					d[o++] = open ? h : 0;
+					at = after;
+				}
+				c += 3 * b->npts;
+				continue;
+			}
+			size_t n = ncells(b), first = o;
+			int withheld = 0;
+			for (size_t j = 0; j < n; j++) {
+				int64_t cnt = control[c + 2 * j],
+					fl = control[c + 2 * j + 1];
+				int st = cell_status(cnt, fl, k, m);
+				withheld |= st != MCNQ_REL_OK;
+				d[o++] = st;
+				d[o++] = st == MCNQ_REL_OK ? cnt : 0;
+				d[o++] = st == MCNQ_REL_OK ? fl % FLAG_VETO : 0;
+			}
+			if (withheld && n > 1) {
+				/* secondary: the smallest released non-zero
+				 * cell (lowest index on ties) */
+				size_t best = SIZE_MAX;
+				for (size_t j = 0; j < n; j++) {
+					const int64_t *e = d + first + 3 * j;
+					if (e[0] == MCNQ_REL_OK && e[1] > 0 &&
+					    (best == SIZE_MAX ||
+					        e[1] < d[first + 3 * best + 1])) {
+						best = j;
+					}
+				}
+				if (best != SIZE_MAX) {
+					int64_t *e = d + first + 3 * best;
+					e[0] = MCNQ_REL_SECONDARY;
+					e[1] = e[2] = 0;
+				}
+			}
+			if (has_unit(b)) {
+				release[u++] = d[first] == MCNQ_REL_OK;
+			}
+			c += 2 * n;
+		}
+	}
+	cstart[q->ngroups * q->nblocks] = c;
+	/* log-rank per survival block, from the complete pooled data */
+	for (size_t i = 0; i < q->nblocks; i++) {
+		const mcnq_block *b = &q->blocks[i];
+		if (b->kind != MCNQ_B_SURV) {
+			continue;
+		}
+		size_t G = 0;
+		int all = 1;
+		for (size_t g = 0; g < q->ngroups; g++) {
+			const int64_t *p = control + cstart[g * q->nblocks + i];
+			int64_t N = 0;
+			for (size_t j = 0; j < b->npts; j++) {
+				N += p[3 * j] + p[3 * j + 1];
+			}
+			if (N == 0) {
+				continue;
+			}
+			all &= sok[g * q->nblocks + i] == MCNQ_REL_OK;
+			for (size_t j = 0; j < b->npts; j++) {
+				sev[G * b->npts + j] = p[3 * j];
+				sce[G * b->npts + j] = p[3 * j + 1];
+			}
+			sN[G++] = N;
+		}
+		double stat = 0;
+		unsigned df = 0;
+		int ok = all && G >= 2 &&
+		    mcnq_logrank(sev, sce, sN, G, b->npts, &stat, &df, NULL,
+		        NULL) == 0;
+		d[o++] = ok ? MCNQ_REL_OK : MCNQ_REL_NOT_TESTED;
+		d[o++] = ok ? (int64_t)dbits(stat) : 0;
+		d[o++] = ok ? df : 0;
+	}
+	mcn_free(cstart, (q->ngroups * q->nblocks + 1) * sizeof(*cstart));
+	MCN_MUST(o == q->ndec && u == L->nunits);
+	*decision = d;
+	*ndecision = q->ndec;
+	d = NULL;
+	rv = MCN_OK;
+out:
+	if (d != NULL) {
+		mcn_free(d, q->ndec * sizeof(*d));
+	}
+	mcn_free(sev, smax * sizeof(*sev));
+	mcn_free(sce, smax * sizeof(*sce));
+	mcn_free(sN, q->ngroups * sizeof(*sN));
+	mcn_free(sok, q->ngroups * q->nblocks);
+	return rv;
+}
+
+/* ---- querier side: back to the local vector's terms ---- */
+
+void
+mcnq_status_free(mcnq_status *st)
+{
+	if (st == NULL) {
+		return;
+	}
+	mcn_free(st->slot, st->nslots);
+	mcn_free(st->sites, st->nslots * sizeof(*st->sites));
+	mcn_free(st->survN, st->ngb * sizeof(*st->survN));
+	mcn_free(st->survst, st->ngb);
+	mcn_free(st->lr, st->nb * sizeof(*st->lr));
+	mcn_free(st->lrdf, st->nb * sizeof(*st->lrdf));
+	mcn_free(st->lrst, st->nb);
+	memset(st, 0, sizeof(*st));
+}
+
+void
+mcnq_full_free(const mcn_query *q, mpz_t *full)
+{
+	if (full == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < q->layout.nvalues; i++) {
+		mpz_clear(full[i]);
+	}
+	mcn_free(full, q->layout.nvalues * sizeof(mpz_t));
+}
+
+mcn_err
+mcnq_release_unpack(const mcn_query *q, const mpz_t *vsums, size_t nv,
+    const int64_t *dec, size_t ndec, unsigned nsites, mpz_t **full,
+    mcnq_status *st)
+{
+	const size_t nf = q->layout.nvalues;
+	const int64_t R = (int64_t)q->lim.max_rows_per_site * nsites;
+	mpz_t *F = NULL;
+	size_t o = 2, vi = 0;
+	mcn_err rv = MCN_ENOMEM;
+
+	memset(st, 0, sizeof(*st));
+	*full = NULL;
+	if (nv != q->rel.nvalues || ndec != q->ndec || nsites == 0) {
+		return MCN_EINVAL;
+	}
+	if (dec[0] < 1 || dec[0] > k_ladder[NKL - 1] || dec[1] < 1 ||
+	    dec[1] > (int64_t)q->lim.nsites) {
+		return MCN_ERANGE;
+	}
+	st->k = dec[0];
+	st->m = dec[1];
+	st->nslots = nf;
+	st->ngb = q->ngroups * q->nblocks;
+	st->nb = q->nblocks;
+	if ((F = mcn_alloc(nf * sizeof(*F))) == NULL) {
+		return MCN_ENOMEM;
+	}
+	for (size_t i = 0; i < nf; i++) {
+		mpz_init(F[i]);
+	}
+	if ((st->slot = mcn_zalloc(nf)) == NULL ||
+	    (st->sites = mcn_zalloc(nf * sizeof(*st->sites))) == NULL ||
+	    (st->survN = mcn_zalloc(st->ngb * sizeof(*st->survN))) == NULL ||
+	    (st->survst = mcn_zalloc(st->ngb)) == NULL ||
+	    (st->lr = mcn_zalloc(st->nb * sizeof(*st->lr))) == NULL ||
+	    (st->lrdf = mcn_zalloc(st->nb * sizeof(*st->lrdf))) == NULL ||
+	    (st->lrst = mcn_zalloc(st->nb)) == NULL) {
+		goto fail;
+	}
+	rv = MCN_ERANGE;
+#define STATUS_OK(x) ((x) >= 0 && (x) < MCNQ_REL_MAX)
+#define COUNT_OK(x) ((x) >= -R - (int64_t)1000000000 && (x) <= 2 * R + 1000000000)
+	for (size_t g = 0; g < q->ngroups; g++) {
+		mpz_t *gF = F + g * q->per_group;
+		uint8_t *gs = st->slot + g * q->per_group;
+		int64_t *gw = st->sites + g * q->per_group;
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *b = &q->blocks[i];
+			if (b->kind == MCNQ_B_SURV) {
+				const int64_t *e = dec + o;
+				if (!STATUS_OK(e[0]) || !COUNT_OK(e[1])) {
+					goto fail;
+				}
+				st->survst[g * q->nblocks + i] = (uint8_t)e[0];
+				st->survN[g * q->nblocks + i] = e[1];
+				o += 3;
+				for (size_t j = 0; j < b->npts; j++, o += 4) {
+					e = dec + o;
+					if (!STATUS_OK(e[0]) || !COUNT_OK(e[1]) ||
+					    !COUNT_OK(e[2])) {
+						goto fail;
+					}
+					mpz_set_si(gF[b->off + j], e[1]);
+					mpz_set_si(gF[b->off + b->npts + j],
+					    e[2]);
+					gs[b->off + j] = (uint8_t)e[0];
+					gs[b->off + b->npts + j] = (uint8_t)e[0];
+					gw[b->off + j] = e[3];
+				}
+				continue;
+			}
+			for (size_t j = 0; j < ncells(b); j++, o += 3) {
+				const int64_t *e = dec + o;
+				if (!STATUS_OK(e[0]) || !COUNT_OK(e[1])) {
+					goto fail;
+				}
+				mpz_set_si(gF[b->off + j], e[1]);
+				gs[b->off + j] = (uint8_t)e[0];
+				gw[b->off + j] = e[2];
+			}
+			if (has_unit(b)) {
+				for (size_t s = 1; s < b->nslots; s++, vi++) {
+					mpz_set(gF[b->off + s], vsums[vi]);
+					gs[b->off + s] = gs[b->off];
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < q->nblocks; i++) {
+		if (q->blocks[i].kind != MCNQ_B_SURV) {
+			continue;
+		}
+		const int64_t *e = dec + o;
+		if (!STATUS_OK(e[0]) || e[2] < 0 ||
+		    e[2] > (int64_t)q->ngroups) {
+			goto fail;
+		}
+		st->lrst[i] = (uint8_t)e[0];
+		st->lr[i] = bitsd((uint64_t)e[1]);
+		st->lrdf[i] = (unsigned)e[2];
+		o += 3;
+	}
+#undef STATUS_OK
+#undef COUNT_OK
+	MCN_MUST(o == ndec && vi == nv);
+	*full = F;
+	return MCN_OK;
+fail:
+	mcnq_full_free(q, F);
+	mcnq_status_free(st);
+	return rv;
+}
+
+mcn_err
+mcn_query_result_release(struct mcn_query_result **out, const mcn_query *q,
+    const mpz_t *vsums, size_t nv, const int64_t *dec, size_t ndec,
+    unsigned nsites)
+{
+	mcnq_status st;
+	mpz_t *F = NULL;
+	mcn_err rv;
+
+	*out = NULL;
+	if ((rv = mcnq_release_unpack(q, vsums, nv, dec, ndec, nsites, &F,
+	         &st)) != MCN_OK) {
+		return rv;
+	}
+	rv = mcnq_result_build(out, q, (const mpz_t *)F, q->layout.nvalues,
+	    nsites, &st);
+	mcnq_full_free(q, F);
+	mcnq_status_free(&st);
+	return rv;
+}
