@@ -340,8 +340,8 @@ struct mcn_query_result;
  *            at least it", per m = 2..nsites "this site's min_sites is
  *            at least m" (the pooled rule takes the strictest of the
  *            contributors); then per group, block and cell: its count
- *            and has + 256 veto (has: this site has rows in the cell;
- *            veto: the site's own rule, site_min_cell); survival per
+ *            has (0/1: this site has rows in the cell) and veto (0/1:
+ *            the site's own rule, site_min_cell); survival per
  *            grid point: events, censored, at risk here (0/1).
  * The decision (mcn_query_decide, taken by the nodes from the pooled
  * control): a cell is released when its pooled count is 0 (no site has
@@ -398,6 +398,7 @@ enum {
 	MCNQ_REL_SECONDARY,  /* would make another withheld cell derivable */
 	MCNQ_REL_AT_RISK,    /* survival: too few at risk from here on */
 	MCNQ_REL_NOT_TESTED, /* a test on data with withheld parts */
+	MCNQ_REL_DP,         /* WITH EPSILON: withheld, reason not released */
 	MCNQ_REL_MAX
 };
 

@@ -596,6 +596,38 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 		default: break;
 		}
 	}
+	/* Outputs whose cells are sums of another output's cells would give
+	 * withheld cells away by subtraction within one answer (the
+	 * release rule suppresses within each histogram or table): two
+	 * histograms of one column, a two-way table beside another table of
+	 * one of its columns. */
+	for (size_t i = 0; i < q->nblocks; i++) {
+		const mcnq_block *b = &q->blocks[i];
+		for (size_t j = 0; j < q->nblocks; j++) {
+			const mcnq_block *c = &q->blocks[j];
+			int clash = 0;
+			if (j > i && b->kind == MCNQ_B_HIST &&
+			    c->kind == MCNQ_B_HIST && b->col == c->col) {
+				clash = 1;
+			}
+			if (b->kind == MCNQ_B_TABLE && b->col2 >= 0 && j != i &&
+			    c->kind == MCNQ_B_TABLE &&
+			    (c->col == b->col || c->col == b->col2 ||
+			        c->col2 == b->col || c->col2 == b->col2)) {
+				clash = 1;
+			}
+			if (clash) {
+				mcnq_msg(err, errlen,
+				    "%s and %s in one query: the cells of one "
+				    "are sums of the other's, so cells withheld "
+				    "by disclosure control could be derived; ask "
+				    "them in separate queries",
+				    q->aggs[b->agg].name, q->aggs[c->agg].name);
+				rv = MCN_EQUERY;
+				goto out;
+			}
+		}
+	}
 	if (q->nscols > MCN_QUERY_MAX_SCAN) {
 		mcnq_msg(err, errlen,
 		    "query reads %zu columns, more than the "

@@ -27,7 +27,10 @@ static const int64_t k_ladder[] = { 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15,
 	10000, 50000, 100000, 500000, 1000000 };
 #define NKL (sizeof(k_ladder) / sizeof(k_ladder[0]))
 
-#define FLAG_VETO 256 /* control "has + 256 veto" */
+/* Control per ordinary cell: count, has (0/1), veto (0/1): separate 0/1
+ * fields, so no site can count as several (the packing checks each
+ * site's value against its field's range). */
+#define CELL_SLOTS 3
 
 /* Does block b have a value unit (slots after its count)? */
 static int
@@ -85,6 +88,11 @@ mcnq_rel_reason(int st, int64_t k, int64_t m, char *buf, size_t len)
 		break;
 	case MCNQ_REL_NOT_TESTED:
 		snprintf(buf, len, "not computed: the data has withheld parts");
+		break;
+	case MCNQ_REL_DP:
+		snprintf(buf, len,
+		    "withheld (under differential privacy the reason is not "
+		    "released)");
 		break;
 	default: snprintf(buf, len, "withheld"); break;
 	}
@@ -181,7 +189,7 @@ release_walk(const mcn_query *q, const int64_t *plo, const int64_t *phi,
 			}
 			for (size_t c = 0; c < ncells(b); c++) {
 				CADD(1, plo[b->off + c], phi[b->off + c]);
-				CADD(1, 0, 1 + FLAG_VETO);
+				CADD(2, 0, 1);
 			}
 		}
 	}
@@ -257,6 +265,13 @@ mcn_query_local_release(const mcn_query *q, sqlite3 *db,
 
 	MCN_MUST(gov != NULL && out != NULL);
 	memset(out, 0, (L->nvalues + L->ncontrol) * sizeof(*out));
+	if (gov->min_sites > q->lim.nsites) {
+		mcnq_msg(err, errlen,
+		    "this node's min_sites (%u) is above the number of "
+		    "consortium nodes (%u): no answer can satisfy it",
+		    gov->min_sites, q->lim.nsites);
+		return MCN_EREFUSED;
+	}
 	if ((v = mcn_zalloc(nf * sizeof(*v))) == NULL ||
 	    (x = mcn_zalloc(nf * sizeof(*x))) == NULL) {
 		goto out;
@@ -323,11 +338,9 @@ mcn_query_local_release(const mcn_query *q, sqlite3 *db,
 			for (size_t k = 0; k < ncells(b); k++) {
 				int64_t n = gx[b->off + k];
 				out[c++] = gv[b->off + k];
-				out[c++] = (n > 0) +
-				    (gov->site_min_cell > 1 && n >= 1 &&
-				                (uint64_t)n < gov->site_min_cell ?
-				            FLAG_VETO :
-				            0);
+				out[c++] = n > 0;
+				out[c++] = gov->site_min_cell > 1 && n >= 1 &&
+				    (uint64_t)n < gov->site_min_cell;
 			}
 		}
 	}
@@ -350,10 +363,8 @@ out:
 
 /* Status of an ordinary cell from its pooled count, has and veto. */
 static int
-cell_status(int64_t n, int64_t flags, int64_t k, int64_t m)
+cell_status(int64_t n, int64_t has, int64_t veto, int64_t k, int64_t m)
 {
-	int64_t has = flags % FLAG_VETO, veto = flags / FLAG_VETO;
-
 	if (n == 0 && has == 0) {
 		return MCNQ_REL_OK; /* nobody has rows here */
 	}
@@ -364,6 +375,41 @@ cell_status(int64_t n, int64_t flags, int64_t k, int64_t m)
 		return MCNQ_REL_FEW_SITES;
 	}
 	return veto > 0 ? MCNQ_REL_VETO : MCNQ_REL_OK;
+}
+
+/* Secondary suppression on the lines of a two-way table, cells e[3 (r nc
+ * + c)] = (status, count, sites): while a row or column has exactly one
+ * withheld cell and a released non-zero one, withhold the smallest such. */
+static void
+secondary_lines(int64_t *e, size_t nr, size_t nc)
+{
+	int changed = 1;
+
+	while (changed) {
+		changed = 0;
+		for (int dir = 0; dir < 2; dir++) {
+			size_t nl = dir == 0 ? nr : nc, len = dir == 0 ? nc : nr;
+			for (size_t l = 0; l < nl; l++) {
+				size_t nw = 0, best = SIZE_MAX;
+				for (size_t x = 0; x < len; x++) {
+					size_t i = dir == 0 ? l * nc + x : x * nc + l;
+					int64_t *c = e + 3 * i;
+					if (c[0] != MCNQ_REL_OK) {
+						nw++;
+					} else if (c[1] > 0 &&
+					    (best == SIZE_MAX ||
+					        c[1] < e[3 * best + 1])) {
+						best = i;
+					}
+				}
+				if (nw == 1 && best != SIZE_MAX) {
+					e[3 * best] = MCNQ_REL_SECONDARY;
+					e[3 * best + 1] = e[3 * best + 2] = 0;
+					changed = 1;
+				}
+			}
+		}
+	}
 }
 
 static uint64_t
@@ -396,6 +442,8 @@ mcn_query_decide(const mcn_query *q, const int64_t *control,
 	uint8_t *sok = NULL;
 	size_t smax = 0;
 	mcn_err rv = MCN_ENOMEM;
+
+	const int dp = q->has_epsilon;
 
 	(void)ncontrib;
 	*decision = NULL;
@@ -487,17 +535,29 @@ mcn_query_decide(const mcn_query *q, const int64_t *control,
 			size_t n = ncells(b), first = o;
 			int withheld = 0;
 			for (size_t j = 0; j < n; j++) {
-				int64_t cnt = control[c + 2 * j],
-					fl = control[c + 2 * j + 1];
-				int st = cell_status(cnt, fl, k, m);
+				const int64_t *e = control + c + CELL_SLOTS * j;
+				int st = cell_status(e[0], e[1], e[2], k, m);
 				withheld |= st != MCNQ_REL_OK;
 				d[o++] = st;
-				d[o++] = st == MCNQ_REL_OK ? cnt : 0;
-				d[o++] = st == MCNQ_REL_OK ? fl % FLAG_VETO : 0;
+				d[o++] = st == MCNQ_REL_OK ? e[0] : 0;
+				d[o++] = st == MCNQ_REL_OK && !dp ? e[1] : 0;
 			}
-			if (withheld && n > 1) {
+			if (withheld && b->kind == MCNQ_B_TABLE && b->nc > 1) {
+				/* two-way table: every row and column with a
+				 * withheld cell gets a second one (the smallest
+				 * released non-zero cell of that line), so one
+				 * line's margin never gives a cell away; until
+				 * nothing changes */
+				secondary_lines(d + first, b->nr, b->nc);
+			}
+			int has_sec = 0;
+			for (size_t j = 0; j < n; j++) {
+				has_sec |= d[first + 3 * j] == MCNQ_REL_SECONDARY;
+			}
+			if (withheld && n > 1 && !has_sec) {
 				/* secondary: the smallest released non-zero
-				 * cell (lowest index on ties) */
+				 * cell (lowest index on ties), unless a released-
+				 * size cell is withheld already */
 				size_t best = SIZE_MAX;
 				for (size_t j = 0; j < n; j++) {
 					const int64_t *e = d + first + 3 * j;
@@ -516,7 +576,7 @@ mcn_query_decide(const mcn_query *q, const int64_t *control,
 			if (has_unit(b)) {
 				release[u++] = d[first] == MCNQ_REL_OK;
 			}
-			c += 2 * n;
+			c += CELL_SLOTS * n;
 		}
 	}
 	cstart[q->ngroups * q->nblocks] = c;
@@ -555,6 +615,32 @@ mcn_query_decide(const mcn_query *q, const int64_t *control,
 	}
 	mcn_free(cstart, (q->ngroups * q->nblocks + 1) * sizeof(*cstart));
 	MCN_MUST(o == q->ndec && u == L->nunits);
+	if (dp) {
+		/* WITH EPSILON: the contributor counts are exact, so neither
+		 * they nor the reasons that name them are released (which
+		 * cells are withheld still depends on them: outside epsilon,
+		 * see README) */
+		size_t e = 2;
+		for (size_t g = 0; g < q->ngroups; g++) {
+			for (size_t i = 0; i < q->nblocks; i++) {
+				const mcnq_block *b = &q->blocks[i];
+				size_t n = b->kind == MCNQ_B_SURV ? 1 + b->npts :
+				                                    ncells(b);
+				for (size_t j = 0; j < n; j++) {
+					size_t w = b->kind == MCNQ_B_SURV && j > 0 ?
+					    4 :
+					    3;
+					if (d[e] == MCNQ_REL_FEW_SITES ||
+					    d[e] == MCNQ_REL_VETO ||
+					    d[e] == MCNQ_REL_AT_RISK) {
+						d[e] = MCNQ_REL_DP;
+					}
+					d[e + w - 1] = 0; /* sites */
+					e += w;
+				}
+			}
+		}
+	}
 	*decision = d;
 	*ndecision = q->ndec;
 	d = NULL;

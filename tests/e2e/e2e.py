@@ -537,10 +537,33 @@ def rel_reason(n, sites, k, m):
     return None
 
 
-def rel_cells(cells, k, m):
-    """cells: [(n, sites)] of one block; -> [reason or None] with the
-    secondary rule."""
+SECONDARY = "withheld with a small cell (the total would reveal it)"
+
+
+def rel_cells(cells, k, m, shape=None):
+    """cells: [(n, sites)] of one block (shape (rows, cols) for a two-way
+    table, row-major); -> [reason or None] with the secondary rules: in a
+    two-way table every row and column with one withheld cell gets a
+    second (the smallest released non-zero one), until nothing changes;
+    then, unless a released-size cell is withheld already, the smallest
+    released non-zero cell of the block."""
     st = [rel_reason(n, s, k, m) for n, s in cells]
+    if shape is not None and any(st):
+        nr, nc = shape
+        lines = [[r * nc + c for c in range(nc)] for r in range(nr)] + \
+            [[r * nc + c for r in range(nr)] for c in range(nc)]
+        changed = True
+        while changed:
+            changed = False
+            for line in lines:
+                w = [i for i in line if st[i]]
+                free = [i for i in line if not st[i] and cells[i][0] > 0]
+                if len(w) == 1 and free:
+                    best = min(free, key=lambda i: (cells[i][0], i))
+                    st[best] = SECONDARY
+                    changed = True
+    if SECONDARY in st:
+        return st
     if len(cells) > 1 and any(st):
         best = None
         for i, (n, _) in enumerate(cells):
@@ -548,8 +571,7 @@ def rel_cells(cells, k, m):
                                             n < cells[best][0]):
                 best = i
         if best is not None:
-            st[best] = "withheld with a small cell (the total would " \
-                       "reveal it)"
+            st[best] = SECONDARY
     return st
 
 
@@ -620,7 +642,7 @@ def release_model(a, pool, rows, ev, k=REL_K, m=REL_M):
             c[1].add(r["_site"])
         order = [(x, y) for x in la for y in lb]
         st = rel_cells([tuple(cells.get(key, (0, set()))) for key in order],
-                       k, m)
+                       k, m, (len(la), len(lb)) if len(a.args) == 2 else None)
         val = ev["value"]
         if len(a.args) == 1:
             val["counts"] = [None if st[i] else c

@@ -4150,25 +4150,26 @@ test_release(void)
 		mcn_query_result_free(r);
 		/* site1's first 3 patients and all of sites 2 and 3: pooled
 		 * (x, y) x (s1, s2, s3) = 7 4 5 / 4 6 4; the three 4s are below
-		 * k = 5, and the smallest released cell (5) is withheld with
-		 * them, so the withheld part of the total holds >= k patients
-		 * of >= 2 sites; no test on such a table */
+		 * k = 5; every row and column with a withheld cell gets a
+		 * second one (row x: 5; column s1: 7; column s2: 6), so no
+		 * margin gives a cell away: here nothing is left; no test on
+		 * such a table */
 		r = release_run("SELECT table(arm, stage) FROM patients WHERE "
 		                "t < 9 OR t >= 100",
 		    d, &lim, db, 3, gov, NULL);
 		REQUIRE(r != NULL);
 		c = &r->outputs[0].cells[0];
-		static const int64_t wst[6] = { MCNQ_REL_OK, MCNQ_REL_BELOW_K,
-			MCNQ_REL_SECONDARY, MCNQ_REL_BELOW_K, MCNQ_REL_OK,
-			MCNQ_REL_BELOW_K };
-		static const int64_t wcnt[6] = { 7, 0, 0, 0, 6, 0 };
+		static const int64_t wst[6] = { MCNQ_REL_SECONDARY,
+			MCNQ_REL_BELOW_K, MCNQ_REL_SECONDARY, MCNQ_REL_BELOW_K,
+			MCNQ_REL_SECONDARY, MCNQ_REL_BELOW_K };
+		static const int64_t wcnt[6] = { 0, 0, 0, 0, 0, 0 };
 		int t_ok = 1;
 		for (int k = 0; k < 6; k++) {
 			t_ok &= c->cell_suppressed[k] == wst[k] &&
 			    c->counts[k] == wcnt[k];
 		}
 		CHECK(t_ok);
-		CHECK(c->cell_sites[0] == 3 && c->cell_sites[4] == 3);
+		CHECK(c->cell_sites[0] == 0 && c->cell_sites[4] == 0);
 		CHECK(c->has_chi2 == 0 && c->reason != NULL &&
 		    strstr(c->reason, "withheld parts") != NULL);
 		json_t *jt = mcn_query_result_json(r);
@@ -4176,9 +4177,47 @@ test_release(void)
 		    json_object_get(jt, "results"), 0), "groups"), 0);
 		json_t *wc = json_object_get(jg, "withheld_cells");
 		CHECK(json_array_size(wc) == 6 &&
-		    json_is_null(json_array_get(wc, 0)) &&
+		    strcmp(json_string_value(json_array_get(wc, 0)),
+		        "withheld with a small cell (the total would reveal "
+		        "it)") == 0 &&
 		    strcmp(json_string_value(json_array_get(wc, 1)),
 		        "pooled count below 5") == 0);
+		mcn_query_result_free(r);
+		/* 10 more patients at site3 in (y, s1) and (x, s2): 7 14 5 /
+		 * 14 6 4: only (y, s3) is below k; row y gets (y, s2) = 6 as a
+		 * second withheld cell, then column s2 (x, s2) = 14 and column
+		 * s3 (x, s3) = 5; every line then holds 0 or 2 withheld cells,
+		 * and the withheld part holds released-size cells: nothing
+		 * more */
+		CHECK(sqlite3_exec(db[2],
+		          "INSERT INTO patients VALUES ('a', 'y', 's1', 50, 300, "
+		          "0), ('a', 'y', 's1', 51, 301, 0), ('a', 'y', 's1', 52, "
+		          "302, 0), ('a', 'y', 's1', 53, 303, 0), ('a', 'y', 's1', "
+		          "54, 304, 0), ('a', 'y', 's1', 55, 305, 0), ('a', 'y', "
+		          "'s1', 56, 306, 0), ('a', 'y', 's1', 57, 307, 0), ('a', "
+		          "'y', 's1', 58, 308, 0), ('a', 'y', 's1', 59, 309, 0), "
+		          "('a', 'x', 's2', 50, 310, 0), ('a', 'x', 's2', 51, 311, "
+		          "0), ('a', 'x', 's2', 52, 312, 0), ('a', 'x', 's2', 53, "
+		          "313, 0), ('a', 'x', 's2', 54, 314, 0), ('a', 'x', 's2', "
+		          "55, 315, 0), ('a', 'x', 's2', 56, 316, 0), ('a', 'x', "
+		          "'s2', 57, 317, 0), ('a', 'x', 's2', 58, 318, 0), ('a', "
+		          "'x', 's2', 59, 319, 0)",
+		          NULL, NULL, NULL) == SQLITE_OK);
+		r = release_run("SELECT table(arm, stage) FROM patients WHERE "
+		                "t < 9 OR t >= 100",
+		    d, &lim, db, 3, gov, NULL);
+		REQUIRE(r != NULL);
+		c = &r->outputs[0].cells[0];
+		static const int64_t wst2[6] = { MCNQ_REL_OK,
+			MCNQ_REL_SECONDARY, MCNQ_REL_SECONDARY, MCNQ_REL_OK,
+			MCNQ_REL_SECONDARY, MCNQ_REL_BELOW_K };
+		static const int64_t wcnt2[6] = { 7, 0, 0, 14, 0, 0 };
+		t_ok = 1;
+		for (int k = 0; k < 6; k++) {
+			t_ok &= c->cell_suppressed[k] == wst2[k] &&
+			    c->counts[k] == wcnt2[k];
+		}
+		CHECK(t_ok);
 		CHECK(json_is_null(json_object_get(jg, "n")));
 		json_decref(jt);
 		mcn_query_result_free(r);
@@ -4284,6 +4323,49 @@ test_release(void)
 		mcn_query_result_free(r);
 		for (int i = 0; i < 3; i++)
 			sqlite3_close(db[i]);
+	}
+
+	/* outputs whose cells are sums of another's in one answer are
+	 * refused: two histograms of one column, a two-way table beside a
+	 * one-way table of its column */
+	{
+		static const char *const clash[] = {
+			"SELECT histogram(age, 40, 50, 1), histogram(age, 40, 51, "
+			"1) FROM patients",
+			"SELECT table(arm, stage), table(arm) FROM patients",
+			"SELECT table(stage), table(arm, stage) FROM patients",
+		};
+		for (size_t i = 0; i < 3; i++) {
+			CHECK_ERR(mcn_query_compile(&q, clash[i], d, &lim, err,
+			              sizeof(err)),
+			    MCN_EQUERY);
+			CHECK(strstr(err, "could be derived") != NULL);
+		}
+		REQUIRE_OK(mcn_query_compile(&q,
+		    "SELECT table(arm, stage), table(grp) FROM patients", d, &lim,
+		    err, sizeof(err)));
+		mcn_query_free(q);
+		q = NULL;
+		/* the control of one cell: count, then has and veto as 0/1
+		 * fields, so no site can count as several */
+		REQUIRE_OK(mcn_query_compile(&q,
+		    "SELECT count() FROM patients GROUP BY grp", d, &lim, err,
+		    sizeof(err)));
+		const mcn_agg_layout *RL = mcn_query_release_layout(q);
+		CHECK(RL->nvalues == 0 && RL->nunits == 0 && RL->ncfields == 7);
+		if (RL->ncfields == 7) {
+			CHECK(RL->cfields[0].count == 31 + 2 &&
+			    RL->cfields[0].lo == 0 && RL->cfields[0].hi == 1);
+			for (size_t f = 1; f < 7; f += 2) {
+				CHECK(RL->cfields[f].count == 1 &&
+				    RL->cfields[f].hi == 100000);
+				CHECK(RL->cfields[f + 1].count == 2 &&
+				    RL->cfields[f + 1].lo == 0 &&
+				    RL->cfields[f + 1].hi == 1);
+			}
+		}
+		mcn_query_free(q);
+		q = NULL;
 	}
 
 	/* the decision depends on the pooled control only, and a unit is
@@ -4627,15 +4709,17 @@ test_governance(void)
 		int64_t pooled[2] = { 0, 0 }, *pv = calloc(RL->nvalues +
 		    RL->ncontrol, sizeof(*pv));
 		/* params: 31 rungs of k, m = 2..3; then per group (count,
-		 * has) */
-		const size_t c0 = RL->ncontrol - 4;
+		 * has, veto) */
+		const size_t c0 = RL->ncontrol - 6;
 		for (int i = 0; i < 3; i++) {
 			CHECK_OK(mcn_query_local_release(q, db, &g3[i], pv, NULL,
 			    err, sizeof(err)));
 			pooled[0] += pv[RL->nvalues + c0];
-			pooled[1] += pv[RL->nvalues + c0 + 2];
+			pooled[1] += pv[RL->nvalues + c0 + 3];
 			CHECK(pv[RL->nvalues + c0 + 1] == 1 &&
-			    pv[RL->nvalues + c0 + 3] == 1);
+			    pv[RL->nvalues + c0 + 2] == 0 &&
+			    pv[RL->nvalues + c0 + 4] == 1 &&
+			    pv[RL->nvalues + c0 + 5] == 0);
 		}
 		free(pv);
 		mpz_t *vs = NULL;
@@ -4643,8 +4727,9 @@ test_governance(void)
 		size_t ndec = 0;
 		REQUIRE(release_pool(q, dbs, 3, g3, &vs, &dec, &ndec, NULL));
 		CHECK(ndec == 8 && dec[0] == 10 && dec[1] == 2);
+		/* the exact contributor counts are not released under DP */
 		CHECK(dec[2] == MCNQ_REL_OK && dec[3] == pooled[0] &&
-		    dec[4] == 3);
+		    dec[4] == 0);
 		CHECK(dec[5] == (pooled[1] >= 10 ? MCNQ_REL_OK :
 		                                   MCNQ_REL_BELOW_K));
 		CHECK(pooled[0] != 3 * na || pooled[1] != 6); /* noisy */
