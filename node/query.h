@@ -399,6 +399,7 @@ enum {
 	MCNQ_REL_AT_RISK,    /* survival: too few at risk from here on */
 	MCNQ_REL_NOT_TESTED, /* a test on data with withheld parts */
 	MCNQ_REL_DP,         /* WITH EPSILON: withheld, reason not released */
+	MCNQ_REL_LEVEL,      /* a fit: a level or class below the rule */
 	MCNQ_REL_MAX
 };
 

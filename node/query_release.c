@@ -40,23 +40,61 @@ has_unit(const mcnq_block *b)
 	    b->kind == MCNQ_B_CROSS || b->kind == MCNQ_B_LOGIT;
 }
 
+/* A 0/1 integer column: its sum is a count. */
+static int
+is_binary(const mcn_column *c)
+{
+	int64_t lo, hi;
+	if (c->type != MCN_COL_INTEGER ||
+	    mcnq_x_range(c, &lo, &hi, NULL, 0) != MCN_OK) {
+		return 0;
+	}
+	return lo >= 0 && hi <= 1;
+}
+
+/* The count cells that a block's released sums would give away beyond
+ * its n (DataSHIELD's rule for glm: every level of a factor and both
+ * classes of a binary variable): linear, cor, logistic - per variable,
+ * each level of a categorical one, the 1s and 0s of a 0/1 one (over the
+ * complete cases); a sum or mean of a 0/1 column - its 1s and 0s. */
+static size_t
+extra_cells(const mcn_query *q, const mcnq_block *b)
+{
+	const mcnq_agg *a = &q->aggs[b->agg];
+	size_t n = 0;
+
+	if (b->kind == MCNQ_B_MOMENTS) {
+		return b->need_s1 && is_binary(&q->dict->cols[b->col]) ? 2 : 0;
+	}
+	if (b->kind != MCNQ_B_CROSS && b->kind != MCNQ_B_LOGIT) {
+		return 0;
+	}
+	for (size_t v = 0; v < a->nvars; v++) {
+		const mcn_column *c = &q->dict->cols[a->vars[v]];
+		n += c->type == MCN_COL_CATEGORICAL ? c->nlevels :
+		    is_binary(c)                    ? 2 :
+		                                      0;
+	}
+	return n;
+}
+
 /* Count cells of block b (survival: grid points). */
 static size_t
-ncells(const mcnq_block *b)
+ncells(const mcn_query *q, const mcnq_block *b)
 {
 	switch (b->kind) {
 	case MCNQ_B_HIST:
 	case MCNQ_B_TABLE: return b->nslots;
 	case MCNQ_B_SURV: return b->npts;
-	default: return 1;
+	default: return 1 + extra_cells(q, b);
 	}
 }
 
 /* Decision entries of block b in one group. */
 static size_t
-ndec_block(const mcnq_block *b)
+ndec_block(const mcn_query *q, const mcnq_block *b)
 {
-	return b->kind == MCNQ_B_SURV ? 3 + 4 * b->npts : 3 * ncells(b);
+	return b->kind == MCNQ_B_SURV ? 3 + 4 * b->npts : 3 * ncells(q, b);
 }
 
 static size_t
@@ -88,6 +126,12 @@ mcnq_rel_reason(int st, int64_t k, int64_t m, char *buf, size_t len)
 		break;
 	case MCNQ_REL_NOT_TESTED:
 		snprintf(buf, len, "not computed: the data has withheld parts");
+		break;
+	case MCNQ_REL_LEVEL:
+		snprintf(buf, len,
+		    "a category level or outcome class has a pooled count "
+		    "below %lld (or from fewer than %lld sites)",
+		    (long long)k, (long long)m);
 		break;
 	case MCNQ_REL_DP:
 		snprintf(buf, len,
@@ -187,8 +231,10 @@ release_walk(const mcn_query *q, const int64_t *plo, const int64_t *phi,
 				}
 				continue;
 			}
-			for (size_t c = 0; c < ncells(b); c++) {
-				CADD(1, plo[b->off + c], phi[b->off + c]);
+			for (size_t c = 0; c < ncells(q, b); c++) {
+				/* extra cells: counts like n */
+				size_t sl = has_unit(b) ? b->off : b->off + c;
+				CADD(1, plo[sl], phi[sl]);
 				CADD(2, 0, 1);
 			}
 		}
@@ -229,8 +275,8 @@ mcnq_release_plan(mcn_query *q, const int64_t *plo, const int64_t *phi,
 	q->ncells = 0;
 	q->ndec = 2;
 	for (size_t i = 0; i < q->nblocks; i++) {
-		q->ncells += ncells(&q->blocks[i]);
-		q->ndec += q->ngroups * ndec_block(&q->blocks[i]) +
+		q->ncells += ncells(q, &q->blocks[i]);
+		q->ndec += q->ngroups * ndec_block(q, &q->blocks[i]) +
 		    (q->blocks[i].kind == MCNQ_B_SURV ? 3 : 0);
 	}
 	q->ncells *= q->ngroups;
@@ -249,6 +295,118 @@ mcn_query_release_layout_copy(mcn_agg_layout *out, const mcn_query *q)
 	return mcn_agg_layout_copy(out, &q->rel);
 }
 
+/* The level and class counts of a linear, cor or logistic block over its
+ * complete cases, per group, into ex[g * stride + k] (k as the block's
+ * cells, from 1): one companion query of exact counts on the same rows,
+ * "SELECT count(), sum(b), table(c) ... FROM t WHERE (w) AND v IS NOT
+ * NULL ... GROUP BY ...", under the same consent rules. */
+static mcn_err
+fit_levels(const mcn_query *q, const mcnq_block *b, sqlite3 *db,
+    const mcn_query_gov *gov, int64_t *ex, size_t stride, char *err,
+    size_t errlen)
+{
+	const mcnq_agg *a = &q->aggs[b->agg];
+	const mcn_dict *d = q->dict;
+	mcnq_sbuf t = { 0 };
+	mcn_query *cq = NULL;
+	int64_t *v = NULL;
+	mcn_query_gov g0 = *gov;
+	mcn_err rv = MCN_ENOMEM;
+
+	mcnq_sb_puts(&t, "SELECT count()");
+	for (size_t i = 0; i < a->nvars; i++) {
+		const mcn_column *c = &d->cols[a->vars[i]];
+		if (c->type == MCN_COL_CATEGORICAL || is_binary(c)) {
+			mcnq_sb_puts(&t, c->type == MCN_COL_CATEGORICAL ?
+			        ", table(" :
+			        ", sum(");
+			mcnq_sb_puts(&t, c->name);
+			mcnq_sb_puts(&t, ")");
+		}
+	}
+	mcnq_sb_puts(&t, " FROM ");
+	mcnq_sb_puts(&t, d->table);
+	mcnq_sb_puts(&t, " WHERE ");
+	if (q->where_text != NULL) {
+		mcnq_sb_puts(&t, "(");
+		mcnq_sb_puts(&t, q->where_text);
+		mcnq_sb_puts(&t, ") AND ");
+	}
+	for (size_t i = 0; i < a->nvars; i++) {
+		mcnq_sb_puts(&t, i > 0 ? " AND " : "");
+		mcnq_sb_puts(&t, d->cols[a->vars[i]].name);
+		mcnq_sb_puts(&t, " IS NOT NULL");
+	}
+	for (size_t j = 0; j < q->ngcols; j++) {
+		mcnq_sb_puts(&t, j == 0 ? " GROUP BY " : ", ");
+		mcnq_sb_puts(&t, d->cols[q->gcols[j]].name);
+	}
+	mcnq_sb_add(&t, "", 1);
+	if (t.oom) {
+		goto out;
+	}
+	if ((rv = mcn_query_compile(&cq, t.p, d, &q->lim, err, errlen)) !=
+	    MCN_OK) {
+		goto out;
+	}
+	MCN_MUST(cq->ngroups == q->ngroups);
+	rv = MCN_ENOMEM;
+	if ((v = mcn_zalloc((cq->layout.nvalues + 1) * sizeof(*v))) == NULL) {
+		goto out;
+	}
+	g0.min_cell = 0; /* the query's own rules ran already */
+	g0.want_cohort = 0;
+	g0.exact = NULL;
+	if ((rv = mcn_query_local_gov(cq, db, &g0, v, NULL, err, errlen)) !=
+	    MCN_OK) {
+		goto out;
+	}
+	for (size_t g = 0; g < q->ngroups; g++) {
+		const int64_t *gv = v + g * cq->per_group;
+		int64_t n = 0;
+		size_t k = 1;
+		for (size_t i = 0; i < cq->nblocks; i++) {
+			if (cq->blocks[i].kind == MCNQ_B_ROWS) {
+				n = gv[cq->blocks[i].off];
+			}
+		}
+		for (size_t i = 0; i < a->nvars; i++) {
+			const mcn_column *c = &d->cols[a->vars[i]];
+			if (c->type != MCN_COL_CATEGORICAL && !is_binary(c)) {
+				continue;
+			}
+			const mcnq_block *cb = NULL;
+			for (size_t j = 0; j < cq->nblocks; j++) {
+				const mcnq_block *x = &cq->blocks[j];
+				if (x->col == a->vars[i] &&
+				    (x->kind == MCNQ_B_TABLE ||
+				        x->kind == MCNQ_B_MOMENTS)) {
+					cb = x;
+				}
+			}
+			MCN_MUST(cb != NULL);
+			if (c->type == MCN_COL_CATEGORICAL) {
+				for (size_t l = 0; l < c->nlevels; l++) {
+					ex[g * stride + k++] = gv[cb->off + l];
+				}
+			} else {
+				int64_t ones = gv[cb->off + 1];
+				ex[g * stride + k++] = ones;
+				ex[g * stride + k++] = n - ones;
+			}
+		}
+		MCN_MUST(k <= stride);
+	}
+	rv = MCN_OK;
+out:
+	if (v != NULL) {
+		mcn_free(v, (cq->layout.nvalues + 1) * sizeof(*v));
+	}
+	mcn_query_free(cq);
+	mcnq_sb_free(&t);
+	return rv;
+}
+
 /* ---- node side: the protocol vector ---- */
 
 mcn_err
@@ -258,7 +416,8 @@ mcn_query_local_release(const mcn_query *q, sqlite3 *db,
 {
 	const size_t nf = q->layout.nvalues;
 	const mcn_agg_layout *L = &q->rel;
-	int64_t *v = NULL, *x = NULL;
+	int64_t *v = NULL, *x = NULL, *ex = NULL;
+	size_t MAXX = 1, nex = 0;
 	mcn_query_gov g2;
 	size_t o = 0, c = L->nvalues;
 	mcn_err rv = MCN_ENOMEM;
@@ -281,6 +440,42 @@ mcn_query_local_release(const mcn_query *q, sqlite3 *db,
 	if ((rv = mcn_query_local_gov(q, db, &g2, v, rep, err, errlen)) !=
 	    MCN_OK) {
 		goto out;
+	}
+	/* the level and class counts of the fits */
+	for (size_t i = 0; i < q->nblocks; i++) {
+		const mcnq_block *b = &q->blocks[i];
+		size_t nc = ncells(q, b);
+		if ((b->kind == MCNQ_B_CROSS || b->kind == MCNQ_B_LOGIT) &&
+		    nc > MAXX) {
+			MAXX = nc;
+		}
+	}
+	if (MAXX > 1) {
+		nex = q->ngroups * q->nblocks * MAXX;
+		rv = MCN_ENOMEM;
+		if ((ex = mcn_zalloc(nex * sizeof(*ex))) == NULL) {
+			goto out;
+		}
+		for (size_t i = 0; i < q->nblocks; i++) {
+			const mcnq_block *b = &q->blocks[i];
+			if ((b->kind != MCNQ_B_CROSS && b->kind != MCNQ_B_LOGIT) ||
+			    extra_cells(q, b) == 0) {
+				continue;
+			}
+			int64_t *tmp = mcn_zalloc(q->ngroups * MAXX * sizeof(*tmp));
+			if (tmp == NULL) {
+				goto out;
+			}
+			rv = fit_levels(q, b, db, gov, tmp, MAXX, err, errlen);
+			for (size_t g = 0; rv == MCN_OK && g < q->ngroups; g++) {
+				memcpy(ex + (g * q->nblocks + i) * MAXX,
+				    tmp + g * MAXX, MAXX * sizeof(*tmp));
+			}
+			mcn_free(tmp, q->ngroups * MAXX * sizeof(*tmp));
+			if (rv != MCN_OK) {
+				goto out;
+			}
+		}
 	}
 	/* values: the units */
 	for (size_t g = 0; g < q->ngroups; g++) {
@@ -335,9 +530,24 @@ mcn_query_local_release(const mcn_query *q, sqlite3 *db,
 				}
 				continue;
 			}
-			for (size_t k = 0; k < ncells(b); k++) {
-				int64_t n = gx[b->off + k];
-				out[c++] = gv[b->off + k];
+			size_t nc = ncells(q, b);
+			for (size_t k = 0; k < nc; k++) {
+				int64_t n, val;
+				if (!has_unit(b) || k == 0) {
+					n = gx[b->off + k];
+					val = gv[b->off + k];
+				} else if (b->kind == MCNQ_B_MOMENTS) {
+					/* 0/1 column: S1 is the count of 1s (the
+					 * sum as sent: with noise under
+					 * EPSILON, where the exact copy is taken
+					 * before the sums are written) */
+					int64_t n1 = gv[b->off + 1];
+					n = val = k == 1 ? n1 : gv[b->off] - n1;
+				} else {
+					n = val =
+					    ex[(g * q->nblocks + i) * MAXX + k];
+				}
+				out[c++] = val;
 				out[c++] = n > 0;
 				out[c++] = gov->site_min_cell > 1 && n >= 1 &&
 				    (uint64_t)n < gov->site_min_cell;
@@ -352,6 +562,9 @@ out:
 	}
 	if (x != NULL) {
 		mcn_free(x, nf * sizeof(*x));
+	}
+	if (ex != NULL) {
+		mcn_free(ex, nex * sizeof(*ex));
 	}
 	if (rv != MCN_OK) {
 		mcn_wipe(out, (L->nvalues + L->ncontrol) * sizeof(*out));
@@ -532,7 +745,7 @@ mcn_query_decide(const mcn_query *q, const int64_t *control,
 				c += 3 * b->npts;
 				continue;
 			}
-			size_t n = ncells(b), first = o;
+			size_t n = ncells(q, b), first = o;
 			int withheld = 0;
 			for (size_t j = 0; j < n; j++) {
 				const int64_t *e = control + c + CELL_SLOTS * j;
@@ -554,7 +767,19 @@ mcn_query_decide(const mcn_query *q, const int64_t *control,
 			for (size_t j = 0; j < n; j++) {
 				has_sec |= d[first + 3 * j] == MCNQ_REL_SECONDARY;
 			}
-			if (withheld && n > 1 && !has_sec) {
+			for (size_t j = 1; has_unit(b) && j < n; j++) {
+				/* levels and classes decide; they are not
+				 * released */
+				d[first + 3 * j + 1] = d[first + 3 * j + 2] = 0;
+			}
+			if (withheld && has_unit(b)) {
+				/* the unit goes only with all its cells: n, and
+				 * every level or class it would give away */
+				if (d[first] == MCNQ_REL_OK) {
+					d[first] = MCNQ_REL_LEVEL;
+					d[first + 1] = d[first + 2] = 0;
+				}
+			} else if (withheld && n > 1 && !has_sec) {
 				/* secondary: the smallest released non-zero
 				 * cell (lowest index on ties), unless a released-
 				 * size cell is withheld already */
@@ -625,7 +850,7 @@ mcn_query_decide(const mcn_query *q, const int64_t *control,
 			for (size_t i = 0; i < q->nblocks; i++) {
 				const mcnq_block *b = &q->blocks[i];
 				size_t n = b->kind == MCNQ_B_SURV ? 1 + b->npts :
-				                                    ncells(b);
+				                                    ncells(q, b);
 				for (size_t j = 0; j < n; j++) {
 					size_t w = b->kind == MCNQ_B_SURV && j > 0 ?
 					    4 :
@@ -758,10 +983,14 @@ mcnq_release_unpack(const mcn_query *q, const mpz_t *vsums, size_t nv,
 				}
 				continue;
 			}
-			for (size_t j = 0; j < ncells(b); j++, o += 3) {
+			for (size_t j = 0; j < ncells(q, b); j++, o += 3) {
 				const int64_t *e = dec + o;
 				if (!STATUS_OK(e[0]) || !COUNT_OK(e[1])) {
 					goto fail;
+				}
+				if (has_unit(b) && j > 0) {
+					continue; /* levels and classes: checked by
+					             the nodes, not shown */
 				}
 				mpz_set_si(gF[b->off + j], e[1]);
 				gs[b->off + j] = (uint8_t)e[0];

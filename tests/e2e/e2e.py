@@ -584,6 +584,28 @@ def release_model(a, pool, rows, ev, k=REL_K, m=REL_M):
                 del ev[key]
         ev.update({"value": None, "n": None, "withheld": reason})
 
+    def binary(name):
+        c = pool.cols[name]
+        return c["type"] == "integer" and c.get("min", 0) >= 0 and \
+            c.get("max", 2) <= 1
+
+    def level_cells(rs, names):
+        """The level and class cells a fit's or a 0/1 sum's released
+        sums would give away (DataSHIELD's glm rule)."""
+        cells = []
+        for nm in names:
+            if pool.cols[nm]["type"] == "categorical":
+                for lv in pool.levels(nm):
+                    sel = [r for r in rs if r[nm] == lv]
+                    cells.append((len(sel), {r["_site"] for r in sel}))
+            elif binary(nm):
+                for val in (1, 0):
+                    sel = [r for r in rs if r[nm] == val]
+                    cells.append((len(sel), {r["_site"] for r in sel}))
+        return cells
+
+    level_why = "a category level or outcome class has a pooled count " \
+        "below %d (or from fewer than %d sites)" % (k, m)
     kind = a.kind
     if kind == "count" and not a.args:
         sites = {r["_site"] for r in rows}
@@ -597,6 +619,9 @@ def release_model(a, pool, rows, ev, k=REL_K, m=REL_M):
         x = a.args[0]
         rs = [r for r in rows if r[x] is not None]
         why = rel_reason(len(rs), {r["_site"] for r in rs}, k, m)
+        if not why and kind != "count" and binary(x) and any(
+                rel_reason(n, st, k, m) for n, st in level_cells(rs, [x])):
+            why = level_why
         if why:
             withhold(why)
         return
@@ -604,6 +629,9 @@ def release_model(a, pool, rows, ev, k=REL_K, m=REL_M):
         cols = list(a.args)
         rs = [r for r in rows if all(r[c] is not None for c in cols)]
         why = rel_reason(len(rs), {r["_site"] for r in rs}, k, m)
+        if not why and any(rel_reason(n, st, k, m)
+                           for n, st in level_cells(rs, cols)):
+            why = level_why
         if why:
             withhold(why)
         return

@@ -4325,6 +4325,82 @@ test_release(void)
 			sqlite3_close(db[i]);
 	}
 
+	/* fits and sums that would give a small count away: a level of a
+	 * categorical predictor held by 1 patient (the sums of
+	 * linear(age ~ stage) contain that patient's count and age), an
+	 * outcome class of 1, the 1s of a 0/1 column: withheld, with the
+	 * reason; balanced ones are released */
+	{
+		for (int i = 0; i < 3; i++) {
+			db[i] = rel_gen("a", 30, 100 * i, 0);
+			CHECK(sqlite3_exec(db[i],
+			          "UPDATE patients SET stage = 's1' WHERE stage = "
+			          "'s3'; UPDATE patients SET ev = 0",
+			          NULL, NULL, NULL) == SQLITE_OK);
+		}
+		CHECK(sqlite3_exec(db[0],
+		          "INSERT INTO patients VALUES ('a', 'x', 's3', 97, 5, 1)",
+		          NULL, NULL, NULL) == SQLITE_OK);
+		for (int i = 0; i < 3; i++)
+			gov[i].min_cell = 5;
+		static const char *const leaky[] = {
+			"SELECT linear(age ~ stage) FROM patients",
+			"SELECT linear(age ~ arm + stage) FROM patients",
+			"SELECT sum(ev), mean(ev) FROM patients",
+			"SELECT cor(age, ev) FROM patients",
+		};
+		for (size_t i = 0; i < 4; i++) {
+			r = release_run(leaky[i], d, &lim, db, 3, gov, NULL);
+			REQUIRE(r != NULL);
+			for (size_t o = 0; o < r->noutputs; o++) {
+				const mcn_query_cell *c = &r->outputs[o].cells[0];
+				CHECK(c->suppressed == MCNQ_REL_LEVEL && c->null);
+				if (c->suppressed != MCNQ_REL_LEVEL) {
+					fprintf(stderr, "  %s: output %zu released\n",
+					    leaky[i], o);
+				}
+			}
+			mcn_query_result_free(r);
+		}
+		r = release_run("SELECT linear(age ~ arm), sum(t) FROM patients",
+		    d, &lim, db, 3, gov, NULL);
+		REQUIRE(r != NULL);
+		CHECK(r->outputs[0].cells[0].suppressed == 0 &&
+		    r->outputs[0].cells[0].coef != NULL &&
+		    r->outputs[1].cells[0].suppressed == 0);
+		mcn_query_result_free(r);
+		/* logistic: the outcome class "1" holds 1 patient */
+		mcn_query *lq = NULL;
+		mcn_query_fit *fit = NULL;
+		REQUIRE_OK(mcn_query_compile(&lq,
+		    "SELECT logistic(ev ~ age) FROM patients", d, &lim, err,
+		    sizeof(err)));
+		REQUIRE_OK(mcn_query_fit_new(&fit, lq));
+		mcn_query *sq = NULL;
+		REQUIRE_OK(mcn_query_compile(&sq, mcn_query_fit_text(fit), d,
+		    &lim, err, sizeof(err)));
+		mpz_t *vs = NULL;
+		int64_t *dec = NULL;
+		size_t ndec = 0;
+		int done = 0;
+		REQUIRE(release_pool(sq, db, 3, gov, &vs, &dec, &ndec, NULL));
+		CHECK_OK(mcn_query_fit_update_release(fit, sq, (const mpz_t *)vs,
+		    mcn_query_release_layout(sq)->nvalues, dec, ndec, 3, &done));
+		CHECK(done == 1);
+		REQUIRE_OK(mcn_query_fit_result(&r, fit));
+		CHECK(r->outputs[0].cells[0].coef == NULL &&
+		    r->outputs[0].cells[0].problem != NULL &&
+		    strstr(r->outputs[0].cells[0].problem, "outcome class") !=
+		        NULL);
+		mcn_query_result_free(r);
+		release_free(sq, vs, dec, ndec);
+		mcn_query_free(sq);
+		mcn_query_fit_free(fit);
+		mcn_query_free(lq);
+		for (int i = 0; i < 3; i++)
+			sqlite3_close(db[i]);
+	}
+
 	/* outputs whose cells are sums of another's in one answer are
 	 * refused: two histograms of one column, a two-way table beside a
 	 * one-way table of its column */
