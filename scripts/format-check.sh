@@ -18,8 +18,14 @@ fi
 
 bad=0
 nfiles=0
-# git ls-files -z would be safer for odd names; ours have none.
-for f in $(git ls-files '*.c' '*.h'); do
+# The tracked sources in a git checkout, else (a source tarball, no git
+# program) the C files of the source folders. Our names have no spaces.
+if command -v git >/dev/null 2>&1 && [ -e .git ]; then
+	files=$(git ls-files '*.c' '*.h')
+else
+	files=$(find crypto proto protocols node tests bench -name '*.[ch]' | sort)
+fi
+for f in $files; do
 	[ -f "$f" ] || continue   # deleted in the working tree
 	nfiles=$((nfiles + 1))
 	if ! "$CLANG_FORMAT" --dry-run -Werror "$f" >/dev/null 2>&1; then

@@ -2,7 +2,8 @@
 # Install every Debian package mcn needs to build, test and benchmark.
 # Works as root on a minimal Debian 12 (debootstrap --variant=minbase), uses
 # sudo otherwise. Idempotent: prints nothing and installs nothing when every
-# package is already present.
+# package is already present. git is not among them: nothing in the build or
+# the tests needs it (a copy of the tree without .git works the same).
 set -eu
 
 PKGS="ca-certificates build-essential gcc libc6-dev make cmake ninja-build pkg-config \
