@@ -1174,8 +1174,9 @@ mcnq_result_build(struct mcn_query_result **out, const mcn_query *q,
 		    "%lld from at least %lld sites; 'withheld <k': pooled count "
 		    "below k, '<m sites': from fewer sites, 'veto': a site's "
 		    "own rule, '2nd': withheld with a small cell so that the "
-		    "total does not reveal it); statistics are computed only "
-		    "where nothing is withheld",
+		    "total does not reveal it, 'level': a category level or "
+		    "0/1 class of the variables below the rule); statistics "
+		    "are computed only where nothing is withheld",
 		    (unsigned long long)r->suppressions,
 		    r->suppressions == 1 ? " is" : "s are", (long long)r->rel_k,
 		    (long long)r->rel_m);
@@ -1345,6 +1346,9 @@ fmt_count(char *buf, const struct mcn_query_result *r, int64_t v,
 			    (long long)r->rel_m);
 			break;
 		case MCNQ_REL_VETO: snprintf(buf, CELL_MAX, "withheld veto"); break;
+		case MCNQ_REL_LEVEL:
+			snprintf(buf, CELL_MAX, "withheld level");
+			break;
 		case MCNQ_REL_SECONDARY:
 			snprintf(buf, CELL_MAX, "withheld 2nd");
 			break;
@@ -1381,7 +1385,7 @@ cell_simple(const tctx *t, size_t row, size_t col, char *buf)
 	} else if (o->kind == MCN_QUERY_COUNT || o->kind == MCN_QUERY_COUNT_X) {
 		fmt_count(buf, r, c->n, c->suppressed);
 	} else if (o->kind == MCN_QUERY_SUM) {
-		snprintf(buf, CELL_MAX, "%s", c->exact);
+		snprintf(buf, CELL_MAX, "%s", c->exact != NULL ? c->exact : "NA");
 	} else {
 		fmt_stat(buf, c);
 	}
@@ -1581,6 +1585,11 @@ print_cor(FILE *f, const struct mcn_query_result *r, const mcn_query_output *o)
 	for (size_t g = 0; g < r->ngroups; g++) {
 		const mcn_query_cell *c = &o->cells[g];
 		print_group_heading(f, r, g);
+		if (c->suppressed > 0 || c->cor == NULL) {
+			fprintf(f, "  withheld: %s\n",
+			    c->reason != NULL ? c->reason : "no estimates");
+			continue;
+		}
 		fprintf(f, "  %-*s", w, "");
 		for (size_t j = 0; j < o->nvars; j++) {
 			fprintf(f, "  %*s", w, o->vars[j]);
@@ -1612,6 +1621,11 @@ print_survival(FILE *f, const struct mcn_query_result *r,
 		size_t nact = 0, shown = 0;
 		int64_t at = c->n;
 		print_group_heading(f, r, g);
+		if (c->suppressed > 0 || c->counts == NULL) {
+			fprintf(f, "  withheld: %s\n",
+			    c->reason != NULL ? c->reason : "no curve");
+			continue;
+		}
 		for (size_t j = 0; j < np; j++) {
 			nact += c->counts[j] + c->counts[np + j] > 0;
 		}
@@ -1644,6 +1658,22 @@ print_survival(FILE *f, const struct mcn_query_result *r,
 			    "  (%zu of %zu time points with events or "
 			    "censoring shown)\n",
 			    shown, nact);
+		}
+		if (c->cell_suppressed != NULL) {
+			size_t last = 0;
+			int any = 0;
+			while (last < np && c->cell_suppressed[last] == 0) {
+				last++;
+			}
+			any = last < np;
+			if (any && last > 0) {
+				fprintf(f,
+				    "  (released up to time %" PRId64
+				    "; after it fewer than %lld remain at risk, or "
+				    "fewer than %lld sites)\n",
+				    o->grid[last - 1], (long long)r->rel_k,
+				    (long long)r->rel_m);
+			}
 		}
 		fprintf(f, "  n = %" PRId64 ", events = %" PRId64, c->n,
 		    c->nevents);

@@ -4307,6 +4307,16 @@ test_release(void)
 		    0), "value");
 		CHECK(json_is_integer(json_object_get(v0, "released_until")));
 		json_decref(j);
+		{
+			char *txt = NULL;
+			size_t tl = 0;
+			FILE *f = open_memstream(&txt, &tl);
+			mcn_query_result_print(r, f);
+			fclose(f);
+			CHECK(strstr(txt, "(released up to time ") != NULL &&
+			    strstr(txt, "log-rank chi-square") != NULL);
+			free(txt);
+		}
 		mcn_query_result_free(full);
 		mcn_query_result_free(r);
 		mcn_query_free(q);
@@ -4320,6 +4330,18 @@ test_release(void)
 		CHECK(r->outputs[0].cells[0].suppressed == MCNQ_REL_FEW_SITES &&
 		    r->outputs[0].cells[1].suppressed == MCNQ_REL_FEW_SITES);
 		CHECK(!r->outputs[0].has_logrank);
+		{
+			char *txt = NULL;
+			size_t tl = 0;
+			FILE *f = open_memstream(&txt, &tl);
+			mcn_query_result_print(r, f);
+			fclose(f);
+			CHECK(strstr(txt, "withheld: fewer than 2 sites") != NULL);
+			free(txt);
+			json_t *jw = mcn_query_result_json(r);
+			CHECK(jw != NULL);
+			json_decref(jw);
+		}
 		mcn_query_result_free(r);
 		for (int i = 0; i < 3; i++)
 			sqlite3_close(db[i]);
@@ -4352,6 +4374,20 @@ test_release(void)
 		for (size_t i = 0; i < 4; i++) {
 			r = release_run(leaky[i], d, &lim, db, 3, gov, NULL);
 			REQUIRE(r != NULL);
+			{
+				char *txt = NULL;
+				size_t tl = 0;
+				FILE *f = open_memstream(&txt, &tl);
+				mcn_query_result_print(r, f);
+				fclose(f);
+				CHECK(strstr(txt, "outcome class") != NULL ||
+				    strstr(txt, "withheld level") != NULL);
+				CHECK(strstr(txt, "(null)") == NULL);
+				free(txt);
+				json_t *jl = mcn_query_result_json(r);
+				CHECK(jl != NULL);
+				json_decref(jl);
+			}
 			for (size_t o = 0; o < r->noutputs; o++) {
 				const mcn_query_cell *c = &r->outputs[o].cells[0];
 				CHECK(c->suppressed == MCNQ_REL_LEVEL && c->null);
