@@ -2196,6 +2196,13 @@ mcn_err
 mcn_query_compile(mcn_query **out, const char *text, const mcn_dict *d,
     const mcn_query_limits *lim, char *err, size_t errlen)
 {
+	return mcnq_compile_internal(out, text, d, lim, 0, err, errlen);
+}
+
+mcn_err
+mcnq_compile_internal(mcn_query **out, const char *text, const mcn_dict *d,
+    const mcn_query_limits *lim, int internal, char *err, size_t errlen)
+{
 	parser p;
 	mcn_query *q = NULL;
 	mcnq_arena *arena = NULL;
@@ -2230,6 +2237,7 @@ mcn_query_compile(mcn_query **out, const char *text, const mcn_dict *d,
 	q->arena = arena;
 	q->dict = d;
 	q->lim = *lim;
+	q->internal = internal;
 	q->ngroups = 1;
 	q->aggs = mcnq_alloc(&q->arena, MCN_QUERY_MAX_AGGS * sizeof(*q->aggs));
 	q->used = mcnq_alloc(&q->arena, d->ncols + 1);

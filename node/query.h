@@ -778,7 +778,15 @@ struct mcn_query {
 	 * cell its control slots) - and the size of the decision */
 	mcn_agg_layout rel;
 	size_t nrelparams, ncells, ndec;
+	int internal; /* a node's own companion query (mcnq_compile_internal) */
 };
+
+/* mcn_query_compile for the node's own companion count queries
+ * (query_release.c): internal = 1 skips the refusal of outputs whose
+ * cells sum another's, which protects released answers only. */
+mcn_err mcnq_compile_internal(mcn_query **out, const char *text,
+    const mcn_dict *d, const mcn_query_limits *lim, int internal, char *err,
+    size_t errlen);
 
 /* Release control (query_release.c). Builds q->rel from the per-slot
  * ranges plo/phi (q->per_group entries) of the local vector. */

@@ -601,7 +601,7 @@ mcnq_plan(mcn_query *q, char *err, size_t errlen)
 	 * release rule suppresses within each histogram or table): two
 	 * histograms of one column, a two-way table beside another table of
 	 * one of its columns. */
-	for (size_t i = 0; i < q->nblocks; i++) {
+	for (size_t i = 0; !q->internal && i < q->nblocks; i++) {
 		const mcnq_block *b = &q->blocks[i];
 		for (size_t j = 0; j < q->nblocks; j++) {
 			const mcnq_block *c = &q->blocks[j];

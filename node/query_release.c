@@ -53,15 +53,33 @@ is_binary(const mcn_column *c)
 }
 
 /* The count cells that a block's released sums would give away beyond
- * its n (DataSHIELD's rule for glm: every level of a factor and both
- * classes of a binary variable): linear, cor, logistic - per variable,
- * each level of a categorical one, the 1s and 0s of a 0/1 one (over the
- * complete cases); a sum or mean of a 0/1 column - its 1s and 0s. */
+ * its n (DataSHIELD's rule for glm, extended to the joint cells that the
+ * cross products S_ij expose): for linear, cor, logistic over the
+ * complete cases, in this order -
+ *   per variable: each level of a categorical one, the 1s and 0s of a
+ *     0/1 one;
+ *   per pair of categorical variables: every joint cell;
+ *   per 0/1 variable i: per categorical variable, (level, 1) and
+ *     (level, 0) of every level; per later 0/1 variable j, (1,1) (1,0)
+ *     (0,1) (0,0) of (i, j);
+ * and for a sum or mean of a 0/1 column, its 1s and 0s. */
+static int
+fit_var(const mcn_query *q, int col, size_t *nlev)
+{
+	const mcn_column *c = &q->dict->cols[col];
+	if (c->type == MCN_COL_CATEGORICAL) {
+		*nlev = c->nlevels;
+		return 1; /* categorical */
+	}
+	*nlev = 2;
+	return is_binary(c) ? 2 : 0;
+}
+
 static size_t
 extra_cells(const mcn_query *q, const mcnq_block *b)
 {
 	const mcnq_agg *a = &q->aggs[b->agg];
-	size_t n = 0;
+	size_t n = 0, li, lj;
 
 	if (b->kind == MCNQ_B_MOMENTS) {
 		return b->need_s1 && is_binary(&q->dict->cols[b->col]) ? 2 : 0;
@@ -70,10 +88,30 @@ extra_cells(const mcn_query *q, const mcnq_block *b)
 		return 0;
 	}
 	for (size_t v = 0; v < a->nvars; v++) {
-		const mcn_column *c = &q->dict->cols[a->vars[v]];
-		n += c->type == MCN_COL_CATEGORICAL ? c->nlevels :
-		    is_binary(c)                    ? 2 :
-		                                      0;
+		if (fit_var(q, a->vars[v], &li)) {
+			n += li;
+		}
+	}
+	for (size_t v = 0; v < a->nvars; v++) {
+		for (size_t w = v + 1; w < a->nvars; w++) {
+			if (fit_var(q, a->vars[v], &li) == 1 &&
+			    fit_var(q, a->vars[w], &lj) == 1) {
+				n += li * lj;
+			}
+		}
+	}
+	for (size_t v = 0; v < a->nvars; v++) {
+		if (fit_var(q, a->vars[v], &li) != 2) {
+			continue;
+		}
+		for (size_t w = 0; w < a->nvars; w++) {
+			int kw = fit_var(q, a->vars[w], &lj);
+			if (w != v && kw == 1) {
+				n += 2 * lj;
+			} else if (w > v && kw == 2) {
+				n += 4;
+			}
+		}
 	}
 	return n;
 }
@@ -295,11 +333,98 @@ mcn_query_release_layout_copy(mcn_agg_layout *out, const mcn_query *q)
 	return mcn_agg_layout_copy(out, &q->rel);
 }
 
-/* The level and class counts of a linear, cor or logistic block over its
- * complete cases, per group, into ex[g * stride + k] (k as the block's
- * cells, from 1): one companion query of exact counts on the same rows,
- * "SELECT count(), sum(b), table(c) ... FROM t WHERE (w) AND v IS NOT
- * NULL ... GROUP BY ...", under the same consent rules. */
+/* Runs one companion count query (internal: no refusal of overlapping
+ * outputs) on db over the query's own rows and consent rules; *vout
+ * receives its local vector (mcn_alloc'd, (*cq)->layout.nvalues + 1). */
+static mcn_err
+companion(const mcn_query *q, const char *text, sqlite3 *db,
+    const mcn_query_gov *gov, mcn_query **cq, int64_t **vout, char *err,
+    size_t errlen)
+{
+	mcn_query_gov g0 = *gov;
+	mcn_err rv;
+
+	*vout = NULL;
+	if ((rv = mcnq_compile_internal(cq, text, q->dict, &q->lim, 1, err,
+	         errlen)) != MCN_OK) {
+		return rv;
+	}
+	MCN_MUST((*cq)->ngroups == q->ngroups);
+	if ((*vout = mcn_zalloc(((*cq)->layout.nvalues + 1) *
+	         sizeof(**vout))) == NULL) {
+		return MCN_ENOMEM;
+	}
+	g0.min_cell = 0; /* the query's own rules ran already */
+	g0.want_cohort = 0;
+	g0.exact = NULL;
+	return mcn_query_local_gov(*cq, db, &g0, *vout, NULL, err, errlen);
+}
+
+static void
+companion_free(mcn_query *cq, int64_t *v)
+{
+	if (v != NULL) {
+		mcn_free(v, (cq->layout.nvalues + 1) * sizeof(*v));
+	}
+	mcn_query_free(cq);
+}
+
+/* The block of a companion query: kind, columns. */
+static const mcnq_block *
+cblock(const mcn_query *cq, mcnq_bkind kind, int col, int col2)
+{
+	for (size_t j = 0; j < cq->nblocks; j++) {
+		const mcnq_block *x = &cq->blocks[j];
+		if (x->kind == kind && (kind == MCNQ_B_ROWS ||
+		                           (x->col == col &&
+		                               (kind != MCNQ_B_TABLE ||
+		                                   x->col2 == col2)))) {
+			return x;
+		}
+	}
+	MCN_MUST(0);
+	return NULL;
+}
+
+/* The text "SELECT count()<outputs> FROM t WHERE (w) AND v IS NOT NULL
+ * ... [AND extra] [GROUP BY ...]" into t. */
+static void
+companion_text(mcnq_sbuf *t, const mcn_query *q, const mcnq_agg *a,
+    const char *outputs, const char *extra)
+{
+	const mcn_dict *d = q->dict;
+
+	mcnq_sb_puts(t, "SELECT count()");
+	mcnq_sb_puts(t, outputs);
+	mcnq_sb_puts(t, " FROM ");
+	mcnq_sb_puts(t, d->table);
+	mcnq_sb_puts(t, " WHERE ");
+	if (q->where_text != NULL) {
+		mcnq_sb_puts(t, "(");
+		mcnq_sb_puts(t, q->where_text);
+		mcnq_sb_puts(t, ") AND ");
+	}
+	for (size_t i = 0; i < a->nvars; i++) {
+		mcnq_sb_puts(t, i > 0 ? " AND " : "");
+		mcnq_sb_puts(t, d->cols[a->vars[i]].name);
+		mcnq_sb_puts(t, " IS NOT NULL");
+	}
+	if (extra != NULL) {
+		mcnq_sb_puts(t, " AND ");
+		mcnq_sb_puts(t, extra);
+	}
+	for (size_t j = 0; j < q->ngcols; j++) {
+		mcnq_sb_puts(t, j == 0 ? " GROUP BY " : ", ");
+		mcnq_sb_puts(t, d->cols[q->gcols[j]].name);
+	}
+	mcnq_sb_add(t, "", 1);
+}
+
+/* The level, class and joint counts of a linear, cor or logistic block
+ * (extra_cells order), per group, into ex[g * stride + k], k from 1:
+ * companion count queries on the same rows - one with every one-way and
+ * two-way table and 0/1 sum, and one per 0/1 variable i restricted to
+ * i = 1. */
 static mcn_err
 fit_levels(const mcn_query *q, const mcnq_block *b, sqlite3 *db,
     const mcn_query_gov *gov, int64_t *ex, size_t stride, char *err,
@@ -307,103 +432,189 @@ fit_levels(const mcn_query *q, const mcnq_block *b, sqlite3 *db,
 {
 	const mcnq_agg *a = &q->aggs[b->agg];
 	const mcn_dict *d = q->dict;
-	mcnq_sbuf t = { 0 };
+	const size_t nv = a->nvars, G = q->ngroups;
+	mcnq_sbuf t = { 0 }, o = { 0 };
 	mcn_query *cq = NULL;
 	int64_t *v = NULL;
-	mcn_query_gov g0 = *gov;
+	size_t *kk = NULL, li, lj;
 	mcn_err rv = MCN_ENOMEM;
 
-	mcnq_sb_puts(&t, "SELECT count()");
-	for (size_t i = 0; i < a->nvars; i++) {
-		const mcn_column *c = &d->cols[a->vars[i]];
-		if (c->type == MCN_COL_CATEGORICAL || is_binary(c)) {
-			mcnq_sb_puts(&t, c->type == MCN_COL_CATEGORICAL ?
-			        ", table(" :
-			        ", sum(");
-			mcnq_sb_puts(&t, c->name);
-			mcnq_sb_puts(&t, ")");
+	/* the first companion: singles and categorical pairs */
+	for (size_t i = 0; i < nv; i++) {
+		int ki = fit_var(q, a->vars[i], &li);
+		if (ki != 0) {
+			mcnq_sb_puts(&o, ki == 1 ? ", table(" : ", sum(");
+			mcnq_sb_puts(&o, d->cols[a->vars[i]].name);
+			mcnq_sb_puts(&o, ")");
 		}
 	}
-	mcnq_sb_puts(&t, " FROM ");
-	mcnq_sb_puts(&t, d->table);
-	mcnq_sb_puts(&t, " WHERE ");
-	if (q->where_text != NULL) {
-		mcnq_sb_puts(&t, "(");
-		mcnq_sb_puts(&t, q->where_text);
-		mcnq_sb_puts(&t, ") AND ");
+	for (size_t i = 0; i < nv; i++) {
+		for (size_t j = i + 1; j < nv; j++) {
+			if (fit_var(q, a->vars[i], &li) == 1 &&
+			    fit_var(q, a->vars[j], &lj) == 1) {
+				mcnq_sb_puts(&o, ", table(");
+				mcnq_sb_puts(&o, d->cols[a->vars[i]].name);
+				mcnq_sb_puts(&o, ", ");
+				mcnq_sb_puts(&o, d->cols[a->vars[j]].name);
+				mcnq_sb_puts(&o, ")");
+			}
+		}
 	}
-	for (size_t i = 0; i < a->nvars; i++) {
-		mcnq_sb_puts(&t, i > 0 ? " AND " : "");
-		mcnq_sb_puts(&t, d->cols[a->vars[i]].name);
-		mcnq_sb_puts(&t, " IS NOT NULL");
+	mcnq_sb_add(&o, "", 1);
+	if (o.oom) {
+		goto out;
 	}
-	for (size_t j = 0; j < q->ngcols; j++) {
-		mcnq_sb_puts(&t, j == 0 ? " GROUP BY " : ", ");
-		mcnq_sb_puts(&t, d->cols[q->gcols[j]].name);
-	}
-	mcnq_sb_add(&t, "", 1);
+	companion_text(&t, q, a, o.p, NULL);
 	if (t.oom) {
 		goto out;
 	}
-	if ((rv = mcn_query_compile(&cq, t.p, d, &q->lim, err, errlen)) !=
-	    MCN_OK) {
+	if ((rv = companion(q, t.p, db, gov, &cq, &v, err, errlen)) != MCN_OK) {
 		goto out;
 	}
-	MCN_MUST(cq->ngroups == q->ngroups);
 	rv = MCN_ENOMEM;
-	if ((v = mcn_zalloc((cq->layout.nvalues + 1) * sizeof(*v))) == NULL) {
+	if ((kk = mcn_zalloc(G * sizeof(*kk))) == NULL) {
 		goto out;
 	}
-	g0.min_cell = 0; /* the query's own rules ran already */
-	g0.want_cohort = 0;
-	g0.exact = NULL;
-	if ((rv = mcn_query_local_gov(cq, db, &g0, v, NULL, err, errlen)) !=
-	    MCN_OK) {
+	/* per group: n, then the ones of each 0/1 variable (for the pairs) */
+	int64_t *n = mcn_zalloc(G * sizeof(*n));
+	int64_t *ones = mcn_zalloc((G * nv + 1) * sizeof(*ones));
+	int64_t *lev = NULL; /* level counts per group, variable, level */
+	size_t levstride = 0;
+	for (size_t i = 0; i < nv; i++) {
+		if (fit_var(q, a->vars[i], &li) == 1 && li > levstride) {
+			levstride = li;
+		}
+	}
+	lev = mcn_zalloc((G * nv * (levstride + 1) + 1) * sizeof(*lev));
+	if (n == NULL || ones == NULL || lev == NULL) {
+		mcn_free(n, G * sizeof(*n));
+		mcn_free(ones, (G * nv + 1) * sizeof(*ones));
+		mcn_free(lev, (G * nv * (levstride + 1) + 1) * sizeof(*lev));
 		goto out;
 	}
-	for (size_t g = 0; g < q->ngroups; g++) {
+#define LEV(g, i, l) lev[((g) * nv + (i)) * (levstride + 1) + (l)]
+	for (size_t g = 0; g < G; g++) {
 		const int64_t *gv = v + g * cq->per_group;
-		int64_t n = 0;
 		size_t k = 1;
-		for (size_t i = 0; i < cq->nblocks; i++) {
-			if (cq->blocks[i].kind == MCNQ_B_ROWS) {
-				n = gv[cq->blocks[i].off];
+		n[g] = gv[cblock(cq, MCNQ_B_ROWS, -1, -1)->off];
+		for (size_t i = 0; i < nv; i++) {
+			int ki = fit_var(q, a->vars[i], &li);
+			if (ki == 1) {
+				const mcnq_block *tb =
+				    cblock(cq, MCNQ_B_TABLE, a->vars[i], -1);
+				for (size_t l = 0; l < li; l++) {
+					LEV(g, i, l) = gv[tb->off + l];
+					ex[g * stride + k++] = gv[tb->off + l];
+				}
+			} else if (ki == 2) {
+				const mcnq_block *mb =
+				    cblock(cq, MCNQ_B_MOMENTS, a->vars[i], -1);
+				ones[g * nv + i] = gv[mb->off + 1];
+				ex[g * stride + k++] = ones[g * nv + i];
+				ex[g * stride + k++] = n[g] - ones[g * nv + i];
 			}
 		}
-		for (size_t i = 0; i < a->nvars; i++) {
-			const mcn_column *c = &d->cols[a->vars[i]];
-			if (c->type != MCN_COL_CATEGORICAL && !is_binary(c)) {
-				continue;
-			}
-			const mcnq_block *cb = NULL;
-			for (size_t j = 0; j < cq->nblocks; j++) {
-				const mcnq_block *x = &cq->blocks[j];
-				if (x->col == a->vars[i] &&
-				    (x->kind == MCNQ_B_TABLE ||
-				        x->kind == MCNQ_B_MOMENTS)) {
-					cb = x;
+		for (size_t i = 0; i < nv; i++) {
+			for (size_t j = i + 1; j < nv; j++) {
+				if (fit_var(q, a->vars[i], &li) != 1 ||
+				    fit_var(q, a->vars[j], &lj) != 1) {
+					continue;
 				}
-			}
-			MCN_MUST(cb != NULL);
-			if (c->type == MCN_COL_CATEGORICAL) {
-				for (size_t l = 0; l < c->nlevels; l++) {
-					ex[g * stride + k++] = gv[cb->off + l];
+				const mcnq_block *tb = cblock(cq, MCNQ_B_TABLE,
+				    a->vars[i], a->vars[j]);
+				for (size_t c = 0; c < li * lj; c++) {
+					ex[g * stride + k++] = gv[tb->off + c];
 				}
-			} else {
-				int64_t ones = gv[cb->off + 1];
-				ex[g * stride + k++] = ones;
-				ex[g * stride + k++] = n - ones;
 			}
 		}
-		MCN_MUST(k <= stride);
+		kk[g] = k;
 	}
+	companion_free(cq, v);
+	cq = NULL;
+	v = NULL;
+	/* one companion per 0/1 variable i, on its 1s */
 	rv = MCN_OK;
-out:
-	if (v != NULL) {
-		mcn_free(v, (cq->layout.nvalues + 1) * sizeof(*v));
+	for (size_t i = 0; rv == MCN_OK && i < nv; i++) {
+		if (fit_var(q, a->vars[i], &li) != 2) {
+			continue;
+		}
+		mcnq_sbuf o2 = { 0 }, t2 = { 0 }, w = { 0 };
+		for (size_t j = 0; j < nv; j++) {
+			int kj = fit_var(q, a->vars[j], &lj);
+			if (j != i && kj == 1) {
+				mcnq_sb_puts(&o2, ", table(");
+				mcnq_sb_puts(&o2, d->cols[a->vars[j]].name);
+				mcnq_sb_puts(&o2, ")");
+			} else if (j > i && kj == 2) {
+				mcnq_sb_puts(&o2, ", sum(");
+				mcnq_sb_puts(&o2, d->cols[a->vars[j]].name);
+				mcnq_sb_puts(&o2, ")");
+			}
+		}
+		mcnq_sb_add(&o2, "", 1);
+		mcnq_sb_puts(&w, d->cols[a->vars[i]].name);
+		mcnq_sb_puts(&w, " = 1");
+		mcnq_sb_add(&w, "", 1);
+		if (!o2.oom && !w.oom) {
+			companion_text(&t2, q, a, o2.p, w.p);
+		}
+		mcn_err r2 = o2.oom || w.oom || t2.oom ? MCN_ENOMEM :
+		    companion(q, t2.p, db, gov, &cq, &v, err, errlen);
+		mcnq_sb_free(&o2);
+		mcnq_sb_free(&t2);
+		mcnq_sb_free(&w);
+		if (r2 != MCN_OK) {
+			rv = r2;
+			break;
+		}
+		for (size_t g = 0; g < G; g++) {
+			const int64_t *gv = v + g * cq->per_group;
+			size_t k = kk[g];
+			int64_t n1 = ones[g * nv + i];
+			for (size_t j = 0; j < nv; j++) {
+				int kj = fit_var(q, a->vars[j], &lj);
+				if (j != i && kj == 1) {
+					const mcnq_block *tb = cblock(cq,
+					    MCNQ_B_TABLE, a->vars[j], -1);
+					for (size_t l = 0; l < lj; l++) {
+						int64_t x1 = gv[tb->off + l];
+						ex[g * stride + k++] = x1;
+						ex[g * stride + k++] =
+						    LEV(g, j, l) - x1;
+					}
+				} else if (j > i && kj == 2) {
+					const mcnq_block *mb = cblock(cq,
+					    MCNQ_B_MOMENTS, a->vars[j], -1);
+					int64_t b11 = gv[mb->off + 1];
+					int64_t nj = ones[g * nv + j];
+					ex[g * stride + k++] = b11;
+					ex[g * stride + k++] = n1 - b11;
+					ex[g * stride + k++] = nj - b11;
+					ex[g * stride + k++] =
+					    n[g] - n1 - nj + b11;
+				}
+			}
+			kk[g] = k;
+			MCN_MUST(k <= stride);
+		}
+		companion_free(cq, v);
+		cq = NULL;
+		v = NULL;
 	}
-	mcn_query_free(cq);
+#undef LEV
+	for (size_t g = 0; rv == MCN_OK && g < G; g++) {
+		MCN_MUST(kk[g] == 1 + extra_cells(q, b));
+	}
+	mcn_free(n, G * sizeof(*n));
+	mcn_free(ones, (G * nv + 1) * sizeof(*ones));
+	mcn_free(lev, (G * nv * (levstride + 1) + 1) * sizeof(*lev));
+out:
+	if (cq != NULL) {
+		companion_free(cq, v);
+	}
+	mcn_free(kk, G * sizeof(*kk));
 	mcnq_sb_free(&t);
+	mcnq_sb_free(&o);
 	return rv;
 }
 
@@ -767,10 +978,17 @@ mcn_query_decide(const mcn_query *q, const int64_t *control,
 			for (size_t j = 0; j < n; j++) {
 				has_sec |= d[first + 3 * j] == MCNQ_REL_SECONDARY;
 			}
+			int xwith = 0;
 			for (size_t j = 1; has_unit(b) && j < n; j++) {
-				/* levels and classes decide; they are not
-				 * released */
+				/* levels and classes decide; nothing of them
+				 * is released, not even which one failed */
+				xwith |= d[first + 3 * j] != MCNQ_REL_OK;
+				d[first + 3 * j] = MCNQ_REL_OK;
 				d[first + 3 * j + 1] = d[first + 3 * j + 2] = 0;
+			}
+			if (has_unit(b) && xwith && d[first] == MCNQ_REL_OK) {
+				d[first] = MCNQ_REL_LEVEL;
+				d[first + 1] = d[first + 2] = 0;
 			}
 			if (withheld && has_unit(b)) {
 				/* the unit goes only with all its cells: n, and

@@ -589,19 +589,27 @@ def release_model(a, pool, rows, ev, k=REL_K, m=REL_M):
         return c["type"] == "integer" and c.get("min", 0) >= 0 and \
             c.get("max", 2) <= 1
 
+    def values(nm):
+        if pool.cols[nm]["type"] == "categorical":
+            return pool.levels(nm)
+        return [1, 0] if binary(nm) else None
+
     def level_cells(rs, names):
         """The level and class cells a fit's or a 0/1 sum's released
-        sums would give away (DataSHIELD's glm rule)."""
+        sums would give away (DataSHIELD's glm rule), and the joint cells
+        of every pair of such variables (the cross products)."""
         cells = []
-        for nm in names:
-            if pool.cols[nm]["type"] == "categorical":
-                for lv in pool.levels(nm):
-                    sel = [r for r in rs if r[nm] == lv]
-                    cells.append((len(sel), {r["_site"] for r in sel}))
-            elif binary(nm):
-                for val in (1, 0):
-                    sel = [r for r in rs if r[nm] == val]
-                    cells.append((len(sel), {r["_site"] for r in sel}))
+        disc = [nm for nm in names if values(nm) is not None]
+        for nm in disc:
+            for lv in values(nm):
+                sel = [r for r in rs if r[nm] == lv]
+                cells.append((len(sel), {r["_site"] for r in sel}))
+        for i, a1 in enumerate(disc):
+            for a2 in disc[i + 1:]:
+                for v1 in values(a1):
+                    for v2 in values(a2):
+                        sel = [r for r in rs if r[a1] == v1 and r[a2] == v2]
+                        cells.append((len(sel), {r["_site"] for r in sel}))
         return cells
 
     level_why = "a category level or outcome class has a pooled count " \

@@ -4437,6 +4437,62 @@ test_release(void)
 			sqlite3_close(db[i]);
 	}
 
+	/* the joint cells that a fit's cross products expose: every level
+	 * and class passes, but (arm y, stage s3) holds 1 patient, and so
+	 * does (stage s3, ev 1): the fits over both are withheld; the fit
+	 * without the pair is released */
+	{
+		for (int i = 0; i < 3; i++) {
+			db[i] = rel_gen("a", 30, 100 * i, 0);
+			CHECK(sqlite3_exec(db[i],
+			          "UPDATE patients SET stage = 's1' WHERE arm = 'y' "
+			          "AND stage = 's3'; UPDATE patients SET ev = 0 "
+			          "WHERE stage = 's3'",
+			          NULL, NULL, NULL) == SQLITE_OK);
+		}
+		CHECK(sqlite3_exec(db[0],
+		          "INSERT INTO patients VALUES ('a', 'y', 's3', 97, 5, 0); "
+		          "UPDATE patients SET ev = 1 WHERE rowid = (SELECT "
+		          "min(rowid) FROM patients WHERE stage = 's3' AND arm = "
+		          "'x')",
+		          NULL, NULL, NULL) == SQLITE_OK);
+		static const char *const joint[] = {
+			"SELECT linear(age ~ arm + stage) FROM patients",
+			"SELECT linear(age ~ stage + ev) FROM patients",
+			"SELECT logistic(ev ~ stage) FROM patients",
+		};
+		for (size_t i = 0; i < 2; i++) {
+			r = release_run(joint[i], d, &lim, db, 3, gov, NULL);
+			REQUIRE(r != NULL);
+			CHECK(r->outputs[0].cells[0].suppressed == MCNQ_REL_LEVEL);
+			mcn_query_result_free(r);
+		}
+		(void)joint[2];
+		r = release_run("SELECT linear(age ~ arm + ev) FROM patients", d,
+		    &lim, db, 3, gov, NULL);
+		REQUIRE(r != NULL);
+		CHECK(r->outputs[0].cells[0].suppressed == 0);
+		mcn_query_result_free(r);
+		/* the decision says nothing about which cell failed */
+		mcn_query *jq = NULL;
+		REQUIRE_OK(mcn_query_compile(&jq, joint[0], d, &lim, err,
+		    sizeof(err)));
+		mpz_t *vs = NULL;
+		int64_t *dec = NULL;
+		size_t ndec = 0;
+		REQUIRE(release_pool(jq, db, 3, gov, &vs, &dec, &ndec, NULL));
+		CHECK(dec[2] == MCNQ_REL_LEVEL);
+		int quiet = 1;
+		for (size_t e = 5; e < ndec; e++) {
+			quiet &= dec[e] == 0;
+		}
+		CHECK(quiet);
+		release_free(jq, vs, dec, ndec);
+		mcn_query_free(jq);
+		for (int i = 0; i < 3; i++)
+			sqlite3_close(db[i]);
+	}
+
 	/* outputs whose cells are sums of another's in one answer are
 	 * refused: two histograms of one column, a two-way table beside a
 	 * one-way table of its column */
