@@ -604,14 +604,22 @@ def run_query(mcn, qcfg, mode, text, timeout_s, env=None):
     def reader(name, stream):
         bufs[name] = stream.read()
 
-    ts = [threading.Thread(target=reader, args=("out", p.stdout)),
-          threading.Thread(target=reader, args=("err", p.stderr))]
+    ts = [threading.Thread(target=reader, args=("out", p.stdout),
+                           daemon=True),
+          threading.Thread(target=reader, args=("err", p.stderr),
+                           daemon=True)]
     for t in ts:
         t.start()
     killer = threading.Timer(timeout_s + 30, p.kill)
     killer.start()
     try:
         _, status, ru = os.wait4(p.pid, 0)
+    except BaseException:
+        # interrupted (SIGTERM to the harness): the query must not
+        # outlive us, nor keep our reader threads (and exit) waiting
+        p.kill()
+        p.wait()
+        raise
     finally:
         killer.cancel()
     rc = os.waitstatus_to_exitcode(status)
