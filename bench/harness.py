@@ -47,6 +47,7 @@ import os
 import platform
 import re
 import shutil
+import faulthandler
 import signal
 import socket
 import subprocess
@@ -1536,6 +1537,12 @@ def main(argv=None):
 
     def on_signal(signum, _frame):
         raise Interrupted("signal %d" % signum)
+
+    # SIGUSR1 writes every thread's stack to OUT/stacks.txt (to diagnose
+    # a hung run)
+    os.makedirs(bench.out, exist_ok=True)
+    stacks = open(os.path.join(bench.out, "stacks.txt"), "a")
+    faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
 
     old = {s: signal.signal(s, on_signal)
            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}

@@ -52,10 +52,13 @@ QUERIES = [
     {"name": "moments_hist",
      "text": "SELECT count(), mean(egfr), var(sbp), histogram(hba1c, 4, 14, "
              "10) FROM patients GROUP BY arm"},
+    # (no smoker beside diabetes: at 3 x 2000 patients their joint cell
+    # (current, type1) holds 3, and a fit over both is withheld, since its
+    # cross products would give that cell away)
     {"name": "logistic",
      "check": "logistic",
      "text": "SELECT logistic(outcome ~ age + sex + bmi + sbp + hba1c + egfr "
-             "+ smoker + diabetes + arm) FROM patients"},
+             "+ diabetes + arm) FROM patients"},
 ]
 
 RECORD_FIELDS = ["scenario", "query", "mode", "sites", "rows", "run",
@@ -320,7 +323,7 @@ def harness_checks(t, mcn, tmp):
     if lg:
         c = lg[0].get("check") or {}
         terms = c.get("terms") or []
-        t.check(c.get("n_terms") == 12 and len(terms) == 12,
+        t.check(c.get("n_terms") == 10 and len(terms) == 10,
                 "logistic: %r terms" % c.get("n_terms"))
         t.check(all(x["z"] is not None and abs(x["z"]) < 5 for x in terms),
                 "logistic: far from the truth: %r" % [
