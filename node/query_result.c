@@ -482,47 +482,21 @@ fill_cor(struct mcn_query_result *r, const mcnq_block *b, mcn_query_cell *c,
  * that happened at earlier points; events count before censoring at the
  * same time) and d_j events, S *= 1 - d_j / n_j and
  * V += d_j / (n_j (n_j - d_j)); se = S sqrt(V). */
+static mcn_err fill_survival_rel(struct mcn_query_result *r,
+    const mcnq_block *b, const mcn_query_output *o, mcn_query_cell *c,
+    const mpz_t *s, int64_t N, const uint8_t *ss);
+
+/* A survival cell with every point released: N is the sum of the cells. */
 static mcn_err
 fill_survival(struct mcn_query_result *r, const mcnq_block *b,
     const mcn_query_output *o, mcn_query_cell *c, const mpz_t *s)
 {
-	const size_t np = b->npts;
-	int64_t at = 0;
-	long double S = 1, V = 0;
+	int64_t N = 0;
 
-	c->counts = mcnq_alloc(&r->arena_, 2 * np * sizeof(*c->counts));
-	c->surv = dvec(&r->arena_, np);
-	c->surv_se = dvec(&r->arena_, np);
-	if (c->counts == NULL || c->surv == NULL || c->surv_se == NULL) {
-		return MCN_ENOMEM;
+	for (size_t i = 0; i < 2 * b->npts; i++) {
+		N += mpz_get_si(s[i]);
 	}
-	for (size_t i = 0; i < 2 * np; i++) {
-		c->counts[i] = mpz_get_si(s[i]);
-		c->n += c->counts[i];
-		c->nevents += i < np ? c->counts[i] : 0;
-	}
-	c->value = (double)c->n;
-	at = c->n;
-	for (size_t j = 0; j < np; j++) {
-		int64_t d = c->counts[j], cz = c->counts[np + j];
-		if (d > 0) {
-			S *= 1.0L - (long double)d / (long double)at;
-			if (at > d) {
-				V += (long double)d /
-				    ((long double)at * (long double)(at - d));
-			} else {
-				V = INFINITY;
-			}
-		}
-		c->surv[j] = (double)S;
-		c->surv_se[j] = S > 0 ? (double)(S * sqrtl(V)) : NAN;
-		if (!c->has_median && d > 0 && S <= 0.5L) {
-			c->has_median = 1;
-			c->median = o->grid[j];
-		}
-		at -= d + cz;
-	}
-	return MCN_OK;
+	return fill_survival_rel(r, b, o, c, s, N, NULL);
 }
 
 /* The log-rank test (Mantel 1966; Peto and Peto 1972) across the groups
@@ -907,8 +881,9 @@ mcn_query_result(struct mcn_query_result **out, const mcn_query *q,
 	return mcnq_result_build(out, q, sums, nvalues, nsites, NULL);
 }
 
-/* A survival cell under release control: the group's N and the released
- * points (from the start; withheld points are 0 in s). */
+/* A survival cell: Kaplan-Meier with Greenwood SE from the group's N and
+ * the released points (ss: status per point, withheld ones are 0 in s;
+ * NULL: all released, no per-point status kept). */
 static mcn_err
 fill_survival_rel(struct mcn_query_result *r, const mcnq_block *b,
     const mcn_query_output *o, mcn_query_cell *c, const mpz_t *s, int64_t N,
@@ -921,9 +896,11 @@ fill_survival_rel(struct mcn_query_result *r, const mcnq_block *b,
 	c->counts = mcnq_alloc(&r->arena_, 2 * np * sizeof(*c->counts));
 	c->surv = dvec(&r->arena_, np);
 	c->surv_se = dvec(&r->arena_, np);
-	c->cell_suppressed = mcnq_alloc(&r->arena_, np * sizeof(int64_t));
+	if (ss != NULL) {
+		c->cell_suppressed = mcnq_alloc(&r->arena_, np * sizeof(int64_t));
+	}
 	if (c->counts == NULL || c->surv == NULL || c->surv_se == NULL ||
-	    c->cell_suppressed == NULL) {
+	    (ss != NULL && c->cell_suppressed == NULL)) {
 		return MCN_ENOMEM;
 	}
 	c->n = N;
@@ -932,8 +909,10 @@ fill_survival_rel(struct mcn_query_result *r, const mcnq_block *b,
 		int64_t d = mpz_get_si(s[j]), cz = mpz_get_si(s[np + j]);
 		c->counts[j] = d;
 		c->counts[np + j] = cz;
-		c->cell_suppressed[j] = ss[j];
-		if (ss[j] != MCNQ_REL_OK) {
+		if (ss != NULL) {
+			c->cell_suppressed[j] = ss[j];
+		}
+		if (ss != NULL && ss[j] != MCNQ_REL_OK) {
 			c->surv[j] = NAN;
 			c->surv_se[j] = NAN;
 			continue;
