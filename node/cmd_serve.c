@@ -180,7 +180,8 @@ serve_plan(void *ctx, const mcn_agg_request *rq, mcn_agg_layout *layout,
 	int pop_known = s->pop_valid && s->pop_gen == gen && s->pop_key == ckey;
 	mcn_query_gov gov = { consent, nconsent, pr->min_cell, s->secret, label,
 		labellen, pr->min_difference > 0, pop_known,
-		pop_known ? s->pop : 0, cfg->min_sites, pr->site_min_cell, NULL };
+		pop_known ? s->pop : 0, cfg->min_sites, pr->site_min_cell, NULL,
+		NULL };
 
 	/* the protocol vector: value units, then the release control (the
 	 * nodes decide on the pooled cells: serve_decide) */

@@ -314,6 +314,9 @@ typedef struct mcn_query_gov {
 	uint64_t site_min_cell;
 	/* internal: receives the exact local vector before noise */
 	int64_t *exact;
+	/* internal: a logistic block's weight cells at the query's
+	 * coefficients (3: floor of sum p, sum 1 - p, sum 4 p (1 - p)) */
+	int64_t *logit_weight;
 } mcn_query_gov;
 typedef struct mcn_query_gov_report {
 	uint64_t population, cohort, suppressed;
@@ -400,6 +403,8 @@ enum {
 	MCNQ_REL_NOT_TESTED, /* a test on data with withheld parts */
 	MCNQ_REL_DP,         /* WITH EPSILON: withheld, reason not released */
 	MCNQ_REL_LEVEL,      /* a fit: a level or class below the rule */
+	MCNQ_REL_WEIGHT,     /* logistic: the coefficients put the fit's
+	                        weight on fewer than k patients */
 	MCNQ_REL_MAX
 };
 

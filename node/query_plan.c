@@ -1107,8 +1107,9 @@ cross_row(const mcn_query *q, const mcnq_block *b, const unsigned char *nul,
 }
 
 /* One row's contribution to a logistic block at coefficients a->coef
- * (NULL: 0): acc[] = g (np), H (upper triangle), log-likelihood, in long
- * double; p and log p computed without overflow on either side. */
+ * (NULL: 0): acc[] = g (np), H (upper triangle), log-likelihood, sum of
+ * p, in long double; p and log p computed without overflow on either
+ * side. */
 static void
 logit_row(const mcn_query *q, const mcnq_block *b, const unsigned char *nul,
     const int64_t *xv, int64_t *v, long double *acc)
@@ -1163,6 +1164,7 @@ logit_row(const mcn_query *q, const mcnq_block *b, const unsigned char *nul,
 	}
 	ll = y > 0 ? lp : lq;
 	acc[k] += ll < MCNQ_LOGIT_LLMIN ? MCNQ_LOGIT_LLMIN : ll;
+	acc[k + 1] += p;
 	mcn_wipe(x, sizeof(x));
 }
 
@@ -1193,9 +1195,10 @@ logit_fixed(long double t, const mcnq_qty *qt)
 #define SCAN_BATCH_BYTES (8u << 20) /* ... and at most about this much */
 #define SCAN_CHUNK 1024  /* rows per chunk (fixed: see the top comment) */
 #define SCAN_THREAD_BYTES (64u << 20) /* per-thread copies, at most */
-/* logistic accumulators: g (P), H (P (P + 1) / 2), log-likelihood */
+/* logistic accumulators: g (P), H (P (P + 1) / 2), log-likelihood, and
+ * the sum of p (for the release rule's weight cells, never sent) */
 #define LOGIT_MAX_P (MCN_QUERY_MAX_PREDICTORS + 1)
-#define LOGIT_MAX_ACC (LOGIT_MAX_P + LOGIT_MAX_P * (LOGIT_MAX_P + 1) / 2 + 1)
+#define LOGIT_MAX_ACC (LOGIT_MAX_P + LOGIT_MAX_P * (LOGIT_MAX_P + 1) / 2 + 2)
 
 typedef struct { /* one buffer of rows */
 	size_t n;
@@ -1905,8 +1908,9 @@ mcn_query_local_gov(const mcn_query *q, sqlite3 *db, const mcn_query_gov *gov,
 	}
 	for (size_t i = 0; i < q->nblocks; i++) {
 		if (q->blocks[i].kind == MCNQ_B_LOGIT) {
-			/* logistic is alone and ungrouped: one block */
-			nla = q->blocks[i].nxq;
+			/* logistic is alone and ungrouped: one block;
+			 * its sums, then the sum of p */
+			nla = q->blocks[i].nxq + 1;
 		}
 	}
 	if (nla > 0 && (la = mcn_zalloc(nla * sizeof(*la))) == NULL) {
@@ -1955,6 +1959,21 @@ governed:
 	}
 	for (size_t i = 0; i < q->nblocks && nla > 0; i++) {
 		const mcnq_block *b = &q->blocks[i];
+		if (b->kind == MCNQ_B_LOGIT && gov != NULL &&
+		    gov->logit_weight != NULL) {
+			/* the weight cells (query_release.c): floor of the sum
+			 * of p, of 1 - p and of 4 p (1 - p) = 4 H_00 */
+			long double n = (long double)values[b->off];
+			long double sp = la[b->nxq];
+			long double w[3] = { sp, n - sp,
+				4 * la[MCNQ_LOGIT_NP(b)] };
+			for (size_t j = 0; j < 3; j++) {
+				long double f = floorl(w[j]);
+				f = f < 0 ? 0 : (f > n ? n : f);
+				gov->logit_weight[j] = (int64_t)f;
+			}
+			mcn_wipe(w, sizeof(w));
+		}
 		for (size_t x = 0; b->kind == MCNQ_B_LOGIT && x < b->nxq; x++) {
 			rv = limbs_put(values + b->off + b->xoff[x],
 			    logit_fixed(la[x], &b->xq[x]), &b->xq[x]);

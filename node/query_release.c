@@ -76,7 +76,7 @@ fit_var(const mcn_query *q, int col, size_t *nlev)
 }
 
 static size_t
-extra_cells(const mcn_query *q, const mcnq_block *b)
+level_cells(const mcn_query *q, const mcnq_block *b)
 {
 	const mcnq_agg *a = &q->aggs[b->agg];
 	size_t n = 0, li, lj;
@@ -114,6 +114,32 @@ extra_cells(const mcn_query *q, const mcnq_block *b)
 		}
 	}
 	return n;
+}
+
+/* The weight cells of a logistic block, after its level cells. The
+ * querier chooses the coefficients of every Newton step, and a step can
+ * put nearly all the weight of the fit on one patient: with eta = a'x
+ * large except where x is extreme, the sums g = sum x (y - p) and H =
+ * sum p (1 - p) x x' come from that patient alone. The released sums
+ * are weighted sums with weights p, 1 - p (in g and the log-likelihood)
+ * and w = p (1 - p) <= 1/4 (in H); each is released only if its weights
+ * add up to those of k whole patients: sum p >= k, sum (1 - p) >= k and
+ * 4 sum w >= k, pooled (each site sends the floor of its own sums, so
+ * the pooled test is conservative by less than one patient per site).
+ * At the start (a = 0: p = 1/2) this asks n >= 2k, which the outcome's
+ * two classes ask already; at the maximum, sum p = sum y. */
+#define WEIGHT_CELLS 3
+
+static size_t
+weight_cells(const mcnq_block *b)
+{
+	return b->kind == MCNQ_B_LOGIT ? WEIGHT_CELLS : 0;
+}
+
+static size_t
+extra_cells(const mcn_query *q, const mcnq_block *b)
+{
+	return level_cells(q, b) + weight_cells(b);
 }
 
 /* Count cells of block b (survival: grid points). */
@@ -170,6 +196,13 @@ mcnq_rel_reason(int st, int64_t k, int64_t m, char *buf, size_t len)
 		    "a category level or outcome class has a pooled count "
 		    "below %lld (or from fewer than %lld sites)",
 		    (long long)k, (long long)m);
+		break;
+	case MCNQ_REL_WEIGHT:
+		snprintf(buf, len,
+		    "the coefficients of this step put the fit's weight on "
+		    "fewer than %lld patients (start from 0, or from the "
+		    "previous step's estimate)",
+		    (long long)k);
 		break;
 	case MCNQ_REL_DP:
 		snprintf(buf, len,
@@ -357,6 +390,7 @@ companion(const mcn_query *q, const char *text, sqlite3 *db,
 	g0.min_cell = 0; /* the query's own rules ran already */
 	g0.want_cohort = 0;
 	g0.exact = NULL;
+	g0.logit_weight = NULL;
 	return mcn_query_local_gov(*cq, db, &g0, *vout, NULL, err, errlen);
 }
 
@@ -603,7 +637,7 @@ fit_levels(const mcn_query *q, const mcnq_block *b, sqlite3 *db,
 	}
 #undef LEV
 	for (size_t g = 0; rv == MCN_OK && g < G; g++) {
-		MCN_MUST(kk[g] == 1 + extra_cells(q, b));
+		MCN_MUST(kk[g] == 1 + level_cells(q, b));
 	}
 	mcn_free(n, G * sizeof(*n));
 	mcn_free(ones, (G * nv + 1) * sizeof(*ones));
@@ -628,6 +662,7 @@ mcn_query_local_release(const mcn_query *q, sqlite3 *db,
 	const size_t nf = q->layout.nvalues;
 	const mcn_agg_layout *L = &q->rel;
 	int64_t *v = NULL, *x = NULL, *ex = NULL;
+	int64_t lw[WEIGHT_CELLS] = { 0 };
 	size_t MAXX = 1, nex = 0;
 	mcn_query_gov g2;
 	size_t o = 0, c = L->nvalues;
@@ -648,6 +683,7 @@ mcn_query_local_release(const mcn_query *q, sqlite3 *db,
 	}
 	g2 = *gov;
 	g2.exact = x;
+	g2.logit_weight = lw;
 	if ((rv = mcn_query_local_gov(q, db, &g2, v, rep, err, errlen)) !=
 	    MCN_OK) {
 		goto out;
@@ -670,7 +706,7 @@ mcn_query_local_release(const mcn_query *q, sqlite3 *db,
 		for (size_t i = 0; i < q->nblocks; i++) {
 			const mcnq_block *b = &q->blocks[i];
 			if ((b->kind != MCNQ_B_CROSS && b->kind != MCNQ_B_LOGIT) ||
-			    extra_cells(q, b) == 0) {
+			    level_cells(q, b) == 0) {
 				continue;
 			}
 			int64_t *tmp = mcn_zalloc(q->ngroups * MAXX * sizeof(*tmp));
@@ -754,6 +790,11 @@ mcn_query_local_release(const mcn_query *q, sqlite3 *db,
 					 * before the sums are written) */
 					int64_t n1 = gv[b->off + 1];
 					n = val = k == 1 ? n1 : gv[b->off] - n1;
+				} else if (k > level_cells(q, b)) {
+					/* a weight cell: its sites are those with
+					 * rows, so a small weight is never "nobody" */
+					val = lw[k - 1 - level_cells(q, b)];
+					n = gx[b->off];
 				} else {
 					n = val =
 					    ex[(g * q->nblocks + i) * MAXX + k];
@@ -777,6 +818,7 @@ out:
 	if (ex != NULL) {
 		mcn_free(ex, nex * sizeof(*ex));
 	}
+	mcn_wipe(lw, sizeof(lw));
 	if (rv != MCN_OK) {
 		mcn_wipe(out, (L->nvalues + L->ncontrol) * sizeof(*out));
 	}
@@ -978,16 +1020,23 @@ mcn_query_decide(const mcn_query *q, const int64_t *control,
 			for (size_t j = 0; j < n; j++) {
 				has_sec |= d[first + 3 * j] == MCNQ_REL_SECONDARY;
 			}
-			int xwith = 0;
+			int xwith = 0, wwith = 0;
+			const size_t nlev = has_unit(b) ? level_cells(q, b) : 0;
 			for (size_t j = 1; has_unit(b) && j < n; j++) {
 				/* levels and classes decide; nothing of them
-				 * is released, not even which one failed */
-				xwith |= d[first + 3 * j] != MCNQ_REL_OK;
+				 * is released, not even which one failed (nor
+				 * which weight cell) */
+				if (j <= nlev) {
+					xwith |= d[first + 3 * j] != MCNQ_REL_OK;
+				} else {
+					wwith |= d[first + 3 * j] != MCNQ_REL_OK;
+				}
 				d[first + 3 * j] = MCNQ_REL_OK;
 				d[first + 3 * j + 1] = d[first + 3 * j + 2] = 0;
 			}
-			if (has_unit(b) && xwith && d[first] == MCNQ_REL_OK) {
-				d[first] = MCNQ_REL_LEVEL;
+			if (has_unit(b) && (xwith || wwith) &&
+			    d[first] == MCNQ_REL_OK) {
+				d[first] = xwith ? MCNQ_REL_LEVEL : MCNQ_REL_WEIGHT;
 				d[first + 1] = d[first + 2] = 0;
 			}
 			if (withheld && has_unit(b)) {

@@ -1328,6 +1328,9 @@ fmt_count(char *buf, const struct mcn_query_result *r, int64_t v,
 		case MCNQ_REL_LEVEL:
 			snprintf(buf, CELL_MAX, "withheld level");
 			break;
+		case MCNQ_REL_WEIGHT:
+			snprintf(buf, CELL_MAX, "withheld weight");
+			break;
 		case MCNQ_REL_SECONDARY:
 			snprintf(buf, CELL_MAX, "withheld 2nd");
 			break;

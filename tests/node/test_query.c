@@ -4493,6 +4493,85 @@ test_release(void)
 			sqlite3_close(db[i]);
 	}
 
+	/* logistic steps with chosen coefficients: eta = age - 96 puts the
+	 * whole weight of the step on the one patient aged 97 (p = 0.73;
+	 * everyone else below 2e-12), so H_01 / H_00 would be her age and g
+	 * her outcome: the weight cells withhold it (sum p < k); the first
+	 * step (coefficients 0) and the fit itself are released */
+	{
+		for (int i = 0; i < 3; i++)
+			db[i] = rel_gen("a", 30, 100 * i, 0);
+		CHECK(sqlite3_exec(db[0],
+		          "INSERT INTO patients VALUES ('a', 'y', 's2', 97, 5, 1)",
+		          NULL, NULL, NULL) == SQLITE_OK);
+		static const char *const steps[] = {
+			"SELECT logistic_step(ev ~ age; -0x1.8p+6, 0x1p+0) FROM "
+			"patients",
+			"SELECT logistic_step(ev ~ age; 0x1.8p+6, -0x1p+0) FROM "
+			"patients",
+			"SELECT logistic_step(ev ~ age; -0x1.8p+8, 0x1p+2) FROM "
+			"patients",
+		};
+		for (size_t i = 0; i < 3; i++) {
+			r = release_run(steps[i], d, &lim, db, 3, gov, NULL);
+			REQUIRE(r != NULL);
+			CHECK(r->outputs[0].cells[0].suppressed ==
+			    MCNQ_REL_WEIGHT);
+			if (r->outputs[0].cells[0].suppressed != MCNQ_REL_WEIGHT) {
+				fprintf(stderr, "  %s: status %d\n", steps[i],
+				    (int)r->outputs[0].cells[0].suppressed);
+			}
+			char *txt = NULL;
+			size_t tl = 0;
+			FILE *f = open_memstream(&txt, &tl);
+			mcn_query_result_print(r, f);
+			fclose(f);
+			CHECK(strstr(txt, "weight") != NULL);
+			free(txt);
+			mcn_query_result_free(r);
+		}
+		r = release_run("SELECT logistic_step(ev ~ age; 0x0p+0, 0x0p+0) "
+		                "FROM patients",
+		    d, &lim, db, 3, gov, NULL);
+		REQUIRE(r != NULL);
+		CHECK(r->outputs[0].cells[0].suppressed == 0);
+		mcn_query_result_free(r);
+		/* the whole fit, step by step from 0, is never withheld */
+		mcn_query *lq = NULL;
+		mcn_query_fit *fit = NULL;
+		REQUIRE_OK(mcn_query_compile(&lq,
+		    "SELECT logistic(ev ~ age + arm) FROM patients", d, &lim, err,
+		    sizeof(err)));
+		REQUIRE_OK(mcn_query_fit_new(&fit, lq));
+		int done = 0;
+		for (int it = 0; it < 30 && !done; it++) {
+			mcn_query *sq = NULL;
+			REQUIRE_OK(mcn_query_compile(&sq, mcn_query_fit_text(fit),
+			    d, &lim, err, sizeof(err)));
+			mpz_t *vs = NULL;
+			int64_t *dec = NULL;
+			size_t ndec = 0;
+			REQUIRE(release_pool(sq, db, 3, gov, &vs, &dec, &ndec,
+			    NULL));
+			CHECK(dec[2] == MCNQ_REL_OK);
+			CHECK_OK(mcn_query_fit_update_release(fit, sq,
+			    (const mpz_t *)vs,
+			    mcn_query_release_layout(sq)->nvalues, dec, ndec, 3,
+			    &done));
+			release_free(sq, vs, dec, ndec);
+			mcn_query_free(sq);
+		}
+		CHECK(done == 1);
+		REQUIRE_OK(mcn_query_fit_result(&r, fit));
+		CHECK(r->outputs[0].cells[0].coef != NULL &&
+		    r->outputs[0].cells[0].suppressed == 0);
+		mcn_query_result_free(r);
+		mcn_query_fit_free(fit);
+		mcn_query_free(lq);
+		for (int i = 0; i < 3; i++)
+			sqlite3_close(db[i]);
+	}
+
 	/* outputs whose cells are sums of another's in one answer are
 	 * refused: two histograms of one column, a two-way table beside a
 	 * one-way table of its column */
