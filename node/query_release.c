@@ -40,29 +40,114 @@ has_unit(const mcnq_block *b)
 	    b->kind == MCNQ_B_CROSS || b->kind == MCNQ_B_LOGIT;
 }
 
-/* A 0/1 integer column: its sum is a count. */
+/* A column with two or three values lo, lo + 1 (, lo + 2) on its
+ * integer grid (a 0/1 column, a 1/2 code, a -1/0/1 score, a real column
+ * declared [0, 0.2] with one decimal): its sums give its per-value counts
+ * away - with n, S1 gives them for two values, S1 and S2 for three.
+ * Returns the number of values (2 or 3; 0 for any other column) and *lo
+ * (on the grid: x times 10^decimals). The range is the declared one: a
+ * wider declared range whose data happen to take two values is not
+ * caught (README, release control). */
 static int
-is_binary(const mcn_column *c)
+small_vals(const mcn_column *c, int64_t *lo)
 {
-	int64_t lo, hi;
-	if (c->type != MCN_COL_INTEGER ||
-	    mcnq_x_range(c, &lo, &hi, NULL, 0) != MCN_OK) {
+	int64_t l, h;
+	if ((c->type != MCN_COL_INTEGER && c->type != MCN_COL_REAL) ||
+	    mcnq_x_range(c, &l, &h, NULL, 0) != MCN_OK || h - l < 1 ||
+	    h - l > 2) {
 		return 0;
 	}
-	return lo >= 0 && hi <= 1;
+	if (lo != NULL) {
+		*lo = l;
+	}
+	return (int)(h - l + 1);
+}
+
+/* The query-language literal of grid value v of column c (v / 10^d). */
+static void
+grid_text(const mcn_column *c, int64_t v, char *buf, size_t len)
+{
+	unsigned d = c->type == MCN_COL_REAL ? c->decimals : 0;
+	uint64_t p = 1, a = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	for (unsigned i = 0; i < d; i++) {
+		p *= 10;
+	}
+	if (d == 0) {
+		snprintf(buf, len, "%s%llu", v < 0 ? "-" : "",
+		    (unsigned long long)a);
+	} else {
+		snprintf(buf, len, "%s%llu.%0*llu", v < 0 ? "-" : "",
+		    (unsigned long long)(a / p), (int)d,
+		    (unsigned long long)(a % p));
+	}
+}
+
+/* The sum held in nl limbs at s (query_plan.c, limbs_put). */
+static __int128
+limbs_get(const int64_t *s, unsigned nl)
+{
+	__int128 v = s[nl - 1];
+	for (unsigned i = nl - 1; i-- > 0;) {
+		v = v * ((__int128)1 << MCN_QUERY_LIMB_BITS) + s[i];
+	}
+	return v;
+}
+
+static int64_t
+clamp_count(__int128 v, int64_t n)
+{
+	return v < 0 ? 0 : v > n ? n : (int64_t)v;
+}
+
+/* The per-value cells of a small column from its moments slots m (n, S1
+ * limbs[, S2 limbs]), in value order, into c[0..nval-1] (level_cells
+ * order). With only S1 of a three-valued column, whose counts it does
+ * not fix, the cells are its two distance sums sum (x - lo) and
+ * sum (hi - x) - one patient at lo + 1 or lo + 2 alone would make one of
+ * them small. Sums with noise (EPSILON) give noisy cells, clamped to
+ * [0, n]. */
+static size_t
+small_cells(const mcnq_block *b, int nval, int64_t lo, const int64_t *m,
+    int64_t *c)
+{
+	const int64_t n = m[0];
+	const __int128 s1 = limbs_get(m + 1, b->s1.nlimbs);
+	const __int128 sy = s1 - (__int128)lo * n;
+
+	if (nval == 2) {
+		c[0] = clamp_count(n - sy, n);
+		c[1] = clamp_count(sy, n);
+		return 2;
+	}
+	if (!b->need_s2) {
+		c[0] = clamp_count(sy, 2 * n);
+		c[1] = clamp_count(2 * (__int128)n - sy, 2 * n);
+		return 2;
+	}
+	const __int128 s2 = limbs_get(m + 1 + b->s1.nlimbs, b->s2.nlimbs);
+	const __int128 sy2 = s2 - 2 * (__int128)lo * s1 + (__int128)lo * lo * n;
+	const __int128 n2 = (sy2 - sy) / 2, n1 = sy - 2 * n2;
+	c[2] = clamp_count(n2, n);
+	c[1] = clamp_count(n1, n);
+	c[0] = clamp_count(n - n1 - n2, n);
+	return 3;
 }
 
 /* The count cells that a block's released sums would give away beyond
  * its n (DataSHIELD's rule for glm, extended to the joint cells that the
  * cross products S_ij expose): for linear, cor, logistic over the
  * complete cases, in this order -
- *   per variable: each level of a categorical one, the 1s and 0s of a
- *     0/1 one;
+ *   per variable: each level of a categorical one, the his and los of a
+ *     two-valued one (small_vals: lo and hi = lo + 1, as 0 and 1), the
+ *     three values of a three-valued one (S_i and S_ii fix them);
  *   per pair of categorical variables: every joint cell;
- *   per 0/1 variable i: per categorical variable, (level, 1) and
- *     (level, 0) of every level; per later 0/1 variable j, (1,1) (1,0)
- *     (0,1) (0,0) of (i, j);
- * and for a sum or mean of a 0/1 column, its 1s and 0s. */
+ *   per two-valued variable i: per categorical variable, (level, hi)
+ *     and (level, lo) of every level; per later two-valued variable j,
+ *     (hi,hi) (hi,lo) (lo,hi) (lo,lo) of (i, j);
+ * and for a sum or mean of a small column, small_cells. A three-valued
+ * variable's joint counts with another variable are not fixed by the
+ * cross products (they give sum x_i per level of j, not sum x_i^2) and
+ * get no cells; README, release control. */
 static int
 fit_var(const mcn_query *q, int col, size_t *nlev)
 {
@@ -71,8 +156,9 @@ fit_var(const mcn_query *q, int col, size_t *nlev)
 		*nlev = c->nlevels;
 		return 1; /* categorical */
 	}
-	*nlev = 2;
-	return is_binary(c) ? 2 : 0;
+	int nv = small_vals(c, NULL);
+	*nlev = (size_t)nv;
+	return nv; /* 2: two-valued, 3: three-valued, 0: neither */
 }
 
 static size_t
@@ -82,7 +168,8 @@ level_cells(const mcn_query *q, const mcnq_block *b)
 	size_t n = 0, li, lj;
 
 	if (b->kind == MCNQ_B_MOMENTS) {
-		return b->need_s1 && is_binary(&q->dict->cols[b->col]) ? 2 : 0;
+		int nv = b->need_s1 ? small_vals(&q->dict->cols[b->col], NULL) : 0;
+		return nv == 3 && !b->need_s2 ? 2 : (size_t)nv;
 	}
 	if (b->kind != MCNQ_B_CROSS && b->kind != MCNQ_B_LOGIT) {
 		return 0;
@@ -193,8 +280,9 @@ mcnq_rel_reason(int st, int64_t k, int64_t m, char *buf, size_t len)
 		break;
 	case MCNQ_REL_LEVEL:
 		snprintf(buf, len,
-		    "a category level or outcome class has a pooled count "
-		    "below %lld (or from fewer than %lld sites)",
+		    "a category level, outcome class or value of a two- or "
+		    "three-valued column has a pooled count below %lld (or "
+		    "from fewer than %lld sites)",
 		    (long long)k, (long long)m);
 		break;
 	case MCNQ_REL_WEIGHT:
@@ -477,7 +565,8 @@ fit_levels(const mcn_query *q, const mcnq_block *b, sqlite3 *db,
 	for (size_t i = 0; i < nv; i++) {
 		int ki = fit_var(q, a->vars[i], &li);
 		if (ki != 0) {
-			mcnq_sb_puts(&o, ki == 1 ? ", table(" : ", sum(");
+			mcnq_sb_puts(&o, ki == 1 ? ", table(" :
+			        ki == 2 ? ", sum(" : ", var(");
 			mcnq_sb_puts(&o, d->cols[a->vars[i]].name);
 			mcnq_sb_puts(&o, ")");
 		}
@@ -540,12 +629,22 @@ fit_levels(const mcn_query *q, const mcnq_block *b, sqlite3 *db,
 					LEV(g, i, l) = gv[tb->off + l];
 					ex[g * stride + k++] = gv[tb->off + l];
 				}
-			} else if (ki == 2) {
+			} else if (ki != 0) {
 				const mcnq_block *mb =
 				    cblock(cq, MCNQ_B_MOMENTS, a->vars[i], -1);
-				ones[g * nv + i] = gv[mb->off + 1];
-				ex[g * stride + k++] = ones[g * nv + i];
-				ex[g * stride + k++] = n[g] - ones[g * nv + i];
+				int64_t lo = 0, c3[3];
+				(void)small_vals(&d->cols[a->vars[i]], &lo);
+				MCN_MUST(small_cells(mb, ki, lo, gv + mb->off,
+				             c3) == (size_t)ki);
+				if (ki == 2) {
+					ones[g * nv + i] = c3[1];
+					ex[g * stride + k++] = c3[1];
+					ex[g * stride + k++] = c3[0];
+				} else {
+					for (int l = 0; l < 3; l++) {
+						ex[g * stride + k++] = c3[l];
+					}
+				}
 			}
 		}
 		for (size_t i = 0; i < nv; i++) {
@@ -586,8 +685,13 @@ fit_levels(const mcn_query *q, const mcnq_block *b, sqlite3 *db,
 			}
 		}
 		mcnq_sb_add(&o2, "", 1);
+		int64_t loi = 0;
+		char hv[32];
+		(void)small_vals(&d->cols[a->vars[i]], &loi);
 		mcnq_sb_puts(&w, d->cols[a->vars[i]].name);
-		mcnq_sb_puts(&w, " = 1");
+		mcnq_sb_puts(&w, " = ");
+		grid_text(&d->cols[a->vars[i]], loi + 1, hv, sizeof(hv));
+		mcnq_sb_puts(&w, hv);
 		mcnq_sb_add(&w, "", 1);
 		if (!o2.oom && !w.oom) {
 			companion_text(&t2, q, a, o2.p, w.p);
@@ -619,7 +723,11 @@ fit_levels(const mcn_query *q, const mcnq_block *b, sqlite3 *db,
 				} else if (j > i && kj == 2) {
 					const mcnq_block *mb = cblock(cq,
 					    MCNQ_B_MOMENTS, a->vars[j], -1);
-					int64_t b11 = gv[mb->off + 1];
+					int64_t loj = 0, c2[2];
+					(void)small_vals(&d->cols[a->vars[j]], &loj);
+					MCN_MUST(small_cells(mb, 2, loj,
+					             gv + mb->off, c2) == 2);
+					int64_t b11 = c2[1];
 					int64_t nj = ones[g * nv + j];
 					ex[g * stride + k++] = b11;
 					ex[g * stride + k++] = n1 - b11;
@@ -784,12 +892,16 @@ mcn_query_local_release(const mcn_query *q, sqlite3 *db,
 					n = gx[b->off + k];
 					val = gv[b->off + k];
 				} else if (b->kind == MCNQ_B_MOMENTS) {
-					/* 0/1 column: S1 is the count of 1s (the
-					 * sum as sent: with noise under
+					/* a small column: its per-value cells
+					 * from the sums as sent (with noise under
 					 * EPSILON, where the exact copy is taken
 					 * before the sums are written) */
-					int64_t n1 = gv[b->off + 1];
-					n = val = k == 1 ? n1 : gv[b->off] - n1;
+					int64_t lo = 0, c3[3];
+					int nv = small_vals(
+					    &q->dict->cols[b->col], &lo);
+					MCN_MUST(small_cells(b, nv, lo,
+					             gv + b->off, c3) == nc - 1);
+					n = val = c3[k - 1];
 				} else if (k > level_cells(q, b)) {
 					/* a weight cell: its sites are those with
 					 * rows, so a small weight is never "nobody" */

@@ -585,9 +585,20 @@ def release_model(a, pool, rows, ev, k=REL_K, m=REL_M):
         ev.update({"value": None, "n": None, "withheld": reason})
 
     def binary(name):
+        # the demo dictionary's only small columns are 0/1 ones; columns
+        # of two values lo, lo + 1 and of three values (the node's
+        # small_vals) are tested in tests/node/test_query.c (release)
         c = pool.cols[name]
-        return c["type"] == "integer" and c.get("min", 0) >= 0 and \
-            c.get("max", 2) <= 1
+        if c["type"] not in ("integer", "real"):
+            return False
+        sc = 10 ** c.get("decimals", 0) if c["type"] == "real" else 1
+        lo = math.ceil(Fraction(str(c["min"])) * sc)
+        hi = math.floor(Fraction(str(c["max"])) * sc)
+        if c["type"] == "integer" and (lo, hi) == (0, 1):
+            return True
+        assert not 1 <= hi - lo <= 2, \
+            "release_model: small column %s is not modelled" % name
+        return False
 
     def values(nm):
         if pool.cols[nm]["type"] == "categorical":
@@ -612,8 +623,9 @@ def release_model(a, pool, rows, ev, k=REL_K, m=REL_M):
                         cells.append((len(sel), {r["_site"] for r in sel}))
         return cells
 
-    level_why = "a category level or outcome class has a pooled count " \
-        "below %d (or from fewer than %d sites)" % (k, m)
+    level_why = "a category level, outcome class or value of a two- or " \
+        "three-valued column has a pooled count below %d (or from fewer " \
+        "than %d sites)" % (k, m)
     kind = a.kind
     if kind == "count" and not a.args:
         sites = {r["_site"] for r in rows}

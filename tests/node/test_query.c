@@ -4493,6 +4493,118 @@ test_release(void)
 			sqlite3_close(db[i]);
 	}
 
+	/* columns of two or three values other than 0/1 (a 1/2 code, a
+	 * -1/0/1 score, a real dose of 0.0 or 0.1): their sums give their
+	 * per-value counts away as those of a 0/1 column do, so a value held
+	 * by 1 patient withholds the mean, the variance and the fits over
+	 * them (and, for a two-valued one, its joint cells with a
+	 * categorical predictor); balanced ones are released exactly */
+	{
+		mcn_dict *d2 = NULL;
+		static const char d2txt[] =
+		    "{\"name\": \"rel2\", \"version\": 1, \"table\": "
+		    "\"patients\", \"columns\": ["
+		    "{\"name\": \"arm\", \"type\": \"categorical\", "
+		    "\"levels\": [\"x\", \"y\"], \"sensitivity\": 2},"
+		    "{\"name\": \"age\", \"type\": \"integer\", \"min\": 0, "
+		    "\"max\": 120, \"sensitivity\": 2},"
+		    "{\"name\": \"code\", \"type\": \"integer\", \"min\": 1, "
+		    "\"max\": 2, \"sensitivity\": 2},"
+		    "{\"name\": \"score\", \"type\": \"integer\", \"min\": -1, "
+		    "\"max\": 1, \"sensitivity\": 2},"
+		    "{\"name\": \"dose\", \"type\": \"real\", \"min\": 0, "
+		    "\"max\": 0.1, \"decimals\": 1, \"sensitivity\": 2}]}";
+		REQUIRE_OK(mcn_dict_parse(&d2, d2txt, strlen(d2txt), err,
+		    sizeof(err)));
+		for (int i = 0; i < 3; i++) {
+			db[i] = rel_gen("a", 30, 100 * i, 0);
+			/* code 1, score 1, dose 0.0 everywhere but one patient
+			 * at site 1 (code 2, score -1, dose 0.1); at site 2,
+			 * code 2 for every arm x patient */
+			CHECK(sqlite3_exec(db[i],
+			          "ALTER TABLE patients ADD COLUMN code INTEGER; "
+			          "ALTER TABLE patients ADD COLUMN score INTEGER; "
+			          "ALTER TABLE patients ADD COLUMN dose REAL; "
+			          "UPDATE patients SET code = 1, score = 1, dose = "
+			          "0.0",
+			          NULL, NULL, NULL) == SQLITE_OK);
+		}
+		CHECK(sqlite3_exec(db[0],
+		          "UPDATE patients SET code = 2, score = -1, dose = 0.1 "
+		          "WHERE rowid = 1",
+		          NULL, NULL, NULL) == SQLITE_OK);
+		static const char *const leaky[] = {
+			"SELECT mean(code) FROM patients",
+			"SELECT sum(code), var(code) FROM patients",
+			"SELECT var(score) FROM patients",
+			"SELECT mean(score) FROM patients",
+			"SELECT mean(dose) FROM patients",
+			"SELECT linear(age ~ code) FROM patients",
+			"SELECT linear(age ~ arm + score) FROM patients",
+			"SELECT linear(age ~ dose) FROM patients",
+			"SELECT cor(age, code) FROM patients",
+		};
+		for (size_t i = 0; i < sizeof(leaky) / sizeof(*leaky); i++) {
+			r = release_run(leaky[i], d2, &lim, db, 3, gov, NULL);
+			REQUIRE(r != NULL);
+			for (size_t o = 0; o < r->noutputs; o++) {
+				const mcn_query_cell *c = &r->outputs[o].cells[0];
+				CHECK(c->suppressed == MCNQ_REL_LEVEL && c->null);
+				if (c->suppressed != MCNQ_REL_LEVEL) {
+					fprintf(stderr, "  %s: output %zu released\n",
+					    leaky[i], o);
+				}
+			}
+			mcn_query_result_free(r);
+		}
+		/* balanced marginals, but code 2 is arm x only at sites 2
+		 * and 3 (17 patients): (arm y, code 2) holds the 1 patient of
+		 * site 1 (rowid 1 is arm x: move her to y) */
+		for (int i = 0; i < 3; i++) {
+			CHECK(sqlite3_exec(db[i],
+			          i == 2 ? "UPDATE patients SET code = 2 WHERE arm = "
+			                   "'x'" :
+			          i == 1 ? "UPDATE patients SET code = 1; UPDATE "
+			                   "patients SET code = 2 WHERE rowid IN "
+			                   "(1, 3)" :
+			                   "UPDATE patients SET code = 1",
+			          NULL, NULL, NULL) == SQLITE_OK);
+		}
+		CHECK(sqlite3_exec(db[0],
+		          "UPDATE patients SET code = 2, arm = 'y' WHERE rowid = 1",
+		          NULL, NULL, NULL) == SQLITE_OK);
+		r = release_run("SELECT mean(code) FROM patients", d2, &lim, db,
+		    3, gov, NULL);
+		REQUIRE(r != NULL);
+		/* 15 + 2 + 1 of 90 at 2: released, exact */
+		CHECK(r->outputs[0].cells[0].suppressed == 0);
+		CHECK_REL(r->outputs[0].cells[0].value, (72 + 2 * 18) / 90.0, 0,
+		    1e-12);
+		mcn_query_result_free(r);
+		r = release_run("SELECT linear(age ~ arm + code) FROM patients",
+		    d2, &lim, db, 3, gov, NULL);
+		REQUIRE(r != NULL);
+		CHECK(r->outputs[0].cells[0].suppressed == MCNQ_REL_LEVEL);
+		mcn_query_result_free(r);
+		/* with (arm y, code 2) at 5 patients, the fit is released */
+		CHECK(sqlite3_exec(db[1],
+		          "UPDATE patients SET code = 2 WHERE rowid IN (2, 4, 6, "
+		          "8)",
+		          NULL, NULL, NULL) == SQLITE_OK);
+		r = release_run("SELECT linear(age ~ arm + code), var(score), "
+		                "mean(dose) FROM patients",
+		    d2, &lim, db, 3, gov, NULL);
+		REQUIRE(r != NULL);
+		CHECK(r->outputs[0].cells[0].suppressed == 0 &&
+		    r->outputs[0].cells[0].coef != NULL);
+		CHECK(r->outputs[1].cells[0].suppressed == MCNQ_REL_LEVEL);
+		CHECK(r->outputs[2].cells[0].suppressed == MCNQ_REL_LEVEL);
+		mcn_query_result_free(r);
+		for (int i = 0; i < 3; i++)
+			sqlite3_close(db[i]);
+		mcn_dict_free(d2);
+	}
+
 	/* logistic steps with chosen coefficients: eta = age - 96 puts the
 	 * whole weight of the step on the one patient aged 97 (p = 0.73;
 	 * everyone else below 2e-12), so H_01 / H_00 would be her age and g
