@@ -34,6 +34,9 @@
 #include "node/util.h"
 #include "protocols/agg.h"
 
+_Static_assert(MCN_CONFIG_MAX_IN_PROGRESS == MCN_AGG_MAX_ACTIVE,
+    "node config and protocol engine agree on the slot limit");
+
 static volatile sig_atomic_t serve_stop;
 
 static void
@@ -482,6 +485,8 @@ cmd_serve_main(int argc, const char *argv[])
 		.max_message = cfg.max_message,
 		.max_skew_ms = cfg.max_skew_ms,
 		.query_ttl_ms = 10u * 60u * 1000u,
+		.max_active = cfg.max_in_progress,
+		.max_per_querier = cfg.max_per_querier,
 		.dict_fingerprint = dict->fingerprint,
 		.plan = serve_plan,
 		.plan_ctx = sctx,

@@ -323,7 +323,8 @@ mcn_config_load(mcn_config *cfg, const char *path, char *err, size_t errlen)
 		"key", "consortium", "key_share", "mask_key", "store", "dictionary",
 		"allow_plain", "min_sites", "threads", "timeout_ms",
 		"max_message_bytes", "max_skew_ms", "log", "decrypt_spare", "policy",
-		"audit_log", "state", "epsilon", NULL };
+		"audit_log", "state", "epsilon", "max_queries_in_progress",
+		"max_queries_per_querier", NULL };
 	memset(cfg, 0, sizeof(*cfg));
 	mcn_err rv;
 	json_t *root = cfg_load_json(path, err, errlen, &rv);
@@ -366,7 +367,8 @@ mcn_config_load(mcn_config *cfg, const char *path, char *err, size_t errlen)
 		goto out;
 	if (!node) {
 		const char *nodeonly[] = { "listen", "key_share", "mask_key", "store", "allow_plain",
-			"policy", "audit_log", "state" };
+			"policy", "audit_log", "state", "max_queries_in_progress",
+			"max_queries_per_querier" };
 		for (size_t i = 0; i < sizeof(nodeonly) / sizeof(nodeonly[0]); i++) {
 			if (json_object_get(root, nodeonly[i]) != NULL) {
 				mcn_msg(err, errlen, "%s: \"%s\" is for node configs, not a querier's",
@@ -398,6 +400,21 @@ mcn_config_load(mcn_config *cfg, const char *path, char *err, size_t errlen)
 	if ((rv = cfg_uint(root, "max_skew_ms", 1000, 86400000, 300000, &v, path, err, errlen)) != MCN_OK)
 		goto out;
 	cfg->max_skew_ms = v;
+	if ((rv = cfg_uint(root, "max_queries_in_progress", 1, MCN_CONFIG_MAX_IN_PROGRESS,
+	         MCN_CONFIG_MAX_IN_PROGRESS, &v, path, err, errlen)) != MCN_OK)
+		goto out;
+	cfg->max_in_progress = (unsigned)v;
+	if ((rv = cfg_uint(root, "max_queries_per_querier", 1, MCN_CONFIG_MAX_IN_PROGRESS,
+	         v < 64 ? v : 64, &v, path, err, errlen)) != MCN_OK)
+		goto out;
+	cfg->max_per_querier = (unsigned)v;
+	if (cfg->max_per_querier > cfg->max_in_progress) {
+		mcn_msg(err, errlen, "%s: \"max_queries_per_querier\" (%u) is above "
+		    "\"max_queries_in_progress\" (%u): lower it or raise the other",
+		    path, cfg->max_per_querier, cfg->max_in_progress);
+		rv = MCN_EFORMAT;
+		goto out;
+	}
 	if ((rv = cfg_uint(root, "decrypt_spare", 0, 128, 0, &v, path, err, errlen)) != MCN_OK)
 		goto out;
 	cfg->decrypt_spare = (unsigned)v;

@@ -15,7 +15,8 @@
  *    "allow_plain": false, "min_sites": 2, "threads": 0,
  *    "timeout_ms": 30000, "max_message_bytes": 16777216,
  *    "max_skew_ms": 300000, "log": null,
- *    "policy": "policy.json", "audit_log": "audit.log", "state": "state.db"}
+ *    "policy": "policy.json", "audit_log": "audit.log", "state": "state.db",
+ *    "max_queries_in_progress": 1024, "max_queries_per_querier": 64}
  *   (policy: the hospital's disclosure policy, node/policy.h - required,
  *   default deny; audit_log: the hash-chained signed audit log,
  *   node/audit.h; state: budgets, rate limits, used query ids and
@@ -38,6 +39,10 @@
 #define MCN_NODE_CONFIG_H
 
 #include <stddef.h>
+
+/* The most queries a node holds between rounds (protocols/agg.h,
+ * MCN_AGG_MAX_ACTIVE; config.c knows nothing of the protocol layer). */
+#define MCN_CONFIG_MAX_IN_PROGRESS 1024
 #include <stdint.h>
 
 #include "crypto/err.h"
@@ -89,6 +94,8 @@ typedef struct mcn_config {
 	unsigned timeout_ms;
 	size_t max_message;
 	uint64_t max_skew_ms;
+	unsigned max_in_progress; /* node: queries held between rounds */
+	unsigned max_per_querier; /* node: of them, one querier's */
 	unsigned decrypt_spare; /* querier: round-2 nodes asked beyond t (0) */
 	double epsilon;         /* querier: WITH EPSILON added to queries (0: no) */
 	mcn_consortium consortium; /* loaded from consortium_path */

@@ -519,6 +519,8 @@ struct mcn_agg_node {
 	mcn_replay *qids;   /* query ids ever accepted for processing */
 	mcn_agg_event last; /* mcn_agg_node_last */
 	struct node_query *active;
+	size_t nactive;     /* slots in active (cfg.max_active) */
+	size_t per_querier; /* cfg.max_per_querier */
 	mcn_agg_stats st;
 };
 
@@ -570,12 +572,23 @@ mcn_agg_node_new(mcn_agg_node **out, const mcn_agg_node_cfg *cfg)
 	        mcn_tpaillier_share_index(cfg->share) != cfg->my_index)) {
 		return MCN_EINVAL;
 	}
+	if (cfg->max_active > MCN_AGG_MAX_ACTIVE ||
+	    cfg->max_per_querier > (cfg->max_active != 0 ? cfg->max_active :
+	                                                   MCN_AGG_MAX_ACTIVE)) {
+		return MCN_EINVAL;
+	}
 	if ((n = mcn_zalloc(sizeof(*n))) == NULL) {
 		return MCN_ENOMEM;
 	}
 	n->cfg = *cfg;
+	n->nactive = cfg->max_active != 0 ? cfg->max_active : MCN_AGG_MAX_ACTIVE;
+	n->per_querier = cfg->max_per_querier != 0 ? cfg->max_per_querier :
+	                                             MCN_AGG_MAX_PER_QUERIER;
+	if (n->per_querier > n->nactive) {
+		n->per_querier = n->nactive;
+	}
 	rv = MCN_ENOMEM;
-	if ((n->active = mcn_zalloc(MCN_AGG_MAX_ACTIVE * sizeof(*n->active))) ==
+	if ((n->active = mcn_zalloc(n->nactive * sizeof(*n->active))) ==
 	    NULL) {
 		goto out;
 	}
@@ -612,10 +625,10 @@ mcn_agg_node_free(mcn_agg_node *n)
 	mcn_replay_free(n->nonces);
 	mcn_replay_free(n->qids);
 	if (n->active != NULL) {
-		for (size_t i = 0; i < MCN_AGG_MAX_ACTIVE; i++) {
+		for (size_t i = 0; i < n->nactive; i++) {
 			node_slot_release(&n->active[i]);
 		}
-		mcn_free(n->active, MCN_AGG_MAX_ACTIVE * sizeof(*n->active));
+		mcn_free(n->active, n->nactive * sizeof(*n->active));
 	}
 	mcn_free(n, sizeof(*n));
 }
@@ -629,7 +642,7 @@ mcn_agg_node_stats(const mcn_agg_node *n, mcn_agg_stats *st)
 static struct node_query *
 node_find(mcn_agg_node *n, const uint8_t *qid, uint64_t now_ms)
 {
-	for (size_t i = 0; i < MCN_AGG_MAX_ACTIVE; i++) {
+	for (size_t i = 0; i < n->nactive; i++) {
 		struct node_query *q = &n->active[i];
 		if (q->expires_ms > now_ms &&
 		    memcmp(q->qid, qid, MCN_QUERY_ID_BYTES) == 0) {
@@ -644,13 +657,46 @@ node_find(mcn_agg_node *n, const uint8_t *qid, uint64_t now_ms)
 static struct node_query *
 node_free_slot(mcn_agg_node *n, uint64_t now_ms)
 {
-	for (size_t i = 0; i < MCN_AGG_MAX_ACTIVE; i++) {
+	for (size_t i = 0; i < n->nactive; i++) {
 		if (n->active[i].expires_ms <= now_ms) {
 			node_slot_release(&n->active[i]);
 			return &n->active[i];
 		}
 	}
 	return NULL;
+}
+
+/* Refuses a query that would need a slot when the node's slots or the
+ * querier's share of them are taken (before the query's scan). */
+static mcn_err
+node_slot_quota(const mcn_agg_node *n, const char *querier, uint64_t now_ms,
+    char *why, size_t whylen)
+{
+	size_t all = 0, mine = 0;
+
+	for (size_t i = 0; i < n->nactive; i++) {
+		const struct node_query *q = &n->active[i];
+		if (q->expires_ms > now_ms) {
+			all++;
+			mine += strcmp(q->querier, querier) == 0;
+		}
+	}
+	if (mine >= n->per_querier) {
+		char b[160];
+		snprintf(b, sizeof(b),
+		    "you have %zu queries in progress at this node (the limit "
+		    "per querier): let them finish, or wait until they expire",
+		    mine);
+		agg_set(why, whylen, b);
+		return MCN_EREFUSED;
+	}
+	if (all >= n->nactive) {
+		agg_set(why, whylen,
+		    "too many queries in progress at this node: try again "
+		    "shortly");
+		return MCN_EREFUSED;
+	}
+	return MCN_OK;
 }
 
 static mcn_rng *
@@ -1151,6 +1197,12 @@ node_query(mcn_agg_node *n, const mcn_message *rq, uint64_t now_ms, uint8_t **re
 		return MCN_EREFUSED;
 	}
 
+	if ((q->mode == MCN_MSG_MODE_PAILLIER ||
+	        q->mode == MCN_MSG_MODE_MASKED) &&
+	    (rv = node_slot_quota(n, rq->h.sender, now_ms, why, whylen)) !=
+	        MCN_OK) {
+		return rv;
+	}
 	why[0] = '\0';
 	t0 = node_clock(n);
 	mcn_agg_request prq = { q->text, (mcn_agg_mode)q->mode, rq->h.sender,
@@ -2060,7 +2112,7 @@ mcn_agg_node_handle(mcn_agg_node *n, const uint8_t *req, size_t reqlen,
 	*replylen = 0;
 	/* Expired queries give their memory (and wiped secrets) back now,
 	 * not when their slot is reused. */
-	for (size_t i = 0; i < MCN_AGG_MAX_ACTIVE; i++) {
+	for (size_t i = 0; i < n->nactive; i++) {
 		if (n->active[i].expires_ms != 0 &&
 		    n->active[i].expires_ms <= now_ms) {
 			node_slot_release(&n->active[i]);

@@ -231,11 +231,20 @@ typedef struct mcn_agg_node_cfg {
 	void *commit_ctx;
 	mcn_agg_decide_fn decide;   /* NULL: layouts with control refused */
 	void *decide_ctx;
+	/* Queries held between rounds (paillier, masked with control): at
+	 * most max_active in all (0: MCN_AGG_MAX_ACTIVE, the most allowed)
+	 * and max_per_querier of one querier (0: MCN_AGG_MAX_PER_QUERIER;
+	 * at most max_active). A query gives its slot back when its last
+	 * round is answered, refused or expired (query_ttl_ms), so a
+	 * querier that abandons queries blocks only itself. */
+	size_t max_active;
+	size_t max_per_querier;
 } mcn_agg_node_cfg;
 
 #define MCN_AGG_QUERY_MEMORY (1u << 17) /* default query_memory */
 #define MCN_AGG_NONCE_MEMORY (1u << 16) /* envelope nonces remembered */
-#define MCN_AGG_MAX_ACTIVE 1024 /* paillier queries awaiting DECRYPT */
+#define MCN_AGG_MAX_ACTIVE 1024 /* queries held between rounds, at most */
+#define MCN_AGG_MAX_PER_QUERIER 64 /* default max_per_querier */
 
 typedef struct mcn_agg_node mcn_agg_node; /* opaque; one per node process */
 

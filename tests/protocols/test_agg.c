@@ -215,6 +215,9 @@ static unsigned world_seed;
 /* decrypt_spare of the coordinator: most tests ask every contributor in
  * round 2 (so each can be checked); the "asks t" tests set 0. */
 static unsigned world_spare = NN;
+/* the nodes' slot limits (0: defaults) and the clock offset of world_run */
+static size_t world_max_active, world_per_querier;
+static uint64_t world_t;
 
 struct world {
 	mcn_agg_peer peers[NN];
@@ -283,6 +286,8 @@ world_init(struct world *w, mcn_agg_mode mode, int allow_plain)
 		c->dict_fingerprint = w->dict_fp;
 		c->decide = decide;
 		c->decide_ctx = i == 0 ? ctl_node0_k : NULL;
+		c->max_active = world_max_active;
+		c->max_per_querier = world_per_querier;
 		if ((rv = mcn_agg_node_new(&w->node[i], c)) != MCN_OK) {
 			return rv;
 		}
@@ -359,7 +364,7 @@ world_run(struct world *w)
 	mcn_agg_outbox ob = { 0 }, next = { 0 };
 	unsigned round = 0;
 
-	CHECK_OK(mcn_agg_coord_start(w->coord, NOW, &ob));
+	CHECK_OK(mcn_agg_coord_start(w->coord, NOW + world_t, &ob));
 	while (ob.n > 0) {
 		struct reply rep[2 * NN];
 		size_t nrep = 0, order[NN];
@@ -380,7 +385,7 @@ world_run(struct world *w)
 			}
 			w->last_node_rv[o->to] =
 			    mcn_agg_node_handle(w->node[o->to], o->bytes,
-			        o->len, NOW + round, &r->b, &r->len, NULL, 0);
+			        o->len, NOW + world_t + round, &r->b, &r->len, NULL, 0);
 			CHECK(r->b != NULL);
 			r->from = o->to;
 			r->lost = round == 2 && w->drop_r2[o->to];
@@ -422,7 +427,7 @@ world_run(struct world *w)
 			if (!rep[i].lost) {
 				CHECK_OK(mcn_agg_coord_on_reply(w->coord,
 				    rep[i].from, rep[i].b, rep[i].len,
-				    NOW + round, &next));
+				    NOW + world_t + round, &next));
 			}
 		}
 		for (size_t i = 0; i < nrep; i++) {
@@ -432,7 +437,7 @@ world_run(struct world *w)
 			size_t to = ob.msgs[i].to;
 			if (w->down[to] || (round == 2 && w->drop_r2[to])) {
 				CHECK_OK(mcn_agg_coord_on_timeout(w->coord, to,
-				    NOW + round, &next));
+				    NOW + world_t + round, &next));
 			}
 		}
 		mcn_agg_outbox_clear(&ob);
@@ -737,6 +742,90 @@ test_plan_refusal(void)
 	CHECK_ERR(code, MCN_EQUERY);
 	CHECK(reason != NULL &&
 	    strcmp(reason, "column not allowed for this role") == 0);
+	world_free(&w);
+}
+
+/* Slots: a finished query gives its slot back at once, so queries in a
+ * row never run out (3 x max_active of them here); a querier that
+ * abandons queries after round 1 fills only its own share of the slots
+ * (refused with the reason, before its query is even planned) while
+ * another querier's queries go through; the abandoned slots come back
+ * when they expire. */
+static void
+test_slots(void)
+{
+	struct world w;
+	char why[256];
+
+	world_max_active = 6;
+	world_per_querier = 4;
+	REQUIRE_OK(world_init(&w, MCN_AGG_PAILLIER, 0));
+	for (int i = 0; i < 18; i++) {
+		mcn_agg_coord_free(w.coord);
+		REQUIRE_OK(mcn_agg_coord_new(&w.coord, &w.ccfg));
+		world_run(&w);
+		CHECK_U64_EQ(mcn_agg_coord_phase(w.coord), MCN_AGG_DONE);
+		check_sums(&w, all_in);
+	}
+	/* alice abandons 4 queries after round 1 at every node */
+	unsigned calls0 = w.pc[0].calls;
+	for (int i = 0; i < 5; i++) {
+		mcn_agg_outbox ob = { 0 };
+		mcn_agg_coord_free(w.coord);
+		REQUIRE_OK(mcn_agg_coord_new(&w.coord, &w.ccfg));
+		REQUIRE_OK(mcn_agg_coord_start(w.coord, NOW, &ob));
+		for (size_t k = 0; k < ob.n; k++) {
+			uint8_t *r = NULL;
+			size_t rl = 0;
+			why[0] = 0;
+			mcn_err rv = mcn_agg_node_handle(w.node[ob.msgs[k].to],
+			    ob.msgs[k].bytes, ob.msgs[k].len, NOW + 1, &r, &rl,
+			    why, sizeof(why));
+			if (i < 4) {
+				CHECK_OK(rv);
+			} else {
+				CHECK_ERR(rv, MCN_EREFUSED);
+				CHECK(strcmp(why, "you have 4 queries in progress "
+				                  "at this node (the limit per "
+				                  "querier): let them finish, or "
+				                  "wait until they expire") == 0);
+			}
+			mcn_free(r, rl);
+		}
+		mcn_agg_outbox_clear(&ob);
+	}
+	CHECK_U64_EQ(w.pc[0].calls, calls0 + 4); /* the 5th never planned */
+	/* bob's queries are answered, and fill the last 2 slots only while
+	 * in progress */
+	w.ccfg.signer = &w.bob.signer;
+	for (int i = 0; i < 8; i++) {
+		mcn_agg_coord_free(w.coord);
+		REQUIRE_OK(mcn_agg_coord_new(&w.coord, &w.ccfg));
+		world_run(&w);
+		CHECK_U64_EQ(mcn_agg_coord_phase(w.coord), MCN_AGG_DONE);
+		check_sums(&w, all_in);
+	}
+	/* after the ttl, alice's slots are free again */
+	w.ccfg.signer = &w.alice.signer;
+	world_t = w.ncfg[0].query_ttl_ms + 10;
+	mcn_agg_coord_free(w.coord);
+	REQUIRE_OK(mcn_agg_coord_new(&w.coord, &w.ccfg));
+	world_run(&w);
+	CHECK_U64_EQ(mcn_agg_coord_phase(w.coord), MCN_AGG_DONE);
+	world_free(&w);
+	world_t = 0;
+	world_max_active = world_per_querier = 0;
+	/* limits above what a node holds are refused */
+	mcn_agg_node_cfg c;
+	REQUIRE_OK(world_init(&w, MCN_AGG_PAILLIER, 0));
+	mcn_agg_node *bad = NULL;
+	c = w.ncfg[0];
+	c.max_active = MCN_AGG_MAX_ACTIVE + 1;
+	CHECK_ERR(mcn_agg_node_new(&bad, &c), MCN_EINVAL);
+	c.max_active = 4;
+	c.max_per_querier = 5;
+	CHECK_ERR(mcn_agg_node_new(&bad, &c), MCN_EINVAL);
+	CHECK(bad == NULL);
 	world_free(&w);
 }
 
@@ -1124,7 +1213,7 @@ r1_run(struct world *w, struct r1 *r)
 	mcn_open_opts o;
 
 	memset(r, 0, sizeof(*r));
-	CHECK_OK(mcn_agg_coord_start(w->coord, NOW, &ob));
+	CHECK_OK(mcn_agg_coord_start(w->coord, NOW + world_t, &ob));
 	memcpy(r->qid, mcn_agg_coord_query_id(w->coord), 16);
 	r->ts = NOW + 10;
 	memset(&o, 0, sizeof(o));
@@ -1983,7 +2072,7 @@ MCNT_MAIN(
     { "paillier_node_down", test_paillier_node_down },
     { "masked_node_down", test_masked_node_down },
     { "plain_refused", test_plain_refused },
-    { "plan_refusal", test_plan_refusal },
+    { "plan_refusal", test_plan_refusal }, { "slots", test_slots },
     { "commit_fail_closed", test_commit_fail_closed },
     { "shuffle_duplicate_drop", test_shuffle_duplicate_drop },
     { "paillier_too_few_partials", test_paillier_too_few_partials },
